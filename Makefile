@@ -1,0 +1,57 @@
+# Switchboard — every target sets up what it needs (virtualenv, generated code) first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PROTO_FILES := $(shell find protos/switchboard -name '*.proto')
+PROTO_STAMP := protos/.generated
+GRPC_TOOLS_PROTO = $(shell $(BIN)/python -c 'import grpc_tools, os; print(os.path.join(os.path.dirname(grpc_tools.__file__), "_proto"))')
+
+.PHONY: setup proto run test lint fmt bench migrate clean
+
+setup: $(STAMP) $(PROTO_STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+## proto: regenerate the Python gRPC code beside the .proto files
+proto: $(STAMP)
+	find protos/switchboard \( -name '*_pb2*.py' -o -name '*_pb2*.pyi' \) -delete
+	$(BIN)/python -m grpc_tools.protoc -Iprotos -I$(GRPC_TOOLS_PROTO) \
+		--python_out=protos --pyi_out=protos --grpc_python_out=protos $(PROTO_FILES)
+	touch $(PROTO_STAMP)
+
+$(PROTO_STAMP): $(PROTO_FILES) $(STAMP)
+	$(MAKE) proto
+
+## run: start config, registry and gateway on the embedded SQLite default
+run: setup
+	$(BIN)/switchboard serve all
+
+## test: the whole suite, on SQLite and (when reachable, mandatory with CI=true) PostgreSQL
+test: setup
+	$(BIN)/python -m pytest
+
+migrate: setup
+	$(BIN)/switchboard migrate
+
+lint: setup
+	$(BIN)/ruff check services gateway tests
+	$(BIN)/ruff format --check services gateway tests
+	$(BIN)/mypy
+	test -x node_modules/.bin/buf || npm install --no-save --silent @bufbuild/buf
+	node_modules/.bin/buf lint
+
+fmt: setup
+	$(BIN)/ruff check --fix services gateway tests
+	$(BIN)/ruff format services gateway tests
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) $(PROTO_STAMP) var node_modules
+	find protos/switchboard \( -name '*_pb2*.py' -o -name '*_pb2*.pyi' \) -delete

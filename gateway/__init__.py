@@ -1,0 +1,1 @@
+"""The REST gateway: the Inkbox and Vyom HTTP dialects translated onto gRPC."""

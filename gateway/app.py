@@ -1,0 +1,35 @@
+"""The FastAPI application: routers, upstream channels and error handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from gateway import health
+from gateway.settings import GatewaySettings
+from gateway.upstream import Upstreams
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    """Build the gateway app; channels open when it starts and close when it stops."""
+    settings = settings or GatewaySettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.upstreams = Upstreams.connect(settings)
+        try:
+            yield
+        finally:
+            await app.state.upstreams.close()
+
+    app = FastAPI(
+        title="Switchboard",
+        summary="Control plane for inbound calls to AI voice agents",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,56 @@
+"""gRPC channels from the gateway to the config and registry services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from gateway.settings import GatewaySettings
+
+_CHANNEL_OPTIONS = [
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.enable_retries", 1),
+]
+
+
+@dataclass
+class Upstreams:
+    """The gateway's two channels; built in the app's lifespan, closed with it."""
+
+    config: grpc.aio.Channel
+    registry: grpc.aio.Channel
+    timeout: float
+
+    @classmethod
+    def connect(cls, settings: GatewaySettings) -> Upstreams:
+        """Open (lazily connecting) channels to both services."""
+        return cls(
+            config=grpc.aio.insecure_channel(settings.config_address, options=_CHANNEL_OPTIONS),
+            registry=grpc.aio.insecure_channel(
+                settings.registry_address, options=_CHANNEL_OPTIONS
+            ),
+            timeout=settings.upstream_timeout_seconds,
+        )
+
+    async def health(self, timeout: float = 1.0) -> dict[str, str]:
+        """Each service's overall health status name (``UNAVAILABLE`` when unreachable)."""
+        return {
+            "config": await _check(self.config, timeout),
+            "registry": await _check(self.registry, timeout),
+        }
+
+    async def close(self) -> None:
+        """Close both channels."""
+        await self.config.close()
+        await self.registry.close()
+
+
+async def _check(channel: grpc.aio.Channel, timeout: float) -> str:
+    stub = health_pb2_grpc.HealthStub(channel)
+    try:
+        response = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout)
+    except grpc.aio.AioRpcError as error:
+        return str(error.code().name)
+    return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))

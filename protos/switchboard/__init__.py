@@ -1,0 +1,1 @@
+"""Python code generated from the .proto files beside it (``make proto``); do not edit."""

@@ -1,0 +1,1 @@
+"""Switchboard's gRPC services (config, registry) and the code they share."""

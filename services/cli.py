@@ -1,0 +1,129 @@
+"""The ``switchboard`` command: serve, migrate, and operator actions."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from services.common.errors import SwitchboardError
+
+SERVICES = ("config", "registry", "gateway")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``switchboard`` console script."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.handler(args))
+    except SwitchboardError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="switchboard", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run a process (or all three)")
+    serve.add_argument("process", choices=(*SERVICES, "all"))
+    serve.set_defaults(handler=_serve)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("service", nargs="?", choices=("config", "registry", "all"), default="all")
+    migrate.set_defaults(handler=_migrate)
+
+    accounts = commands.add_parser("accounts", help="manage accounts").add_subparsers(
+        dest="accounts_command", required=True
+    )
+    create = accounts.add_parser("create", help="create an account and its first admin key")
+    create.add_argument("--name", required=True)
+    create.add_argument("--json", action="store_true", help="print JSON only")
+    create.set_defaults(handler=_create_account)
+
+    keys = commands.add_parser("keys", help="manage API keys").add_subparsers(
+        dest="keys_command", required=True
+    )
+    revoke = keys.add_parser("revoke", help="revoke an API key by id")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(handler=_revoke_key)
+
+    probe = commands.add_parser("probe", help="exit 0 when a service is healthy")
+    probe.add_argument("kind", choices=("grpc", "http"))
+    probe.add_argument("target", help="host:port (grpc) or URL (http)")
+    probe.set_defaults(handler=_probe)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    if args.process == "all":
+        from services.supervisor import run_all
+
+        return run_all()
+    if args.process == "config":
+        from services.config.server import serve
+
+        asyncio.run(serve())
+    elif args.process == "registry":
+        from services.registry.server import serve as serve_registry
+
+        asyncio.run(serve_registry())
+    else:
+        from gateway.server import serve as serve_gateway
+
+        asyncio.run(serve_gateway())
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from services.database_admin import migrate
+
+    targets = ("config", "registry") if args.service == "all" else (args.service,)
+    for service in targets:
+        url = asyncio.run(migrate(service))
+        print(f"{service}: migrated {url}", file=sys.stderr)
+    return 0
+
+
+def _create_account(args: argparse.Namespace) -> int:
+    from services.database_admin import create_account
+
+    created = asyncio.run(create_account(args.name))
+    if args.json:
+        print(json.dumps({"account_id": created.account_id, "api_key": created.api_key}))
+    else:
+        print(f"account id:   {created.account_id}")
+        print(f"admin key id: {created.api_key_id}")
+        print(f"admin key:    {created.api_key}")
+        print("The key is shown only this once; store it now.")
+    return 0
+
+
+def _revoke_key(args: argparse.Namespace) -> int:
+    from services.database_admin import revoke_key
+
+    key = asyncio.run(revoke_key(args.key_id))
+    print(f"revoked {key.id} ({key.display_prefix}...{key.last4})")
+    return 0
+
+
+def _probe(args: argparse.Namespace) -> int:
+    from services.probe import probe
+
+    healthy = probe(args.kind, args.target)
+    print("healthy" if healthy else "unhealthy", file=sys.stderr)
+    return 0 if healthy else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,69 @@
+"""Async engine and session factory construction for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def is_sqlite(url: str) -> bool:
+    """True when ``url`` names a SQLite database."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """Build an engine with the per-backend settings the services rely on.
+
+    SQLite gets WAL, foreign keys and a busy timeout on every connection; its
+    parent directory is created. PostgreSQL gets a pre-pinged pool.
+    """
+    if is_sqlite(url):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        event.listen(engine.sync_engine, "begin", _begin_immediate)
+        return engine
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # Let SQLAlchemy issue BEGIN itself (see _begin_immediate) instead of pysqlite's
+    # deferred implicit transactions, which deadlock writers under WAL.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _begin_immediate(connection: Any) -> None:
+    # Writers take the write lock up front so concurrent writers queue on
+    # busy_timeout rather than failing with SQLITE_BUSY when a read transaction
+    # upgrades; read-only sessions (see read_only_session_factory) stay deferred.
+    mode = connection.get_execution_options().get(_SQLITE_BEGIN_OPTION, "IMMEDIATE")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+_SQLITE_BEGIN_OPTION = "switchboard_sqlite_begin"
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """The read-write session factory; one per process, built at start-up."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def create_read_only_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for pure reads: on SQLite they do not take the write lock."""
+    reader = engine.execution_options(**{_SQLITE_BEGIN_OPTION: "DEFERRED"})
+    return async_sessionmaker(reader, expire_on_commit=False)

@@ -1,0 +1,100 @@
+"""Start-up and graceful shutdown of a gRPC server with health checking and reflection."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from services.common.grpc_errors import DomainErrorInterceptor
+
+_log = logging.getLogger(__name__)
+
+Registrar = Callable[[grpc.aio.Server], None]
+"""Adds one servicer to a server (a generated ``add_XServicer_to_server`` bound to a servicer)."""
+
+
+@dataclass
+class GrpcServer:
+    """A started server whose health stays NOT_SERVING until :meth:`mark_serving`."""
+
+    server: grpc.aio.Server
+    port: int
+    service_names: Sequence[str]
+    health_servicer: health.aio.HealthServicer
+    _on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def mark_serving(self) -> None:
+        """Report SERVING for the server as a whole and for each service."""
+        for name in ("", *self.service_names):
+            await self.health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    def on_stop(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run ``callback`` after the server has stopped (e.g. dispose an engine)."""
+        self._on_stop.append(callback)
+
+    async def stop(self, grace: float) -> None:
+        """NOT_SERVING first, then drain in-flight RPCs for up to ``grace`` seconds."""
+        await self.health_servicer.enter_graceful_shutdown()
+        await self.server.stop(grace)
+        for callback in reversed(self._on_stop):
+            await callback()
+
+
+async def start_grpc_server(
+    *,
+    host: str,
+    port: int,
+    registrars: Sequence[Registrar],
+    service_names: Sequence[str],
+    options: Sequence[tuple[str, int | str]] = (),
+) -> GrpcServer:
+    """Bind, register health and reflection, and start; health starts NOT_SERVING.
+
+    ``port`` 0 picks an ephemeral port; the bound port is asserted and returned.
+    """
+    server = grpc.aio.server(
+        interceptors=[DomainErrorInterceptor()],
+        # One process owns the port: never share it silently with a stale instance.
+        options=[("grpc.so_reuseport", 0), *options],
+    )
+    for register in registrars:
+        register(server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0 or (port and bound != port):
+        raise RuntimeError(f"could not bind gRPC server to {host}:{port}")
+    await server.start()
+    for name in ("", *service_names):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    return GrpcServer(server, bound, service_names, health_servicer)
+
+
+async def serve_until_signalled(
+    start: Callable[[], Awaitable[GrpcServer]], *, name: str, grace: float
+) -> None:
+    """Run a server until SIGTERM/SIGINT, then shut it down gracefully."""
+    stop_requested = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop_requested.set)
+    running = await start()
+    _log.info("%s listening on port %d", name, running.port)
+    print(f"switchboard {name}: gRPC listening on port {running.port}", flush=True)
+    waiter = asyncio.create_task(running.server.wait_for_termination())
+    stopper = asyncio.create_task(stop_requested.wait())
+    await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    _log.info("%s shutting down", name)
+    await running.stop(grace)
+    waiter.cancel()
+    stopper.cancel()

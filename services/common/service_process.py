@@ -1,0 +1,49 @@
+"""Start-up sequence shared by both database-backed gRPC services."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.grpc_server import GrpcServer, Registrar, start_grpc_server
+from services.common.migrations import upgrade_to_head
+from services.common.settings import DatabaseServiceSettings
+
+
+async def start_service(
+    *,
+    settings: DatabaseServiceSettings,
+    host: str,
+    port: int,
+    engine: AsyncEngine,
+    migrations_dir: Path,
+    registrars: Sequence[Registrar],
+    service_names: Sequence[str],
+    closers: Sequence[Callable[[], Awaitable[None]]] = (),
+) -> GrpcServer:
+    """Bind (NOT_SERVING), migrate if configured, then report SERVING.
+
+    ``closers`` (and the engine's dispose) run when the server stops, or at once
+    if start-up fails.
+    """
+    cleanups = [*closers, engine.dispose]
+    try:
+        server = await start_grpc_server(
+            host=host, port=port, registrars=registrars, service_names=service_names
+        )
+    except BaseException:
+        for cleanup in cleanups:
+            await cleanup()
+        raise
+    for cleanup in reversed(cleanups):
+        server.on_stop(cleanup)
+    try:
+        if settings.migrate_on_start:
+            await upgrade_to_head(engine, migrations_dir)
+    except BaseException:
+        await server.stop(0)
+        raise
+    await server.mark_serving()
+    return server

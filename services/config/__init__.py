@@ -1,0 +1,1 @@
+"""The config service: accounts, API keys, agent identities and incoming-call actions."""

@@ -1,0 +1,111 @@
+"""ORM models of the config service's database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.common.orm import UTCDateTime, UUIDString, new_id, utcnow
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+"""Alembic scripts that build this schema."""
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the config service's tables."""
+
+
+class Account(Base):
+    """A tenant (organization); every other row belongs to one."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(UUIDString(), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ApiKey(Base):
+    """An API key; only the SHA-256 of its secret is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(UUIDString(), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(
+        UUIDString(), ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    display_prefix: Mapped[str] = mapped_column(String(32))
+    last4: Mapped[str] = mapped_column(String(4))
+    label: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    scoped_identity_id: Mapped[str | None] = mapped_column(
+        UUIDString(), ForeignKey("agent_identities.id", ondelete="CASCADE"), default=None
+    )
+    created_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    creator_type: Mapped[str] = mapped_column(String(16), default="human")
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class AgentIdentity(Base):
+    """An agent identity (a Vyom "assistant"); its handle is unique system-wide."""
+
+    __tablename__ = "agent_identities"
+    __table_args__ = (Index("ix_agent_identities_account_created", "account_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(UUIDString(), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(
+        UUIDString(), ForeignKey("accounts.id", ondelete="CASCADE")
+    )
+    agent_handle: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class IncomingCallAction(Base):
+    """How inbound calls to one identity are handled (at most one row per identity)."""
+
+    __tablename__ = "incoming_call_actions"
+
+    agent_identity_id: Mapped[str] = mapped_column(
+        UUIDString(), ForeignKey("agent_identities.id", ondelete="CASCADE"), primary_key=True
+    )
+    action: Mapped[str] = mapped_column(String(32))
+    client_websocket_url: Mapped[str | None] = mapped_column(Text, default=None)
+    incoming_call_webhook_url: Mapped[str | None] = mapped_column(Text, default=None)
+    forwarding_target_type: Mapped[str | None] = mapped_column(String(8), default=None)
+    forwarding_phone_number: Mapped[str | None] = mapped_column(String(32), default=None)
+    forwarding_sip_uri: Mapped[str | None] = mapped_column(Text, default=None)
+    webhook_timeout_ms: Mapped[int | None] = mapped_column(Integer, default=None)
+    fallback_action: Mapped[str | None] = mapped_column(String(16), default=None)
+    fallback_client_websocket_url: Mapped[str | None] = mapped_column(Text, default=None)
+    fallback_forwarding_target_type: Mapped[str | None] = mapped_column(String(8), default=None)
+    fallback_forwarding_phone_number: Mapped[str | None] = mapped_column(String(32), default=None)
+    fallback_forwarding_sip_uri: Mapped[str | None] = mapped_column(Text, default=None)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class WebhookSigningSecret(Base):
+    """The account's webhook signing secret (needed in clear to sign requests)."""
+
+    __tablename__ = "webhook_signing_secrets"
+
+    account_id: Mapped[str] = mapped_column(
+        UUIDString(), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret: Mapped[str] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

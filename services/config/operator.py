@@ -1,0 +1,59 @@
+"""Operator actions run directly against the config database (the ``switchboard`` CLI)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.common.errors import InvalidArgument, NotFound
+from services.config import repository
+from services.config.models import ApiKey
+from services.config.secrets import new_api_key_secret
+
+ACCOUNT_NAME_MAX_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class CreatedAccount:
+    """A new account and the secret of its first admin key (shown once)."""
+
+    account_id: str
+    api_key_id: str
+    api_key: str
+
+
+async def create_account(
+    sessions: async_sessionmaker[AsyncSession], name: str
+) -> CreatedAccount:
+    """Create an account and its first admin API key in one transaction."""
+    name = name.strip()
+    if not name or len(name) > ACCOUNT_NAME_MAX_LENGTH:
+        raise InvalidArgument.for_field(
+            "name", f"account name must be 1-{ACCOUNT_NAME_MAX_LENGTH} characters"
+        )
+    minted = new_api_key_secret()
+    async with sessions.begin() as session:
+        account = await repository.add_account(session, name)
+        key = await repository.add_api_key(
+            session,
+            ApiKey(
+                account_id=account.id,
+                secret_hash=minted.secret_hash,
+                display_prefix=minted.display_prefix,
+                last4=minted.last4,
+                label="initial admin key",
+                created_by="operator",
+                creator_type="human",
+            ),
+        )
+        return CreatedAccount(account.id, key.id, minted.secret)
+
+
+async def revoke_key(sessions: async_sessionmaker[AsyncSession], key_id: str) -> ApiKey:
+    """Revoke any account's key by id."""
+    async with sessions.begin() as session:
+        key = await repository.get_api_key(session, key_id)
+        if key is None:
+            raise NotFound(f"API key {key_id} not found")
+        return await repository.mark_api_key_revoked(session, key)

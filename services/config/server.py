@@ -1,0 +1,45 @@
+"""Assembly and lifecycle of the config service process."""
+
+from __future__ import annotations
+
+from switchboard.config.v1 import config_pb2, config_pb2_grpc
+
+from services.common.db import create_engine, create_session_factory
+from services.common.grpc_server import GrpcServer, serve_until_signalled
+from services.common.service_process import start_service
+from services.config.models import MIGRATIONS_DIR
+from services.config.servicer import ConfigInternalServicer, ConfigServicer
+from services.config.settings import ConfigSettings
+
+SERVICE_NAMES = tuple(
+    config_pb2.DESCRIPTOR.services_by_name[name].full_name
+    for name in ("ConfigService", "ConfigInternalService")
+)
+
+
+async def start(settings: ConfigSettings) -> GrpcServer:
+    """Start serving; health turns SERVING once migrations are applied."""
+    engine = create_engine(settings.database_url)
+    sessions = create_session_factory(engine)
+    public = ConfigServicer(sessions, settings)
+    internal = ConfigInternalServicer(sessions, settings)
+    return await start_service(
+        settings=settings,
+        host=settings.bind_host,
+        port=settings.config_port,
+        engine=engine,
+        migrations_dir=MIGRATIONS_DIR,
+        registrars=[
+            lambda s: config_pb2_grpc.add_ConfigServiceServicer_to_server(public, s),
+            lambda s: config_pb2_grpc.add_ConfigInternalServiceServicer_to_server(internal, s),
+        ],
+        service_names=SERVICE_NAMES,
+    )
+
+
+async def serve(settings: ConfigSettings | None = None) -> None:
+    """Run the config service until SIGTERM/SIGINT."""
+    settings = settings or ConfigSettings()
+    await serve_until_signalled(
+        lambda: start(settings), name="config", grace=settings.shutdown_grace_seconds
+    )

@@ -1,0 +1,25 @@
+"""Settings of the config service process."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from services.common.settings import DEFAULT_CONFIG_PORT, DatabaseServiceSettings
+
+
+class ConfigSettings(DatabaseServiceSettings):
+    """``SWITCHBOARD_CONFIG_*`` and the shared ``SWITCHBOARD_*`` variables."""
+
+    config_port: int = Field(default=DEFAULT_CONFIG_PORT, ge=0, le=65535)
+    config_database_url: str | None = Field(
+        default=None, description="SQLAlchemy async URL; default: SQLite under data_dir."
+    )
+    internal_token: str | None = Field(
+        default=None,
+        description="When set, internal RPCs require `x-switchboard-internal-token` to match.",
+    )
+
+    @property
+    def database_url(self) -> str:
+        """The configured URL, or the embedded SQLite default."""
+        return self.config_database_url or self.sqlite_url("config")

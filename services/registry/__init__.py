@@ -1,0 +1,1 @@
+"""The number-registry service: inbound number mappings, context strategies, call routing."""

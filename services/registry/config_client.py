@@ -1,0 +1,111 @@
+"""The registry's client of the config service, with a bounded-staleness auth cache."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+
+import grpc
+from switchboard.config.v1 import config_pb2, config_pb2_grpc
+
+from services.common.auth import INTERNAL_TOKEN_HEADER, Principal, Scope
+from services.common.errors import NotFound, SwitchboardError, Unauthenticated, Unavailable
+from services.registry.settings import RegistrySettings
+
+_AUTH_CACHE_MAX_ENTRIES = 10_000
+_SCOPES = {
+    config_pb2.PRINCIPAL_SCOPE_ADMIN: Scope.ADMIN,
+    config_pb2.PRINCIPAL_SCOPE_IDENTITY: Scope.IDENTITY,
+}
+
+
+class ConfigClient:
+    """Calls ``ConfigInternalService``; errors come back as domain exceptions.
+
+    Authentication results are cached per process for at most
+    ``auth_cache_ttl_seconds`` (30 s at most by settings), which bounds how long
+    a revoked key keeps working here. Failures are never cached.
+    """
+
+    def __init__(self, channel: grpc.aio.Channel, settings: RegistrySettings) -> None:
+        self._channel = channel
+        self._stub = config_pb2_grpc.ConfigInternalServiceStub(channel)
+        self._timeout = settings.config_timeout_seconds
+        self._ttl = settings.auth_cache_ttl_seconds
+        self._metadata = (
+            ((INTERNAL_TOKEN_HEADER, settings.internal_token),) if settings.internal_token else ()
+        )
+        self._auth_cache: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+
+    @classmethod
+    def connect(cls, settings: RegistrySettings) -> ConfigClient:
+        """A client on a new (lazily connecting) channel to ``settings.config_address``."""
+        return cls(grpc.aio.insecure_channel(settings.config_address), settings)
+
+    async def close(self) -> None:
+        """Close the channel."""
+        await self._channel.close()
+
+    async def authenticate(self, credential: str) -> Principal:
+        """The principal of ``credential``; Unauthenticated when it is not a live key."""
+        cache_key = hashlib.sha256(credential.encode()).hexdigest()
+        now = time.monotonic()
+        cached = self._auth_cache.get(cache_key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        response = await self._call(
+            self._stub.Authenticate, config_pb2.AuthenticateRequest(credential=credential)
+        )
+        principal = Principal(
+            account_id=response.account_id,
+            scope=_SCOPES.get(response.scope, Scope.IDENTITY),
+            api_key_id=response.api_key_id,
+            identity_id=response.identity_id if response.HasField("identity_id") else None,
+        )
+        if self._ttl > 0:
+            self._auth_cache[cache_key] = (now + self._ttl, principal)
+            self._auth_cache.move_to_end(cache_key)
+            while len(self._auth_cache) > _AUTH_CACHE_MAX_ENTRIES:
+                self._auth_cache.popitem(last=False)
+        return principal
+
+    async def get_identities(
+        self, account_id: str, ids: Iterable[str]
+    ) -> dict[str, config_pb2.AgentIdentity]:
+        """The account's identities among ``ids``, by id (others are simply absent)."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        response = await self._call(
+            self._stub.BatchGetAgentIdentities,
+            config_pb2.BatchGetAgentIdentitiesRequest(account_id=account_id, ids=wanted),
+        )
+        return {identity.id: identity for identity in response.agent_identities}
+
+    async def resolve_call_target(self, identity_id: str) -> config_pb2.CallTarget | None:
+        """Identity, call action and signing secret in one round trip; None if no identity."""
+        try:
+            response: config_pb2.CallTarget = await self._call(
+                self._stub.ResolveCallTarget,
+                config_pb2.ResolveCallTargetRequest(identity_id=identity_id),
+            )
+        except NotFound:
+            return None
+        return response
+
+    async def _call(self, method: grpc.aio.UnaryUnaryMultiCallable, request: object) -> object:
+        try:
+            return await method(request, timeout=self._timeout, metadata=self._metadata)
+        except grpc.aio.AioRpcError as error:
+            raise _domain_error(error) from None
+
+
+def _domain_error(error: grpc.aio.AioRpcError) -> SwitchboardError:
+    code = error.code()
+    if code == grpc.StatusCode.UNAUTHENTICATED:
+        return Unauthenticated(error.details() or "invalid API key")
+    if code == grpc.StatusCode.NOT_FOUND:
+        return NotFound(error.details() or "not found")
+    return Unavailable(f"config service unavailable ({code.name})", reason="CONFIG_UNAVAILABLE")

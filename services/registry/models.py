@@ -1,0 +1,72 @@
+"""ORM models of the registry service's database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.common.orm import UTCDateTime, UUIDString, new_id, utcnow
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+"""Alembic scripts that build this schema."""
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the registry service's tables."""
+
+
+class InboundContextStrategy(Base):
+    """A caller-context lookup run before the assistant's prompt is rendered."""
+
+    __tablename__ = "inbound_context_strategies"
+    __table_args__ = (Index("ix_strategies_account_created", "account_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(UUIDString(), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(UUIDString())
+    name: Mapped[str] = mapped_column(String(200))
+    strategy_type: Mapped[str] = mapped_column(String(32))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class InboundNumber(Base):
+    """A mapping from an inbound number to an assistant (agent identity of the config service).
+
+    At most one *active* row per normalized number, system-wide: a partial unique
+    index enforces it, so concurrent assigns race in the database, not in Python.
+    """
+
+    __tablename__ = "inbound_numbers"
+    __table_args__ = (
+        Index(
+            "uq_inbound_numbers_active_normalized",
+            "phone_number_normalized",
+            unique=True,
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
+        Index("ix_inbound_numbers_account_list", "account_id", "active", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(UUIDString(), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(UUIDString())
+    phone_number: Mapped[str] = mapped_column(String(64))
+    phone_number_normalized: Mapped[str] = mapped_column(String(20))
+    service: Mapped[str] = mapped_column(String(32))
+    inbound_config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    assistant_id: Mapped[str | None] = mapped_column(UUIDString(), default=None, index=True)
+    inbound_context_strategy_id: Mapped[str | None] = mapped_column(
+        UUIDString(),
+        ForeignKey("inbound_context_strategies.id", ondelete="SET NULL"),
+        default=None,
+        index=True,
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -1,0 +1,61 @@
+"""Assembly and lifecycle of the registry service process."""
+
+from __future__ import annotations
+
+from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
+
+from services.common.db import (
+    create_engine,
+    create_read_only_session_factory,
+    create_session_factory,
+)
+from services.common.grpc_server import GrpcServer, serve_until_signalled
+from services.common.service_process import start_service
+from services.registry.config_client import ConfigClient
+from services.registry.models import MIGRATIONS_DIR
+from services.registry.servicer import (
+    CallRoutingServicer,
+    InboundContextStrategyServicer,
+    InboundNumberServicer,
+)
+from services.registry.settings import RegistrySettings
+
+SERVICE_NAMES = tuple(
+    registry_pb2.DESCRIPTOR.services_by_name[name].full_name
+    for name in ("InboundNumberService", "InboundContextStrategyService", "CallRoutingService")
+)
+
+
+async def start(settings: RegistrySettings) -> GrpcServer:
+    """Start serving; health turns SERVING once migrations are applied."""
+    engine = create_engine(settings.database_url)
+    sessions = create_session_factory(engine)
+    readers = create_read_only_session_factory(engine)
+    config = ConfigClient.connect(settings)
+    numbers = InboundNumberServicer(sessions, readers, config, settings)
+    strategies = InboundContextStrategyServicer(sessions, readers, config, settings)
+    routing = CallRoutingServicer(sessions, readers, config, settings)
+    return await start_service(
+        settings=settings,
+        host=settings.bind_host,
+        port=settings.registry_port,
+        engine=engine,
+        migrations_dir=MIGRATIONS_DIR,
+        registrars=[
+            lambda s: registry_pb2_grpc.add_InboundNumberServiceServicer_to_server(numbers, s),
+            lambda s: registry_pb2_grpc.add_InboundContextStrategyServiceServicer_to_server(
+                strategies, s
+            ),
+            lambda s: registry_pb2_grpc.add_CallRoutingServiceServicer_to_server(routing, s),
+        ],
+        service_names=SERVICE_NAMES,
+        closers=[config.close],
+    )
+
+
+async def serve(settings: RegistrySettings | None = None) -> None:
+    """Run the registry service until SIGTERM/SIGINT."""
+    settings = settings or RegistrySettings()
+    await serve_until_signalled(
+        lambda: start(settings), name="registry", grace=settings.shutdown_grace_seconds
+    )

@@ -1,0 +1,1 @@
+"""Test suite of Switchboard; mirrors the source tree."""

@@ -1,0 +1,1 @@
+"""Fixtures' building blocks: test databases, the in-process stack, subprocess helpers."""

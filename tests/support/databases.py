@@ -1,0 +1,64 @@
+"""Fresh, throwaway databases for each test run, on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+POSTGRES_URL_ENV = "SWITCHBOARD_TEST_POSTGRES_URL"
+LOCAL_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+SERVICES = ("config", "registry")
+
+
+def postgres_admin_url() -> str:
+    """The server URL tests create their databases on (env, else the local default)."""
+    return os.environ.get(POSTGRES_URL_ENV) or LOCAL_POSTGRES_URL
+
+
+def running_in_ci() -> bool:
+    """CI=true makes PostgreSQL mandatory."""
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def postgres_unreachable_reason(url: str) -> str | None:
+    """None when ``url`` accepts connections, else why not."""
+    try:
+        connection = await asyncpg.connect(_asyncpg_dsn(url), timeout=5)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+        return f"{type(error).__name__}: {error}"
+    await connection.close()
+    return None
+
+
+@asynccontextmanager
+async def fresh_databases(backend: str, workdir: Path) -> AsyncIterator[dict[str, str]]:
+    """One new empty database per service; dropped afterwards (PostgreSQL)."""
+    if backend == "sqlite":
+        yield {svc: f"sqlite+aiosqlite:///{(workdir / f'{svc}.db').as_posix()}" for svc in SERVICES}
+        return
+    admin_url = postgres_admin_url()
+    run = uuid.uuid4().hex[:10]
+    names = {svc: f"sbtest_{run}_{svc}" for svc in SERVICES}
+    connection = await asyncpg.connect(_asyncpg_dsn(admin_url), timeout=10)
+    try:
+        for name in names.values():
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        base = make_url(admin_url)
+        yield {
+            svc: base.set(database=name).render_as_string(hide_password=False)
+            for svc, name in names.items()
+        }
+    finally:
+        for name in names.values():
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.close()
