@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from gateway import health
+from gateway import health, inkbox, vyom
 from gateway.settings import GatewaySettings
 from gateway.upstream import Upstreams
 
@@ -32,4 +32,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.include_router(health.router)
+    app.include_router(inkbox.router)
+    app.include_router(vyom.router)
     return app

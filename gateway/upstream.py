@@ -28,9 +28,7 @@ class Upstreams:
         """Open (lazily connecting) channels to both services."""
         return cls(
             config=grpc.aio.insecure_channel(settings.config_address, options=_CHANNEL_OPTIONS),
-            registry=grpc.aio.insecure_channel(
-                settings.registry_address, options=_CHANNEL_OPTIONS
-            ),
+            registry=grpc.aio.insecure_channel(settings.registry_address, options=_CHANNEL_OPTIONS),
             timeout=settings.upstream_timeout_seconds,
         )
 

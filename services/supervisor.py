@@ -43,8 +43,11 @@ def run_all() -> int:
         dead = {name: code for name, code in ended.items() if code is not None}
         if dead:
             name, code = next(iter(dead.items()))
-            print(f"switchboard: {name} exited with status {code}; stopping the others",
-                  file=sys.stderr, flush=True)
+            print(
+                f"switchboard: {name} exited with status {code}; stopping the others",
+                file=sys.stderr,
+                flush=True,
+            )
             status = code or 1
             break
         time.sleep(_POLL_SECONDS)

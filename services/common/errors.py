@@ -46,7 +46,9 @@ class InvalidArgument(SwitchboardError):
         self.violations = tuple(violations)
 
     @classmethod
-    def for_field(cls, field: str, description: str, *, reason: str | None = None) -> InvalidArgument:
+    def for_field(
+        cls, field: str, description: str, *, reason: str | None = None
+    ) -> InvalidArgument:
         """An error about a single field, whose description is also the message."""
         return cls(description, violations=[FieldViolation(field, description)], reason=reason)
 

@@ -47,6 +47,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 UUID_LENGTH = 36
 
 
-def UUIDString() -> String:  # noqa: N802 - reads as a column type
+def UUIDString() -> String:
     """A UUID stored as its 36-character canonical string on every backend."""
     return String(UUID_LENGTH)

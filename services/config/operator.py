@@ -23,9 +23,7 @@ class CreatedAccount:
     api_key: str
 
 
-async def create_account(
-    sessions: async_sessionmaker[AsyncSession], name: str
-) -> CreatedAccount:
+async def create_account(sessions: async_sessionmaker[AsyncSession], name: str) -> CreatedAccount:
     """Create an account and its first admin API key in one transaction."""
     name = name.strip()
     if not name or len(name) > ACCOUNT_NAME_MAX_LENGTH:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.orm import utcnow
-from services.config.models import Account, ApiKey
+from services.config.models import (
+    Account,
+    AgentIdentity,
+    ApiKey,
+    IncomingCallAction,
+    WebhookSigningSecret,
+)
 
 
 async def add_account(session: AsyncSession, name: str) -> Account:
@@ -46,3 +55,36 @@ async def mark_api_key_revoked(session: AsyncSession, key: ApiKey) -> ApiKey:
         )
         await session.refresh(key)
     return key
+
+
+async def touch_api_key(session: AsyncSession, key_id: str, when: datetime) -> None:
+    """Record that a key was used at ``when``."""
+    await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=when))
+
+
+async def get_identities(
+    session: AsyncSession, account_id: str, ids: Sequence[str]
+) -> Sequence[AgentIdentity]:
+    """The account's identities among ``ids``."""
+    result = await session.execute(
+        select(AgentIdentity).where(
+            AgentIdentity.account_id == account_id, AgentIdentity.id.in_(ids)
+        )
+    )
+    return result.scalars().all()
+
+
+async def get_identity(session: AsyncSession, identity_id: str) -> AgentIdentity | None:
+    """The identity with id ``identity_id`` in any account."""
+    return await session.get(AgentIdentity, identity_id)
+
+
+async def get_call_action(session: AsyncSession, identity_id: str) -> IncomingCallAction | None:
+    """The identity's incoming-call action, if configured."""
+    return await session.get(IncomingCallAction, identity_id)
+
+
+async def get_signing_secret(session: AsyncSession, account_id: str) -> WebhookSigningSecret | None:
+    """The account's active webhook signing secret, if any."""
+    secret = await session.get(WebhookSigningSecret, account_id)
+    return secret if secret is not None and secret.active else None

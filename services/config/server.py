@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
-from services.common.db import create_engine, create_session_factory
+from services.common.db import (
+    create_engine,
+    create_read_only_session_factory,
+    create_session_factory,
+)
 from services.common.grpc_server import GrpcServer, serve_until_signalled
 from services.common.service_process import start_service
+from services.config.authentication import Authenticator
+from services.config.internal_servicer import ConfigInternalServicer
 from services.config.models import MIGRATIONS_DIR
-from services.config.servicer import ConfigInternalServicer, ConfigServicer
+from services.config.servicer import ConfigServicer
 from services.config.settings import ConfigSettings
 
 SERVICE_NAMES = tuple(
@@ -21,8 +27,10 @@ async def start(settings: ConfigSettings) -> GrpcServer:
     """Start serving; health turns SERVING once migrations are applied."""
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
-    public = ConfigServicer(sessions, settings)
-    internal = ConfigInternalServicer(sessions, settings)
+    readers = create_read_only_session_factory(engine)
+    authenticator = Authenticator(sessions, readers)
+    public = ConfigServicer(sessions, readers, authenticator, settings)
+    internal = ConfigInternalServicer(readers, authenticator, settings)
     return await start_service(
         settings=settings,
         host=settings.bind_host,

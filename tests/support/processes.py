@@ -26,9 +26,7 @@ def cli_env(**variables: str) -> dict[str, str]:
     return env
 
 
-async def run_cli(
-    *args: str, env: Mapping[str, str], timeout: float = 60
-) -> tuple[int, str, str]:
+async def run_cli(*args: str, env: Mapping[str, str], timeout: float = 60) -> tuple[int, str, str]:
     """Run ``switchboard ARGS`` to completion: (exit status, stdout, stderr)."""
     process = await asyncio.create_subprocess_exec(
         *SWITCHBOARD,

@@ -1,0 +1,104 @@
+"""Route classes that render errors in each public API's own shape.
+
+Inkbox routes answer ``{"detail": ...}`` (FastAPI style, validation errors 422);
+Vyom routes answer the ``{"success": false, "message", "data"}`` envelope.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+from fastapi import Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from gateway.rpc import UpstreamError
+
+_log = logging.getLogger(__name__)
+
+
+class DialectError(Exception):
+    """Raised by a route for an error the gateway itself detects (before any RPC)."""
+
+    def __init__(self, status_code: int, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.data = data
+
+
+class _DialectRoute(APIRoute):
+    def render(self, status_code: int, message: str, data: Any = None) -> Response:
+        raise NotImplementedError
+
+    def render_validation(self, error: RequestValidationError) -> Response:
+        raise NotImplementedError
+
+    def status_for(self, error: UpstreamError) -> int:
+        return error.http_status
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handle = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except RequestValidationError as error:
+                return self.render_validation(error)
+            except UpstreamError as error:
+                data = (
+                    {"errors": [{"field": f, "message": m} for f, m in error.violations]}
+                    if error.violations
+                    else None
+                )
+                return self.render(self.status_for(error), error.message, data)
+            except DialectError as error:
+                return self.render(error.status_code, error.message, error.data)
+            except Exception:
+                _log.exception("unhandled error in %s %s", request.method, request.url.path)
+                return self.render(500, "Internal server error")
+
+        return guarded
+
+
+class InkboxRoute(_DialectRoute):
+    """Errors as ``{"detail": message}``; invalid input is 422 as in FastAPI."""
+
+    def status_for(self, error: UpstreamError) -> int:
+        if error.code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION):
+            return 422
+        return error.http_status
+
+    def render(self, status_code: int, message: str, data: Any = None) -> Response:
+        return JSONResponse({"detail": message}, status_code=status_code)
+
+    def render_validation(self, error: RequestValidationError) -> Response:
+        detail = [
+            {key: value for key, value in item.items() if key in ("type", "loc", "msg")}
+            for item in error.errors()
+        ]
+        return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=422)
+
+
+class VyomRoute(_DialectRoute):
+    """Errors in the ``{success: false, message, data}`` envelope."""
+
+    def render(self, status_code: int, message: str, data: Any = None) -> Response:
+        return JSONResponse(
+            {"success": False, "message": message, "data": data}, status_code=status_code
+        )
+
+    def render_validation(self, error: RequestValidationError) -> Response:
+        errors = [
+            {
+                "field": ".".join(str(part) for part in item["loc"] if part != "body"),
+                "message": item["msg"],
+            }
+            for item in error.errors()
+        ]
+        return self.render(422, "Validation error", {"errors": jsonable_encoder(errors)})

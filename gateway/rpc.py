@@ -1,0 +1,103 @@
+"""Calling the gRPC services from a route: credentials forwarded, failures made domain-like."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import grpc
+from fastapi import Request
+from google.rpc import error_details_pb2, status_pb2
+
+from gateway.upstream import Upstreams
+
+Response = TypeVar("Response")
+
+_DETAILS_KEY = "grpc-status-details-bin"
+_FORWARDED_HEADERS = ("x-api-key", "authorization")
+
+HTTP_STATUS = {
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.FAILED_PRECONDITION: 400,
+    grpc.StatusCode.OUT_OF_RANGE: 400,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.UNIMPLEMENTED: 501,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+}
+"""Default HTTP status of each gRPC code; a dialect may override per reason."""
+
+
+@dataclass(frozen=True)
+class UpstreamError(Exception):
+    """A gRPC call failed; carries what a dialect needs to render it."""
+
+    code: grpc.StatusCode
+    message: str
+    reason: str | None = None
+    violations: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def http_status(self) -> int:
+        """The HTTP status this code maps to by default."""
+        return HTTP_STATUS.get(self.code, 502)
+
+
+def upstreams(request: Request) -> Upstreams:
+    """The app's channels to the services."""
+    found: Upstreams = request.app.state.upstreams
+    return found
+
+
+def credential_metadata(request: Request) -> tuple[tuple[str, str], ...]:
+    """The caller's credential headers, forwarded as gRPC metadata."""
+    return tuple(
+        (name, value) for name in _FORWARDED_HEADERS if (value := request.headers.get(name))
+    )
+
+
+async def call(
+    request: Request,
+    method: Callable[..., Awaitable[Response]],
+    message: Any,
+) -> Response:
+    """Invoke ``method`` with the caller's credentials and the gateway's deadline.
+
+    Raises :class:`UpstreamError` for any failed RPC.
+    """
+    try:
+        return await method(
+            message, metadata=credential_metadata(request), timeout=upstreams(request).timeout
+        )
+    except grpc.aio.AioRpcError as error:
+        raise upstream_error(error) from None
+
+
+def upstream_error(error: grpc.aio.AioRpcError) -> UpstreamError:
+    """Decode the rich status (ErrorInfo, BadRequest) a service attached to ``error``."""
+    reason: str | None = None
+    violations: list[tuple[str, str]] = []
+    for key, value in error.trailing_metadata() or ():
+        if key != _DETAILS_KEY or not isinstance(value, bytes):
+            continue
+        status = status_pb2.Status.FromString(value)
+        for detail in status.details:
+            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                info = error_details_pb2.ErrorInfo()
+                detail.Unpack(info)
+                reason = info.reason
+            elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                bad_request = error_details_pb2.BadRequest()
+                detail.Unpack(bad_request)
+                violations.extend((v.field, v.description) for v in bad_request.field_violations)
+    code = error.code()
+    message = error.details() or code.name.lower()
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED) and reason is None:
+        message = "upstream service unavailable"
+    return UpstreamError(code, message, reason, tuple(violations))

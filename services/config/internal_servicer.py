@@ -1,0 +1,94 @@
+"""``ConfigInternalService``: what the registry asks of the config service."""
+
+from __future__ import annotations
+
+import hmac
+
+import grpc
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from switchboard.config.v1 import config_pb2, config_pb2_grpc
+
+from services.common.auth import INTERNAL_TOKEN_HEADER, Scope
+from services.common.errors import InvalidArgument, NotFound, Unauthenticated
+from services.config import repository
+from services.config.authentication import Authenticator
+from services.config.convert import call_action_to_proto, identity_to_proto
+from services.config.settings import ConfigSettings
+from services.config.validation import parse_uuid
+
+MAX_BATCH_IDS = 1000
+_SCOPES = {
+    Scope.ADMIN: config_pb2.PRINCIPAL_SCOPE_ADMIN,
+    Scope.IDENTITY: config_pb2.PRINCIPAL_SCOPE_IDENTITY,
+}
+
+Context = grpc.aio.ServicerContext[object, object]
+
+
+class ConfigInternalServicer(config_pb2_grpc.ConfigInternalServiceServicer):
+    """Internal RPCs; guarded by a shared token when ``SWITCHBOARD_INTERNAL_TOKEN`` is set."""
+
+    def __init__(
+        self,
+        readers: async_sessionmaker[AsyncSession],
+        authenticator: Authenticator,
+        settings: ConfigSettings,
+    ) -> None:
+        self._readers = readers
+        self._authenticator = authenticator
+        self._token = settings.internal_token
+
+    def _check_caller(self, context: Context) -> None:
+        if self._token is None:
+            return
+        presented = dict(context.invocation_metadata() or ()).get(INTERNAL_TOKEN_HEADER, "")
+        if not isinstance(presented, str) or not hmac.compare_digest(presented, self._token):
+            raise Unauthenticated("internal RPCs require the internal token")
+
+    async def Authenticate(
+        self, request: config_pb2.AuthenticateRequest, context: Context
+    ) -> config_pb2.Principal:
+        self._check_caller(context)
+        if not request.credential:
+            raise Unauthenticated("missing API key")
+        principal = await self._authenticator.authenticate(request.credential)
+        message = config_pb2.Principal(
+            account_id=principal.account_id,
+            scope=_SCOPES[principal.scope],
+            api_key_id=principal.api_key_id,
+        )
+        if principal.identity_id is not None:
+            message.identity_id = principal.identity_id
+        return message
+
+    async def BatchGetAgentIdentities(
+        self, request: config_pb2.BatchGetAgentIdentitiesRequest, context: Context
+    ) -> config_pb2.BatchGetAgentIdentitiesResponse:
+        self._check_caller(context)
+        ids = sorted({parse_uuid(value, "ids") for value in request.ids})
+        if len(ids) > MAX_BATCH_IDS:
+            raise InvalidArgument.for_field("ids", f"at most {MAX_BATCH_IDS} ids per request")
+        account_id = parse_uuid(request.account_id, "account_id")
+        async with self._readers() as session:
+            found = await repository.get_identities(session, account_id, ids)
+        return config_pb2.BatchGetAgentIdentitiesResponse(
+            agent_identities=[identity_to_proto(identity) for identity in found]
+        )
+
+    async def ResolveCallTarget(
+        self, request: config_pb2.ResolveCallTargetRequest, context: Context
+    ) -> config_pb2.CallTarget:
+        self._check_caller(context)
+        identity_id = parse_uuid(request.identity_id, "identity_id")
+        async with self._readers() as session:
+            identity = await repository.get_identity(session, identity_id)
+            if identity is None:
+                raise NotFound(f"agent identity {identity_id} not found")
+            action = await repository.get_call_action(session, identity_id)
+            secret = await repository.get_signing_secret(session, identity.account_id)
+        target = config_pb2.CallTarget(agent_identity=identity_to_proto(identity))
+        if action is not None:
+            target.incoming_call_action.CopyFrom(call_action_to_proto(action))
+        if secret is not None:
+            target.webhook_signing_secret = secret.secret
+        return target
