@@ -13,11 +13,8 @@ from services.common.grpc_server import GrpcServer, serve_until_signalled
 from services.common.service_process import start_service
 from services.registry.config_client import ConfigClient
 from services.registry.models import MIGRATIONS_DIR
-from services.registry.servicer import (
-    CallRoutingServicer,
-    InboundContextStrategyServicer,
-    InboundNumberServicer,
-)
+from services.registry.routing_servicer import CallRoutingServicer
+from services.registry.servicer import InboundContextStrategyServicer, InboundNumberServicer
 from services.registry.settings import RegistrySettings
 
 SERVICE_NAMES = tuple(

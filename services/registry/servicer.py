@@ -9,7 +9,9 @@ from services.registry.config_client import ConfigClient
 from services.registry.settings import RegistrySettings
 
 
-class _RegistryServicer:
+class RegistryServicerBase:
+    """Dependencies every registry servicer is built with."""
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -23,15 +25,11 @@ class _RegistryServicer:
         self._settings = settings
 
 
-class InboundNumberServicer(_RegistryServicer, registry_pb2_grpc.InboundNumberServiceServicer):
+class InboundNumberServicer(RegistryServicerBase, registry_pb2_grpc.InboundNumberServiceServicer):
     """``switchboard.registry.v1.InboundNumberService``."""
 
 
 class InboundContextStrategyServicer(
-    _RegistryServicer, registry_pb2_grpc.InboundContextStrategyServiceServicer
+    RegistryServicerBase, registry_pb2_grpc.InboundContextStrategyServiceServicer
 ):
     """``switchboard.registry.v1.InboundContextStrategyService``."""
-
-
-class CallRoutingServicer(_RegistryServicer, registry_pb2_grpc.CallRoutingServiceServicer):
-    """``switchboard.registry.v1.CallRoutingService``."""
