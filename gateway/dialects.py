@@ -7,7 +7,7 @@ Vyom routes answer the ``{"success": false, "message", "data"}`` envelope.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import grpc
@@ -42,7 +42,7 @@ class _DialectRoute(APIRoute):
     def status_for(self, error: UpstreamError) -> int:
         return error.http_status
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:

@@ -7,6 +7,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeAlias
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -15,6 +16,9 @@ from grpc_reflection.v1alpha import reflection
 from services.common.grpc_errors import DomainErrorInterceptor
 
 _log = logging.getLogger(__name__)
+
+ServicerContext: TypeAlias = Any
+"""``grpc.aio.ServicerContext`` (grpcio ships no type information)."""
 
 Registrar = Callable[[grpc.aio.Server], None]
 """Adds one servicer to a server (a generated ``add_XServicer_to_server`` bound to a servicer)."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import grpc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.auth import Principal, Scope, credential_from_metadata
 from services.common.errors import Unauthenticated
+from services.common.grpc_server import ServicerContext
 from services.common.orm import utcnow
 from services.config import repository
 from services.config.secrets import hash_api_key
@@ -47,8 +47,6 @@ class Authenticator:
             identity_id=key.scoped_identity_id,
         )
 
-    async def authenticate_call(
-        self, context: grpc.aio.ServicerContext[object, object]
-    ) -> Principal:
+    async def authenticate_call(self, context: ServicerContext) -> Principal:
         """The principal of the credential in a gRPC call's metadata."""
         return await self.authenticate(credential_from_metadata(context.invocation_metadata()))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hmac
 
-import grpc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
 from services.common.auth import INTERNAL_TOKEN_HEADER, Scope
 from services.common.errors import InvalidArgument, NotFound, Unauthenticated
+from services.common.grpc_server import ServicerContext as Context
 from services.config import repository
 from services.config.authentication import Authenticator
 from services.config.convert import call_action_to_proto, identity_to_proto
@@ -21,8 +21,6 @@ _SCOPES = {
     Scope.ADMIN: config_pb2.PRINCIPAL_SCOPE_ADMIN,
     Scope.IDENTITY: config_pb2.PRINCIPAL_SCOPE_IDENTITY,
 }
-
-Context = grpc.aio.ServicerContext[object, object]
 
 
 class ConfigInternalServicer(config_pb2_grpc.ConfigInternalServiceServicer):

@@ -6,6 +6,7 @@ import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
+from typing import Any
 
 import grpc
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
@@ -55,7 +56,7 @@ class ConfigClient:
         cached = self._auth_cache.get(cache_key)
         if cached is not None and cached[0] > now:
             return cached[1]
-        response = await self._call(
+        response: config_pb2.Principal = await self._call(
             self._stub.Authenticate, config_pb2.AuthenticateRequest(credential=credential)
         )
         principal = Principal(
@@ -78,7 +79,7 @@ class ConfigClient:
         wanted = sorted(set(ids))
         if not wanted:
             return {}
-        response = await self._call(
+        response: config_pb2.BatchGetAgentIdentitiesResponse = await self._call(
             self._stub.BatchGetAgentIdentities,
             config_pb2.BatchGetAgentIdentitiesRequest(account_id=account_id, ids=wanted),
         )
@@ -87,15 +88,15 @@ class ConfigClient:
     async def resolve_call_target(self, identity_id: str) -> config_pb2.CallTarget | None:
         """Identity, call action and signing secret in one round trip; None if no identity."""
         try:
-            response: config_pb2.CallTarget = await self._call(
+            target: config_pb2.CallTarget = await self._call(
                 self._stub.ResolveCallTarget,
                 config_pb2.ResolveCallTargetRequest(identity_id=identity_id),
             )
         except NotFound:
             return None
-        return response
+        return target
 
-    async def _call(self, method: grpc.aio.UnaryUnaryMultiCallable, request: object) -> object:
+    async def _call(self, method: Any, request: object) -> Any:
         try:
             return await method(request, timeout=self._timeout, metadata=self._metadata)
         except grpc.aio.AioRpcError as error:
