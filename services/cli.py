@@ -9,6 +9,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from services.common.errors import SwitchboardError
 
 SERVICES = ("config", "registry", "gateway")
@@ -26,6 +28,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except SwitchboardError as error:
         print(f"error: {error.message}", file=sys.stderr)
+        return 1
+    except (OSError, RuntimeError, SQLAlchemyError) as error:
+        # Operators get one line; the traceback is logged at DEBUG level only.
+        logging.getLogger("switchboard").debug("command failed", exc_info=True)
+        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
