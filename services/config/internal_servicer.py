@@ -34,7 +34,9 @@ class ConfigInternalServicer(config_pb2_grpc.ConfigInternalServiceServicer):
     ) -> None:
         self._readers = readers
         self._authenticator = authenticator
-        self._token = settings.internal_token
+        self._token = (
+            settings.internal_token.get_secret_value() if settings.internal_token else None
+        )
 
     def _check_caller(self, context: Context) -> None:
         if self._token is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from services.common.settings import DEFAULT_CONFIG_PORT, DatabaseServiceSettings
 
@@ -14,7 +14,7 @@ class ConfigSettings(DatabaseServiceSettings):
     config_database_url: str | None = Field(
         default=None, description="SQLAlchemy async URL; default: SQLite under data_dir."
     )
-    internal_token: str | None = Field(
+    internal_token: SecretStr | None = Field(
         default=None,
         description="When set, internal RPCs require `x-switchboard-internal-token` to match.",
     )

@@ -36,7 +36,9 @@ class ConfigClient:
         self._timeout = settings.config_timeout_seconds
         self._ttl = settings.auth_cache_ttl_seconds
         self._metadata = (
-            ((INTERNAL_TOKEN_HEADER, settings.internal_token),) if settings.internal_token else ()
+            ((INTERNAL_TOKEN_HEADER, settings.internal_token.get_secret_value()),)
+            if settings.internal_token
+            else ()
         )
         self._auth_cache: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
 

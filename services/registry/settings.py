@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import Field, SecretStr
 
 from services.common.settings import (
     DEFAULT_CONFIG_PORT,
@@ -30,8 +32,34 @@ class RegistrySettings(DatabaseServiceSettings):
         le=30,
         description="How long an authenticated credential is trusted before asking config again.",
     )
-    internal_token: str | None = Field(
+    internal_token: SecretStr | None = Field(
         default=None, description="Sent as `x-switchboard-internal-token` to the config service."
+    )
+    edge_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Operator credential of the telephony edge (`SWITCHBOARD_EDGE_TOKEN`): lets RouteCall "
+            "route any number. Unset: only admin API keys may route (their own numbers)."
+        ),
+    )
+    outbound_ca_file: Path | None = Field(
+        default=None,
+        description="Extra PEM CA bundle trusted by outgoing webhook and strategy requests.",
+    )
+    outbound_max_response_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Largest webhook/strategy response body read."
+    )
+    outbound_max_connections: int = Field(
+        default=100, ge=1, description="Connection pool size of the shared outgoing HTTP client."
+    )
+    call_target_cache_ttl_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=5,
+        description=(
+            "How long RouteCall reuses an identity's call action and signing secret before "
+            "asking config again (0 disables); bounds how stale a routing decision can be."
+        ),
     )
 
     @property
