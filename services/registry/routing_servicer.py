@@ -2,10 +2,124 @@
 
 from __future__ import annotations
 
-from switchboard.registry.v1 import registry_pb2_grpc
+from enum import Enum
+from typing import Final
 
+from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
+
+from services.common.grpc_server import ServicerContext
+from services.registry.config_client import ConfigClient
+from services.registry.routing.call_targets import CallTargetCache
+from services.registry.routing.context_lookup import CallerContextResult, ContextStatus
+from services.registry.routing.decision import (
+    ActionSource,
+    Decision,
+    EdgeOutcome,
+    RejectReason,
+    Router,
+    Verdict,
+)
+from services.registry.routing.edge_auth import EdgeAuthenticator
+from services.registry.routing.outbound_http import OutboundHttp
 from services.registry.servicer import RegistryServicerBase
+from services.registry.settings import RegistrySettings
+
+
+def _values(wrapper: EnumTypeWrapper, prefix: str, domain: type[Enum]) -> dict[Enum, int]:
+    return {member: wrapper.Value(prefix + member.name) for member in domain}
+
+
+_DECISIONS: Final = _values(registry_pb2.RoutingDecision, "ROUTING_DECISION_", Verdict)
+_REASONS: Final = _values(registry_pb2.RejectReason, "REJECT_REASON_", RejectReason)
+_OUTCOMES: Final = _values(registry_pb2.EdgeOutcome, "EDGE_OUTCOME_", EdgeOutcome)
+_SOURCES: Final = _values(registry_pb2.ActionSource, "ACTION_SOURCE_", ActionSource)
+_STATUSES: Final = _values(
+    registry_pb2.ContextLookupStatus, "CONTEXT_LOOKUP_STATUS_", ContextStatus
+)
+_FORWARDING_TYPES: Final = {
+    "phone": registry_pb2.FORWARDING_TARGET_TYPE_PHONE,
+    "sip": registry_pb2.FORWARDING_TARGET_TYPE_SIP,
+}
 
 
 class CallRoutingServicer(RegistryServicerBase, registry_pb2_grpc.CallRoutingServiceServicer):
-    """``switchboard.registry.v1.CallRoutingService``."""
+    """``switchboard.registry.v1.CallRoutingService``; owns the shared outgoing HTTP client."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        readers: async_sessionmaker[AsyncSession],
+        config: ConfigClient,
+        settings: RegistrySettings,
+    ) -> None:
+        super().__init__(sessions, readers, config, settings)
+        self._http = OutboundHttp(
+            allow_private=settings.allow_private_urls,
+            max_response_bytes=settings.outbound_max_response_bytes,
+            max_connections=settings.outbound_max_connections,
+            ca_file=settings.outbound_ca_file,
+        )
+        self._auth = EdgeAuthenticator(settings.edge_token, config)
+        self._router = Router(
+            readers, CallTargetCache(config, settings.call_target_cache_ttl_seconds), self._http
+        )
+
+    async def close(self) -> None:
+        """Close the outgoing HTTP client's pooled connections (on server stop)."""
+        await self._http.close()
+
+    async def RouteCall(
+        self, request: registry_pb2.RouteCallRequest, context: ServicerContext
+    ) -> registry_pb2.RouteCallResponse:
+        caller = await self._auth.authenticate(context.invocation_metadata())
+        decision = await self._router.route(
+            caller,
+            inbound_number=request.inbound_number,
+            caller_number=request.caller_number,
+            service=request.service,
+            call_id=request.call_id if request.HasField("call_id") else None,
+        )
+        return _to_proto(decision)
+
+
+def _to_proto(decision: Decision) -> registry_pb2.RouteCallResponse:
+    response = registry_pb2.RouteCallResponse(
+        call_id=decision.call_id,
+        decision=_DECISIONS[decision.verdict],
+        edge_outcome=_OUTCOMES[decision.edge_outcome],
+    )
+    if decision.reject_reason is not None:
+        response.reject_reason = _REASONS[decision.reject_reason]
+    if decision.action_source is not None:
+        response.action_source = _SOURCES[decision.action_source]
+    if decision.client_websocket_url is not None:
+        response.client_websocket_url = decision.client_websocket_url
+    if decision.forwarding is not None:
+        response.forwarding_target_type = _FORWARDING_TYPES[decision.forwarding.kind]
+        if decision.forwarding.kind == "phone":
+            response.forwarding_phone_number = decision.forwarding.destination
+        else:
+            response.forwarding_sip_uri = decision.forwarding.destination
+    if decision.inbound_id is not None:
+        response.inbound_id = decision.inbound_id
+    if decision.assistant_id is not None:
+        response.assistant_id = decision.assistant_id
+    if decision.assistant_name is not None:
+        response.assistant_name = decision.assistant_name
+    if decision.reason_detail is not None:
+        response.reason_detail = decision.reason_detail
+    if decision.caller_context is not None:
+        _fill_context(response.caller_context, decision.caller_context)
+    return response
+
+
+def _fill_context(message: registry_pb2.CallerContext, result: CallerContextResult) -> None:
+    message.status = _STATUSES[result.status]
+    if result.variables is not None:
+        message.variables.update(result.variables)
+    if result.error is not None:
+        message.error = result.error
+    if result.strategy_id is not None:
+        message.strategy_id = result.strategy_id

@@ -46,7 +46,7 @@ async def start(settings: RegistrySettings) -> GrpcServer:
             lambda s: registry_pb2_grpc.add_CallRoutingServiceServicer_to_server(routing, s),
         ],
         service_names=SERVICE_NAMES,
-        closers=[config.close],
+        closers=[routing.close, config.close],
     )
 
 

@@ -1,0 +1,392 @@
+"""The routing decision: number -> mapping -> assistant -> call action (-> webhook) -> outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from types import MappingProxyType
+from typing import Final
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from switchboard.config.v1 import config_pb2
+
+from services.common.errors import InvalidArgument
+from services.common.phone import (
+    SERVICE_DEFAULT_REGIONS,
+    InvalidPhoneNumber,
+    normalize_phone_number,
+)
+from services.registry.routing import context_lookup, webhook
+from services.registry.routing.call_targets import CallTargetCache
+from services.registry.routing.context_lookup import NOT_CONFIGURED, CallerContextResult
+from services.registry.routing.edge_auth import RoutingCaller
+from services.registry.routing.lookup import ActiveMapping, find_active_mapping
+from services.registry.routing.outbound_http import OutboundHttp
+from services.registry.routing.webhook import WebhookResult, WebhookVerdict
+
+
+class Verdict(Enum):
+    """What to do with the call (``RoutingDecision``)."""
+
+    ACCEPT = "accept"
+    REJECT = "reject"
+    FORWARD = "forward"
+    HOSTED_AGENT = "hosted_agent"
+
+
+class RejectReason(Enum):
+    """Why a call is refused (``RejectReason``)."""
+
+    NO_ACTIVE_MAPPING = "no_active_mapping"
+    NO_ASSISTANT = "no_assistant"
+    ASSISTANT_NOT_FOUND = "assistant_not_found"
+    NO_CALL_ACTION = "no_call_action"
+    AUTO_REJECT = "auto_reject"
+    WEBHOOK_REJECTED = "webhook_rejected"
+    WEBHOOK_FAILED = "webhook_failed"
+    INVALID_NUMBER = "invalid_number"
+
+
+class EdgeOutcome(Enum):
+    """What the telephony edge does (``EdgeOutcome``)."""
+
+    BRIDGE = "bridge"
+    FORWARD = "forward"
+    TEMPORARILY_UNAVAILABLE = "temporarily_unavailable"
+    REJECTED = "rejected"
+
+
+class ActionSource(Enum):
+    """Which configuration produced the decision (``ActionSource``)."""
+
+    AUTO_ACCEPT = "auto_accept"
+    AUTO_REJECT = "auto_reject"
+    FORWARD = "forward"
+    HOSTED_AGENT = "hosted_agent"
+    WEBHOOK = "webhook"
+    WEBHOOK_FALLBACK = "webhook_fallback"
+
+
+EDGE_OUTCOMES: Final[Mapping[RejectReason, EdgeOutcome]] = MappingProxyType(
+    {
+        RejectReason.INVALID_NUMBER: EdgeOutcome.TEMPORARILY_UNAVAILABLE,
+        RejectReason.NO_ACTIVE_MAPPING: EdgeOutcome.TEMPORARILY_UNAVAILABLE,
+        RejectReason.NO_ASSISTANT: EdgeOutcome.TEMPORARILY_UNAVAILABLE,
+        RejectReason.ASSISTANT_NOT_FOUND: EdgeOutcome.TEMPORARILY_UNAVAILABLE,
+        RejectReason.NO_CALL_ACTION: EdgeOutcome.TEMPORARILY_UNAVAILABLE,
+        RejectReason.AUTO_REJECT: EdgeOutcome.REJECTED,
+        RejectReason.WEBHOOK_REJECTED: EdgeOutcome.REJECTED,
+        RejectReason.WEBHOOK_FAILED: EdgeOutcome.REJECTED,
+    }
+)
+"""Not routable -> SIP 480; refused by the customer's configuration -> decline."""
+
+_ROUTED_OUTCOMES: Final = MappingProxyType(
+    {
+        Verdict.ACCEPT: EdgeOutcome.BRIDGE,
+        Verdict.HOSTED_AGENT: EdgeOutcome.BRIDGE,
+        Verdict.FORWARD: EdgeOutcome.FORWARD,
+    }
+)
+
+_ACTIONS = config_pb2.IncomingCallActionType
+_FALLBACKS = config_pb2.CallFallbackAction
+_PHONE = config_pb2.FORWARDING_TARGET_TYPE_PHONE
+_SIP = config_pb2.FORWARDING_TARGET_TYPE_SIP
+
+
+@dataclass(frozen=True, slots=True)
+class Forwarding:
+    """A forwarding destination: ``kind`` is ``phone`` or ``sip``."""
+
+    kind: str
+    destination: str
+
+
+@dataclass(slots=True)
+class Decision:
+    """The answer to one inbound call."""
+
+    call_id: str
+    verdict: Verdict
+    reject_reason: RejectReason | None = None
+    client_websocket_url: str | None = None
+    forwarding: Forwarding | None = None
+    inbound_id: str | None = None
+    assistant_id: str | None = None
+    assistant_name: str | None = None
+    action_source: ActionSource | None = None
+    caller_context: CallerContextResult | None = None
+    reason_detail: str | None = None
+
+    @property
+    def edge_outcome(self) -> EdgeOutcome:
+        """The instruction for the telephony edge."""
+        if self.reject_reason is not None:
+            return EDGE_OUTCOMES[self.reject_reason]
+        return _ROUTED_OUTCOMES[self.verdict]
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """What the steps after the mapping lookup need to know about the call."""
+
+    call_id: str
+    service: str
+    local_number: str
+    caller_number: str
+    mapping: ActiveMapping
+    assistant_id: str
+    assistant_name: str
+
+
+class Router:
+    """Decides calls; one indexed read, one (cached) config lookup, HTTP only when configured."""
+
+    def __init__(
+        self,
+        readers: async_sessionmaker[AsyncSession],
+        targets: CallTargetCache,
+        http: OutboundHttp,
+    ) -> None:
+        self._readers = readers
+        self._targets = targets
+        self._http = http
+
+    async def route(
+        self,
+        caller: RoutingCaller,
+        *,
+        inbound_number: str,
+        caller_number: str,
+        service: str,
+        call_id: str | None,
+    ) -> Decision:
+        """The decision for a call to ``inbound_number``; routing failures are REJECT decisions.
+
+        Raises InvalidArgument for an empty number or an unknown ``service`` and Unavailable
+        when the config service cannot be reached.
+        """
+        if not inbound_number:
+            raise InvalidArgument.for_field("inbound_number", "inbound_number is required")
+        service = service.strip().lower()
+        region = SERVICE_DEFAULT_REGIONS.get(service)
+        if region is None:
+            supported = ", ".join(sorted(SERVICE_DEFAULT_REGIONS))
+            raise InvalidArgument.for_field(
+                "service", f"service must be one of: {supported}", reason="UNSUPPORTED_SERVICE"
+            )
+        call_id = call_id or str(uuid.uuid4())
+        try:
+            normalized = normalize_phone_number(inbound_number, region)
+        except InvalidPhoneNumber as error:
+            return _reject(call_id, RejectReason.INVALID_NUMBER, error.message)
+
+        async with self._readers() as session:
+            mapping = await find_active_mapping(session, normalized, caller.account_id)
+        if mapping is None:
+            return _reject(call_id, RejectReason.NO_ACTIVE_MAPPING, "no active mapping")
+        if mapping.assistant_id is None:
+            return _reject(
+                call_id,
+                RejectReason.NO_ASSISTANT,
+                "the mapping has no assistant",
+                inbound_id=mapping.inbound_id,
+            )
+        target = await self._targets.get(mapping.assistant_id)
+        if target is None or target.agent_identity.organization_id != mapping.account_id:
+            return _reject(
+                call_id,
+                RejectReason.ASSISTANT_NOT_FOUND,
+                "the mapping's assistant no longer exists",
+                inbound_id=mapping.inbound_id,
+                assistant_id=mapping.assistant_id,
+            )
+        call = _Call(
+            call_id=call_id,
+            service=service,
+            local_number="+" + normalized,
+            caller_number=caller_number,
+            mapping=mapping,
+            assistant_id=mapping.assistant_id,
+            assistant_name=target.agent_identity.display_name,
+        )
+        if not target.HasField("incoming_call_action"):
+            return _reject_for(call, RejectReason.NO_CALL_ACTION, "no incoming-call action")
+        action = target.incoming_call_action
+        kind = action.incoming_call_action
+        if kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_AUTO_REJECT:
+            return _reject_for(
+                call, RejectReason.AUTO_REJECT, None, source=ActionSource.AUTO_REJECT
+            )
+        if kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_WEBHOOK:
+            return await self._ask_webhook(call, target)
+        if kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_AUTO_ACCEPT:
+            decision = _accept(call, action, None, ActionSource.AUTO_ACCEPT)
+        elif kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_FORWARD:
+            decision = _forward(call, action, ActionSource.FORWARD)
+        elif kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_HOSTED_AGENT:
+            decision = _routed(call, Verdict.HOSTED_AGENT, ActionSource.HOSTED_AGENT)
+        else:
+            return _reject_for(call, RejectReason.NO_CALL_ACTION, "unknown incoming-call action")
+        if decision.reject_reason is None:
+            decision.caller_context = await self._caller_context(call)
+        return decision
+
+    async def _caller_context(self, call: _Call) -> CallerContextResult:
+        strategy = call.mapping.strategy
+        if strategy is None:
+            return NOT_CONFIGURED
+        return await context_lookup.look_up(
+            self._http,
+            strategy,
+            assistant_id=call.assistant_id,
+            assistant_name=call.assistant_name,
+            service=call.service,
+            inbound_id=call.mapping.inbound_id,
+            caller_number=call.caller_number,
+            inbound_number=call.local_number,
+        )
+
+    async def _ask_webhook(self, call: _Call, target: config_pb2.CallTarget) -> Decision:
+        """Webhook and context lookup run concurrently: latency is the larger budget."""
+        action = target.incoming_call_action
+        lookup = asyncio.create_task(self._caller_context(call))
+        try:
+            answer = await webhook.ask(
+                self._http,
+                call_id=call.call_id,
+                local_number=call.local_number,
+                remote_number=call.caller_number,
+                identity=target.agent_identity,
+                action=action,
+                secret=(
+                    target.webhook_signing_secret
+                    if target.HasField("webhook_signing_secret")
+                    else None
+                ),
+            )
+            decision = _from_webhook(call, action, answer)
+            if decision.reject_reason is None:
+                decision.caller_context = await lookup
+            return decision
+        finally:
+            if not lookup.done():
+                lookup.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await lookup
+
+
+def _from_webhook(
+    call: _Call, action: config_pb2.IncomingCallAction, answer: WebhookResult
+) -> Decision:
+    if answer.verdict is WebhookVerdict.ANSWER:
+        return _accept(call, action, answer.url, ActionSource.WEBHOOK)
+    if answer.verdict is WebhookVerdict.REJECT:
+        return _reject_for(
+            call, RejectReason.WEBHOOK_REJECTED, answer.detail, source=ActionSource.WEBHOOK
+        )
+    if not action.HasField("webhook_fallback"):
+        return _reject_for(
+            call, RejectReason.WEBHOOK_FAILED, answer.detail, source=ActionSource.WEBHOOK
+        )
+    fallback = action.webhook_fallback
+    source = ActionSource.WEBHOOK_FALLBACK
+    if fallback.action == _FALLBACKS.CALL_FALLBACK_ACTION_ACCEPT:
+        url = fallback.client_websocket_url if fallback.HasField("client_websocket_url") else None
+        decision = _accept(call, action, url, source)
+    elif fallback.action == _FALLBACKS.CALL_FALLBACK_ACTION_FORWARD:
+        decision = _forward(call, fallback, source)
+    else:
+        decision = _reject_for(call, RejectReason.WEBHOOK_FAILED, None, source=source)
+    if decision.reject_reason is not None:
+        decision.reject_reason = RejectReason.WEBHOOK_FAILED
+    decision.reason_detail = "; ".join(
+        part for part in (answer.detail, "fallback applied", decision.reason_detail) if part
+    )
+    return decision
+
+
+def _accept(
+    call: _Call, action: config_pb2.IncomingCallAction, url: str | None, source: ActionSource
+) -> Decision:
+    if url is None and action.HasField("client_websocket_url"):
+        url = action.client_websocket_url
+    if not url:
+        return _reject_for(
+            call, RejectReason.NO_CALL_ACTION, "no client_websocket_url configured", source=source
+        )
+    decision = _routed(call, Verdict.ACCEPT, source)
+    decision.client_websocket_url = url
+    return decision
+
+
+def _forward(
+    call: _Call,
+    config: config_pb2.IncomingCallAction | config_pb2.CallFallback,
+    source: ActionSource,
+) -> Decision:
+    forwarding: Forwarding | None = None
+    if config.forwarding_target_type == _PHONE and config.HasField("forwarding_phone_number"):
+        forwarding = Forwarding("phone", config.forwarding_phone_number)
+    elif config.forwarding_target_type == _SIP and config.HasField("forwarding_sip_uri"):
+        forwarding = Forwarding("sip", config.forwarding_sip_uri)
+    if forwarding is None:
+        return _reject_for(
+            call, RejectReason.NO_CALL_ACTION, "no forwarding destination configured", source=source
+        )
+    decision = _routed(call, Verdict.FORWARD, source)
+    decision.forwarding = forwarding
+    return decision
+
+
+def _routed(call: _Call, verdict: Verdict, source: ActionSource) -> Decision:
+    return Decision(
+        call_id=call.call_id,
+        verdict=verdict,
+        inbound_id=call.mapping.inbound_id,
+        assistant_id=call.assistant_id,
+        assistant_name=call.assistant_name,
+        action_source=source,
+    )
+
+
+def _reject_for(
+    call: _Call,
+    reason: RejectReason,
+    detail: str | None,
+    *,
+    source: ActionSource | None = None,
+) -> Decision:
+    return Decision(
+        call_id=call.call_id,
+        verdict=Verdict.REJECT,
+        reject_reason=reason,
+        inbound_id=call.mapping.inbound_id,
+        assistant_id=call.assistant_id,
+        assistant_name=call.assistant_name,
+        action_source=source,
+        reason_detail=detail,
+    )
+
+
+def _reject(
+    call_id: str,
+    reason: RejectReason,
+    detail: str,
+    *,
+    inbound_id: str | None = None,
+    assistant_id: str | None = None,
+) -> Decision:
+    return Decision(
+        call_id=call_id,
+        verdict=Verdict.REJECT,
+        reject_reason=reason,
+        inbound_id=inbound_id,
+        assistant_id=assistant_id,
+        reason_detail=detail,
+    )

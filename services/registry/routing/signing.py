@@ -1,0 +1,32 @@
+"""Inkbox-compatible signing of the incoming-call webhook (HMAC-SHA256 over id, time and body)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Final
+
+SIGNING_SECRET_PREFIX: Final = "whsec_"
+REQUEST_ID_HEADER: Final = "X-Inkbox-Request-ID"
+TIMESTAMP_HEADER: Final = "X-Inkbox-Timestamp"
+SIGNATURE_HEADER: Final = "X-Inkbox-Signature"
+
+
+def signature(secret: str, request_id: str, timestamp: int, body: bytes) -> str:
+    """``sha256=<hex>`` of HMAC-SHA256 keyed with ``secret`` (minus ``whsec_``).
+
+    The signed message is ``f"{request_id}.{timestamp}."`` followed by the raw body bytes.
+    """
+    key = secret.removeprefix(SIGNING_SECRET_PREFIX).encode()
+    message = f"{request_id}.{timestamp}.".encode() + body
+    return "sha256=" + hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def signed_headers(
+    secret: str | None, request_id: str, timestamp: int, body: bytes
+) -> dict[str, str]:
+    """The request-id and timestamp headers, plus the signature when ``secret`` is set."""
+    headers = {REQUEST_ID_HEADER: request_id, TIMESTAMP_HEADER: str(timestamp)}
+    if secret:
+        headers[SIGNATURE_HEADER] = signature(secret, request_id, timestamp, body)
+    return headers

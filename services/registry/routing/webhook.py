@@ -1,0 +1,147 @@
+"""The incoming-call webhook: send Inkbox's payload, signed, and read the customer's answer."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Final
+
+from switchboard.config.v1 import config_pb2
+
+from services.common.urls import UnsafeUrl, validate_outbound_url
+from services.registry.routing.outbound_http import OutboundError, OutboundHttp
+from services.registry.routing.signing import signed_headers
+
+DEFAULT_TIMEOUT_SECONDS: Final = 5.0
+MIN_TIMEOUT_SECONDS: Final = 1.0
+MAX_TIMEOUT_SECONDS: Final = 10.0
+WEBHOOK_SCHEMES: Final = frozenset({"https"})
+_ANSWER_URL_SCHEMES: Final = frozenset({"wss"})
+
+
+class WebhookVerdict(Enum):
+    """What the webhook exchange came to."""
+
+    ANSWER = "answer"
+    REJECT = "reject"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookResult:
+    """The verdict; ``url`` is the WebSocket URL to bridge to for ANSWER, ``detail`` says why."""
+
+    verdict: WebhookVerdict
+    url: str | None = None
+    detail: str | None = None
+
+
+def budget_seconds(action: config_pb2.IncomingCallAction) -> float:
+    """The identity's webhook budget: its ``webhook_timeout`` clamped to 1-10 s, default 5 s."""
+    if not action.HasField("webhook_timeout"):
+        return DEFAULT_TIMEOUT_SECONDS
+    seconds: float = action.webhook_timeout.ToMilliseconds() / 1000
+    return min(max(seconds, MIN_TIMEOUT_SECONDS), MAX_TIMEOUT_SECONDS)
+
+
+def payload(
+    call_id: str,
+    local_number: str,
+    remote_number: str,
+    identity: config_pb2.AgentIdentity,
+    action: config_pb2.IncomingCallAction,
+) -> bytes:
+    """The flat Inkbox incoming-call JSON body."""
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    body = {
+        "id": call_id,
+        "local_phone_number": local_number,
+        "remote_phone_number": remote_number,
+        "direction": "inbound",
+        "status": "initiated",
+        "client_websocket_url": (
+            action.client_websocket_url if action.HasField("client_websocket_url") else None
+        ),
+        "created_at": now,
+        "updated_at": now,
+        "agent_identities": [
+            {
+                "id": identity.id,
+                "agent_handle": identity.agent_handle,
+                "display_name": identity.display_name,
+            }
+        ],
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+async def ask(
+    http: OutboundHttp,
+    *,
+    call_id: str,
+    local_number: str,
+    remote_number: str,
+    identity: config_pb2.AgentIdentity,
+    action: config_pb2.IncomingCallAction,
+    secret: str | None,
+) -> WebhookResult:
+    """POST the payload to the identity's webhook and interpret the answer (never raises)."""
+    if not action.HasField("incoming_call_webhook_url"):
+        return WebhookResult(
+            WebhookVerdict.FAILED, detail="no incoming_call_webhook_url configured"
+        )
+    body = payload(call_id, local_number, remote_number, identity, action)
+    headers = signed_headers(secret, str(uuid.uuid4()), int(time.time()), body)
+    try:
+        response = await http.post_json(
+            action.incoming_call_webhook_url,
+            body,
+            headers=headers,
+            budget=budget_seconds(action),
+            schemes=WEBHOOK_SCHEMES,
+        )
+    except OutboundError as error:
+        return WebhookResult(WebhookVerdict.FAILED, detail=f"webhook {error.message}")
+    if not 200 <= response.status_code < 300:
+        return WebhookResult(
+            WebhookVerdict.FAILED, detail=f"webhook answered HTTP {response.status_code}"
+        )
+    configured = action.client_websocket_url if action.HasField("client_websocket_url") else None
+    return interpret(response.content, configured, allow_private=http.allow_private)
+
+
+def interpret(content: bytes, configured_url: str | None, *, allow_private: bool) -> WebhookResult:
+    """``{"action": "answer"|"reject", "client_websocket_url"?}`` to a result."""
+    try:
+        answer = json.loads(content)
+    except ValueError:
+        return WebhookResult(WebhookVerdict.FAILED, detail="webhook answer is not JSON")
+    if not isinstance(answer, dict):
+        return WebhookResult(WebhookVerdict.FAILED, detail="webhook answer is not a JSON object")
+    verb = answer.get("action")
+    if verb == "reject":
+        return WebhookResult(WebhookVerdict.REJECT, detail="webhook answered reject")
+    if verb != "answer":
+        return WebhookResult(
+            WebhookVerdict.FAILED, detail='webhook answer has no valid "action" (answer|reject)'
+        )
+    url = answer.get("client_websocket_url")
+    if url is None:
+        url = configured_url
+        if url is None:
+            return WebhookResult(
+                WebhookVerdict.FAILED,
+                detail="webhook answered without client_websocket_url and none is configured",
+            )
+    try:
+        validate_outbound_url(url, schemes=_ANSWER_URL_SCHEMES, allow_private=allow_private)
+    except UnsafeUrl as error:
+        return WebhookResult(
+            WebhookVerdict.FAILED,
+            detail=f"webhook client_websocket_url is not usable: {error.message}",
+        )
+    return WebhookResult(WebhookVerdict.ANSWER, url=url)

@@ -1,0 +1,1 @@
+"""Tests of the registry service over gRPC."""

@@ -1,0 +1,1 @@
+"""Tests of call routing (RouteCall) over gRPC, against local HTTPS receivers."""
