@@ -1,11 +1,18 @@
-"""ORM rows of the config service to their protobuf messages."""
+"""ORM rows and domain values of the config service to and from their protobuf messages."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Final
+
+from google.protobuf.message import Message
 from switchboard.config.v1 import config_pb2
 
+from services.common.errors import InvalidArgument
 from services.common.proto_time import to_timestamp
+from services.config.call_actions import FIELDS, FORWARDING_FIELDS, CallActionConfig, Fallback
 from services.config.models import AgentIdentity, ApiKey, IncomingCallAction
+from services.config.signing_secrets import SigningSecretStatus
 
 ACTION_TYPES = {
     "auto_accept": config_pb2.INCOMING_CALL_ACTION_TYPE_AUTO_ACCEPT,
@@ -111,4 +118,105 @@ def api_key_to_proto(key: ApiKey) -> config_pb2.ApiKey:
         value = getattr(key, name)
         if value is not None:
             getattr(message, name).CopyFrom(to_timestamp(value))
+    return message
+
+
+def _names(values: Mapping[str, int]) -> dict[int, str]:
+    return {number: name for name, number in values.items()}
+
+
+_ACTION_NAMES: Final = _names(ACTION_TYPES)
+_TARGET_NAMES: Final = _names(FORWARDING_TARGET_TYPES)
+_FALLBACK_NAMES: Final = _names(FALLBACK_ACTIONS)
+
+_RENAMED_PATHS: Final = {"action": "incoming_call_action", "webhook_timeout_ms": "webhook_timeout"}
+CALL_ACTION_PATHS: Final = {_RENAMED_PATHS.get(name, name): name for name in FIELDS}
+"""``UpdateIncomingCallActionRequest.update_mask`` path -> CallActionConfig field."""
+_IGNORED_PATHS: Final = frozenset({"agent_identity_id", "create_time", "update_time"})
+
+
+def _optional(message: Message, name: str) -> str | None:
+    return getattr(message, name) if message.HasField(name) else None
+
+
+def _enum_name(names: Mapping[int, str], number: int, field: str) -> str | None:
+    """The name of an enum value; None for UNSPECIFIED (0); unknown numbers are refused."""
+    if number == 0:
+        return None
+    if number not in names:
+        raise InvalidArgument.for_field(field, f"{field} has an unknown value {number}")
+    return names[number]
+
+
+def requested_identity_id(message: config_pb2.IncomingCallAction) -> str | None:
+    """The ``agent_identity_id`` a request names, None when absent or empty."""
+    return message.agent_identity_id or None
+
+
+def call_action_update(
+    request: config_pb2.UpdateIncomingCallActionRequest,
+) -> tuple[CallActionConfig, frozenset[str]]:
+    """The values an update carries and the fields it writes (see the proto's mask rules)."""
+    message = request.incoming_call_action
+    target_type = (
+        _enum_name(_TARGET_NAMES, message.forwarding_target_type, "forwarding_target_type")
+        if message.HasField("forwarding_target_type")
+        else None
+    )
+    values = CallActionConfig(
+        action=_enum_name(_ACTION_NAMES, message.incoming_call_action, "incoming_call_action"),
+        client_websocket_url=_optional(message, "client_websocket_url"),
+        incoming_call_webhook_url=_optional(message, "incoming_call_webhook_url"),
+        forwarding_target_type=target_type,
+        forwarding_phone_number=_optional(message, "forwarding_phone_number"),
+        forwarding_sip_uri=_optional(message, "forwarding_sip_uri"),
+        webhook_timeout_ms=(
+            message.webhook_timeout.ToMilliseconds()
+            if message.HasField("webhook_timeout")
+            else None
+        ),
+        webhook_fallback=(
+            _fallback(message.webhook_fallback) if message.HasField("webhook_fallback") else None
+        ),
+    )
+    if not request.update_mask.paths:
+        fields = {name for name in FIELDS if name not in FORWARDING_FIELDS}
+        fields.update(name for name in FORWARDING_FIELDS if message.HasField(name))
+        return values, frozenset(fields)
+    fields = set()
+    for path in request.update_mask.paths:
+        if path in _IGNORED_PATHS:
+            continue
+        if path not in CALL_ACTION_PATHS:
+            raise InvalidArgument.for_field("update_mask", f"unknown update_mask path {path!r}")
+        fields.add(CALL_ACTION_PATHS[path])
+    return values, frozenset(fields)
+
+
+def _fallback(message: config_pb2.CallFallback) -> Fallback:
+    action = _enum_name(_FALLBACK_NAMES, message.action, "webhook_fallback.action")
+    if action is None:
+        raise InvalidArgument.for_field(
+            "webhook_fallback.action", "webhook_fallback.action is required"
+        )
+    return Fallback(
+        action=action,
+        client_websocket_url=_optional(message, "client_websocket_url"),
+        forwarding_target_type=_enum_name(
+            _TARGET_NAMES, message.forwarding_target_type, "webhook_fallback.forwarding_target_type"
+        ),
+        forwarding_phone_number=_optional(message, "forwarding_phone_number"),
+        forwarding_sip_uri=_optional(message, "forwarding_sip_uri"),
+    )
+
+
+def signing_secret_to_proto(status: SigningSecretStatus) -> config_pb2.WebhookSigningSecret:
+    """The WebhookSigningSecret status message (never the secret)."""
+    message = config_pb2.WebhookSigningSecret(configured=status.configured)
+    if status.display_prefix is not None:
+        message.display_prefix = status.display_prefix
+    if status.created_at is not None:
+        message.create_time.CopyFrom(to_timestamp(status.created_at))
+    if status.rotated_at is not None:
+        message.rotate_time.CopyFrom(to_timestamp(status.rotated_at))
     return message

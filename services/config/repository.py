@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.orm import utcnow
@@ -88,3 +89,127 @@ async def get_signing_secret(session: AsyncSession, account_id: str) -> WebhookS
     """The account's active webhook signing secret, if any."""
     secret = await session.get(WebhookSigningSecret, account_id)
     return secret if secret is not None and secret.active else None
+
+
+PageCursor = tuple[datetime, str]
+"""Position after which a newest-first page continues: (created_at, id) of its last row."""
+
+
+async def lock_account(session: AsyncSession, account_id: str) -> Account | None:
+    """The account, locked for the rest of the transaction (PostgreSQL; SQLite locks anyway)."""
+    result = await session.execute(
+        select(Account).where(Account.id == account_id).with_for_update()
+    )
+    return result.scalar_one_or_none()
+
+
+async def lock_identity(session: AsyncSession, identity_id: str) -> AgentIdentity | None:
+    """The identity, locked for the rest of the transaction (serializes its writers)."""
+    result = await session.execute(
+        select(AgentIdentity).where(AgentIdentity.id == identity_id).with_for_update()
+    )
+    return result.scalar_one_or_none()
+
+
+async def get_identity_by_handle(session: AsyncSession, handle: str) -> AgentIdentity | None:
+    """The identity with handle ``handle`` in any account."""
+    result = await session.execute(
+        select(AgentIdentity).where(AgentIdentity.agent_handle == handle)
+    )
+    return result.scalar_one_or_none()
+
+
+async def add_identity(session: AsyncSession, identity: AgentIdentity) -> AgentIdentity:
+    """Insert an identity (IntegrityError when its handle is taken)."""
+    session.add(identity)
+    await session.flush()
+    return identity
+
+
+async def update_identity(
+    session: AsyncSession, identity: AgentIdentity, values: dict[str, Any]
+) -> AgentIdentity:
+    """Write ``values`` to ``identity`` (IntegrityError when a new handle is taken)."""
+    for name, value in values.items():
+        setattr(identity, name, value)
+    await session.flush()
+    return identity
+
+
+async def delete_identity(session: AsyncSession, identity_id: str) -> None:
+    """Delete an identity; its call action and scoped keys go with it (FK cascade)."""
+    await session.execute(delete(AgentIdentity).where(AgentIdentity.id == identity_id))
+
+
+async def list_identities(
+    session: AsyncSession, account_id: str, limit: int, after: PageCursor | None
+) -> Sequence[AgentIdentity]:
+    """Up to ``limit`` identities of the account, newest first, after ``after``."""
+    return await _newest_first(session, AgentIdentity, account_id, limit, after)
+
+
+async def save_call_action(
+    session: AsyncSession,
+    identity_id: str,
+    existing: IncomingCallAction | None,
+    values: dict[str, Any],
+) -> IncomingCallAction:
+    """Insert the identity's call action or update ``existing``; bumps ``version`` on change."""
+    if existing is None:
+        action = IncomingCallAction(agent_identity_id=identity_id, **values)
+        session.add(action)
+    else:
+        action = existing
+        changed = {name: value for name, value in values.items() if getattr(action, name) != value}
+        for name, value in changed.items():
+            setattr(action, name, value)
+        if changed:
+            action.version += 1
+    await session.flush()
+    return action
+
+
+async def list_api_keys(
+    session: AsyncSession, account_id: str, limit: int, after: PageCursor | None
+) -> Sequence[ApiKey]:
+    """Up to ``limit`` keys of the account (any status), newest first, after ``after``."""
+    return await _newest_first(session, ApiKey, account_id, limit, after)
+
+
+_Listed = TypeVar("_Listed", AgentIdentity, ApiKey)
+
+
+async def _newest_first(
+    session: AsyncSession,
+    model: type[_Listed],
+    account_id: str,
+    limit: int,
+    after: PageCursor | None,
+) -> Sequence[_Listed]:
+    query = select(model).where(model.account_id == account_id)
+    if after is not None:
+        created_at, row_id = after
+        query = query.where(
+            or_(
+                model.created_at < created_at,
+                and_(model.created_at == created_at, model.id < row_id),
+            )
+        )
+    query = query.order_by(model.created_at.desc(), model.id.desc()).limit(limit)
+    return (await session.execute(query)).scalars().all()
+
+
+async def get_signing_secret_row(
+    session: AsyncSession, account_id: str
+) -> WebhookSigningSecret | None:
+    """The account's signing-secret row, active or not."""
+    return await session.get(WebhookSigningSecret, account_id)
+
+
+async def add_signing_secret(
+    session: AsyncSession, secret: WebhookSigningSecret
+) -> WebhookSigningSecret:
+    """Insert an account's signing-secret row."""
+    session.add(secret)
+    await session.flush()
+    return secret

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+from google.protobuf import empty_pb2
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from switchboard.config.v1 import config_pb2_grpc
+from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
+from services.common.errors import InvalidArgument
+from services.common.grpc_server import ServicerContext as Context
+from services.config import api_keys, call_actions, identities, signing_secrets
 from services.config.authentication import Authenticator
+from services.config.convert import (
+    api_key_to_proto,
+    call_action_to_proto,
+    call_action_update,
+    identity_to_proto,
+    requested_identity_id,
+    signing_secret_to_proto,
+)
 from services.config.settings import ConfigSettings
+
+_IDENTITY_PATHS = ("agent_handle", "display_name", "description")
 
 
 class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
-    """``switchboard.config.v1.ConfigService``."""
+    """``switchboard.config.v1.ConfigService``; every RPC authenticates the caller first."""
 
     def __init__(
         self,
@@ -23,3 +37,137 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
         self._readers = readers
         self._authenticator = authenticator
         self._settings = settings
+
+    async def GetIncomingCallAction(
+        self, request: config_pb2.GetIncomingCallActionRequest, context: Context
+    ) -> config_pb2.IncomingCallAction:
+        principal = await self._authenticator.authenticate_call(context)
+        action = await call_actions.get_call_action(
+            self._readers, principal, request.agent_identity_id or None
+        )
+        return call_action_to_proto(action)
+
+    async def UpdateIncomingCallAction(
+        self, request: config_pb2.UpdateIncomingCallActionRequest, context: Context
+    ) -> config_pb2.IncomingCallAction:
+        principal = await self._authenticator.authenticate_call(context)
+        values, fields = call_action_update(request)
+        action = await call_actions.update_call_action(
+            self._sessions,
+            principal,
+            requested_identity_id(request.incoming_call_action),
+            values,
+            fields,
+            allow_private_urls=self._settings.allow_private_urls,
+        )
+        return call_action_to_proto(action)
+
+    async def CreateAgentIdentity(
+        self, request: config_pb2.CreateAgentIdentityRequest, context: Context
+    ) -> config_pb2.AgentIdentity:
+        principal = await self._authenticator.authenticate_call(context)
+        given = request.agent_identity
+        identity = await identities.create_identity(
+            self._sessions,
+            principal,
+            given.agent_handle,
+            given.display_name or None,
+            given.description if given.HasField("description") else None,
+        )
+        return identity_to_proto(identity)
+
+    async def GetAgentIdentity(
+        self, request: config_pb2.GetAgentIdentityRequest, context: Context
+    ) -> config_pb2.AgentIdentity:
+        principal = await self._authenticator.authenticate_call(context)
+        identity = await identities.get_identity(self._readers, principal, request.agent_handle)
+        return identity_to_proto(identity)
+
+    async def ListAgentIdentities(
+        self, request: config_pb2.ListAgentIdentitiesRequest, context: Context
+    ) -> config_pb2.ListAgentIdentitiesResponse:
+        principal = await self._authenticator.authenticate_call(context)
+        page = await identities.list_identities(
+            self._readers, principal, request.page_size, request.page_token
+        )
+        return config_pb2.ListAgentIdentitiesResponse(
+            agent_identities=[identity_to_proto(identity) for identity in page.identities],
+            next_page_token=page.next_page_token,
+        )
+
+    async def UpdateAgentIdentity(
+        self, request: config_pb2.UpdateAgentIdentityRequest, context: Context
+    ) -> config_pb2.AgentIdentity:
+        principal = await self._authenticator.authenticate_call(context)
+        given = request.agent_identity
+        values: dict[str, str | None] = {
+            "agent_handle": given.agent_handle or None,
+            "display_name": given.display_name or None,
+            "description": given.description if given.HasField("description") else None,
+        }
+        paths = list(request.update_mask.paths)
+        for path in paths:
+            if path not in _IDENTITY_PATHS:
+                raise InvalidArgument.for_field("update_mask", f"unknown update_mask path {path!r}")
+        if not paths:
+            paths = [name for name, value in values.items() if value is not None]
+        identity = await identities.update_identity(
+            self._sessions, principal, request.agent_handle, {path: values[path] for path in paths}
+        )
+        return identity_to_proto(identity)
+
+    async def DeleteAgentIdentity(
+        self, request: config_pb2.DeleteAgentIdentityRequest, context: Context
+    ) -> empty_pb2.Empty:
+        principal = await self._authenticator.authenticate_call(context)
+        await identities.delete_identity(self._sessions, principal, request.agent_handle)
+        return empty_pb2.Empty()
+
+    async def CreateApiKey(
+        self, request: config_pb2.CreateApiKeyRequest, context: Context
+    ) -> config_pb2.CreateApiKeyResponse:
+        principal = await self._authenticator.authenticate_call(context)
+        minted = await api_keys.create_api_key(
+            self._sessions,
+            principal,
+            request.label,
+            request.description if request.HasField("description") else None,
+            request.scoped_identity_id or None,
+        )
+        return config_pb2.CreateApiKeyResponse(
+            api_key=minted.secret, record=api_key_to_proto(minted.record)
+        )
+
+    async def ListApiKeys(
+        self, request: config_pb2.ListApiKeysRequest, context: Context
+    ) -> config_pb2.ListApiKeysResponse:
+        principal = await self._authenticator.authenticate_call(context)
+        page = await api_keys.list_api_keys(
+            self._readers, principal, request.page_size, request.page_token
+        )
+        return config_pb2.ListApiKeysResponse(
+            api_keys=[api_key_to_proto(key) for key in page.api_keys],
+            next_page_token=page.next_page_token,
+        )
+
+    async def RevokeApiKey(
+        self, request: config_pb2.RevokeApiKeyRequest, context: Context
+    ) -> config_pb2.ApiKey:
+        principal = await self._authenticator.authenticate_call(context)
+        key = await api_keys.revoke_api_key(self._sessions, principal, request.api_key_id)
+        return api_key_to_proto(key)
+
+    async def GetWebhookSigningSecret(
+        self, request: config_pb2.GetWebhookSigningSecretRequest, context: Context
+    ) -> config_pb2.WebhookSigningSecret:
+        principal = await self._authenticator.authenticate_call(context)
+        return signing_secret_to_proto(await signing_secrets.get_status(self._readers, principal))
+
+    async def RotateWebhookSigningSecret(
+        self, request: config_pb2.RotateWebhookSigningSecretRequest, context: Context
+    ) -> config_pb2.RotateWebhookSigningSecretResponse:
+        principal = await self._authenticator.authenticate_call(context)
+        rotated = await signing_secrets.rotate(self._sessions, principal)
+        return config_pb2.RotateWebhookSigningSecretResponse(
+            secret=rotated.secret, status=signing_secret_to_proto(rotated.status)
+        )

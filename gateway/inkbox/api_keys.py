@@ -1,0 +1,135 @@
+"""``/api/v1/api-keys``: mint, list and revoke API keys (admin keys only)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Final, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+from switchboard.config.v1 import config_pb2
+
+from gateway.dialects import InkboxRoute
+from gateway.inkbox.common import ERROR_RESPONSES, config_stub, enum_text, optional, timestamp
+from gateway.rpc import call
+
+router = APIRouter(route_class=InkboxRoute, tags=["api keys"])
+
+LABEL_MAX_LENGTH: Final = 200
+DESCRIPTION_MAX_LENGTH: Final = 10_000
+_LIST_PAGE_SIZE: Final = 1000
+
+
+class CreateApiKeyBody(BaseModel):
+    """A key to mint: admin, or scoped to one agent identity."""
+
+    label: Annotated[str, Field(min_length=1, max_length=LABEL_MAX_LENGTH)]
+    description: Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH)] | None = None
+    scoped_identity_id: uuid.UUID | None = Field(
+        default=None, description="Mint an identity-scoped key bound to this identity."
+    )
+
+
+class ApiKeyRecord(BaseModel):
+    """An API key's metadata (never the secret)."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    created_by: str | None
+    creator_type: Literal["human", "agent"] | None
+    scoped_identity_id: uuid.UUID | None
+    label: str
+    description: str | None
+    status: Literal["active", "revoked"]
+    last4: str
+    display_prefix: str
+    last_used_at: str | None
+    expires_at: str | None
+    revoked_at: str | None
+    created_at: str
+    updated_at: str
+
+
+class CreatedApiKey(BaseModel):
+    """The new key: its secret (shown only here) and its record."""
+
+    api_key: str
+    record: ApiKeyRecord
+
+
+@router.post(
+    "/api-keys",
+    status_code=201,
+    summary="Create API key",
+    response_model=None,
+    responses={201: {"model": CreatedApiKey}, **ERROR_RESPONSES},
+)
+async def create_api_key(request: Request, body: CreateApiKeyBody) -> dict[str, Any]:
+    """Mint a key; the secret appears only in this response."""
+    message = config_pb2.CreateApiKeyRequest(label=body.label)
+    if body.description is not None:
+        message.description = body.description
+    if body.scoped_identity_id is not None:
+        message.scoped_identity_id = str(body.scoped_identity_id)
+    created = await call(request, config_stub(request).CreateApiKey, message)
+    return {"api_key": created.api_key, "record": api_key_json(created.record)}
+
+
+@router.get(
+    "/api-keys",
+    summary="List API keys",
+    response_model=None,
+    responses={200: {"model": list[ApiKeyRecord]}, **ERROR_RESPONSES},
+)
+async def list_api_keys(request: Request) -> list[dict[str, Any]]:
+    """The organization's keys, active and revoked, newest first."""
+    stub = config_stub(request)
+    found: list[dict[str, Any]] = []
+    token = ""
+    while True:
+        page = await call(
+            request,
+            stub.ListApiKeys,
+            config_pb2.ListApiKeysRequest(page_size=_LIST_PAGE_SIZE, page_token=token),
+        )
+        found.extend(api_key_json(key) for key in page.api_keys)
+        token = page.next_page_token
+        if not token:
+            return found
+
+
+@router.delete(
+    "/api-keys/{api_key_id}",
+    summary="Revoke API key",
+    response_model=None,
+    responses={200: {"model": ApiKeyRecord}, **ERROR_RESPONSES},
+)
+async def revoke_api_key(request: Request, api_key_id: uuid.UUID) -> dict[str, Any]:
+    """Revoke a key (it stops working within seconds); returns its record."""
+    revoked = await call(
+        request,
+        config_stub(request).RevokeApiKey,
+        config_pb2.RevokeApiKeyRequest(api_key_id=str(api_key_id)),
+    )
+    return api_key_json(revoked)
+
+
+def api_key_json(message: config_pb2.ApiKey) -> dict[str, Any]:
+    """The Inkbox API key record."""
+    return {
+        "id": message.id,
+        "organization_id": message.organization_id,
+        "created_by": optional(message, "created_by"),
+        "creator_type": enum_text(message, "creator_type"),
+        "scoped_identity_id": optional(message, "scoped_identity_id"),
+        "label": message.label,
+        "description": optional(message, "description"),
+        "status": enum_text(message, "status"),
+        "last4": message.last4,
+        "display_prefix": message.display_prefix,
+        "last_used_at": timestamp(message, "last_used_at"),
+        "expires_at": timestamp(message, "expires_at"),
+        "revoked_at": timestamp(message, "revoked_at"),
+        "created_at": timestamp(message, "create_time"),
+        "updated_at": timestamp(message, "update_time"),
+    }

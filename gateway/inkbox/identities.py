@@ -1,0 +1,179 @@
+"""``/api/v1/identities``: create, list, read, update and delete agent identities."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Path, Request, Response
+from pydantic import BaseModel, Field
+from switchboard.config.v1 import config_pb2
+
+from gateway.dialects import InkboxRoute
+from gateway.inkbox.common import ERROR_RESPONSES, config_stub, optional, timestamp
+from gateway.rpc import call
+
+router = APIRouter(route_class=InkboxRoute, tags=["identities"])
+
+HANDLE_MAX_LENGTH: Final = 64
+DISPLAY_NAME_MAX_LENGTH: Final = 200
+DESCRIPTION_MAX_LENGTH: Final = 10_000
+_LIST_PAGE_SIZE: Final = 1000
+
+Handle = Annotated[
+    str,
+    Field(
+        max_length=HANDLE_MAX_LENGTH,
+        description="Unique across all organizations; a leading `@` is stripped and the handle "
+        "lower-cased; 2-63 of `a-z 0-9 _ . -`, starting with a letter or digit.",
+    ),
+]
+HandlePath = Annotated[str, Path(description="The identity's handle (a leading `@` is fine).")]
+DisplayName = Annotated[str, Field(max_length=DISPLAY_NAME_MAX_LENGTH)]
+Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH)]
+_COLLECTION_RESPONSES: Final = {**ERROR_RESPONSES, 409: {"description": "Handle already taken"}}
+
+
+class CreateIdentityBody(BaseModel):
+    """A new agent identity."""
+
+    agent_handle: Handle
+    display_name: DisplayName | None = Field(default=None, description="Defaults to the handle.")
+    description: Description | None = None
+
+
+class UpdateIdentityBody(BaseModel):
+    """Fields to change; omitted fields are kept, `null` clears (display name -> handle)."""
+
+    agent_handle: Handle | None = None
+    display_name: DisplayName | None = None
+    description: Description | None = None
+
+
+class IdentityObject(BaseModel):
+    """An agent identity."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    agent_handle: str
+    display_name: str
+    description: str | None
+    created_at: str
+    updated_at: str
+
+
+@router.post(
+    "/identities/",
+    status_code=201,
+    summary="Create agent identity",
+    response_model=None,
+    responses={201: {"model": IdentityObject}, **_COLLECTION_RESPONSES},
+)
+@router.post("/identities", status_code=201, include_in_schema=False, response_model=None)
+async def create_identity(request: Request, body: CreateIdentityBody) -> dict[str, Any]:
+    """Create an agent identity (admin keys only). 409 when the handle is taken."""
+    identity = config_pb2.AgentIdentity(
+        agent_handle=body.agent_handle, display_name=body.display_name or ""
+    )
+    if body.description is not None:
+        identity.description = body.description
+    created = await call(
+        request,
+        config_stub(request).CreateAgentIdentity,
+        config_pb2.CreateAgentIdentityRequest(agent_identity=identity),
+    )
+    return identity_json(created)
+
+
+@router.get(
+    "/identities/",
+    summary="List agent identities",
+    response_model=None,
+    responses={200: {"model": list[IdentityObject]}, **ERROR_RESPONSES},
+)
+@router.get("/identities", include_in_schema=False, response_model=None)
+async def list_identities(request: Request) -> list[dict[str, Any]]:
+    """All identities of the organization, newest first (admin keys only)."""
+    stub = config_stub(request)
+    found: list[dict[str, Any]] = []
+    token = ""
+    while True:
+        page = await call(
+            request,
+            stub.ListAgentIdentities,
+            config_pb2.ListAgentIdentitiesRequest(page_size=_LIST_PAGE_SIZE, page_token=token),
+        )
+        found.extend(identity_json(identity) for identity in page.agent_identities)
+        token = page.next_page_token
+        if not token:
+            return found
+
+
+@router.get(
+    "/identities/{agent_handle}",
+    summary="Get agent identity",
+    response_model=None,
+    responses={200: {"model": IdentityObject}, **ERROR_RESPONSES},
+)
+async def get_identity(request: Request, agent_handle: HandlePath) -> dict[str, Any]:
+    """One identity; an identity-scoped key may read its own."""
+    found = await call(
+        request,
+        config_stub(request).GetAgentIdentity,
+        config_pb2.GetAgentIdentityRequest(agent_handle=agent_handle),
+    )
+    return identity_json(found)
+
+
+@router.patch(
+    "/identities/{agent_handle}",
+    summary="Update agent identity",
+    response_model=None,
+    responses={200: {"model": IdentityObject}, **_COLLECTION_RESPONSES},
+)
+async def update_identity(
+    request: Request, agent_handle: HandlePath, body: UpdateIdentityBody
+) -> dict[str, Any]:
+    """Change the handle, display name or description (admin keys only)."""
+    identity = config_pb2.AgentIdentity(
+        agent_handle=body.agent_handle or "", display_name=body.display_name or ""
+    )
+    if body.description is not None:
+        identity.description = body.description
+    message = config_pb2.UpdateAgentIdentityRequest(
+        agent_handle=agent_handle, agent_identity=identity
+    )
+    # An empty body sends an empty mask with no values set: nothing changes.
+    message.update_mask.paths.extend(sorted(body.model_fields_set))
+    updated = await call(request, config_stub(request).UpdateAgentIdentity, message)
+    return identity_json(updated)
+
+
+@router.delete(
+    "/identities/{agent_handle}",
+    status_code=204,
+    summary="Delete agent identity",
+    response_class=Response,
+    responses=ERROR_RESPONSES,
+)
+async def delete_identity(request: Request, agent_handle: HandlePath) -> Response:
+    """Delete an identity, its incoming-call config and its scoped keys (admin keys only)."""
+    await call(
+        request,
+        config_stub(request).DeleteAgentIdentity,
+        config_pb2.DeleteAgentIdentityRequest(agent_handle=agent_handle),
+    )
+    return Response(status_code=204)
+
+
+def identity_json(message: config_pb2.AgentIdentity) -> dict[str, Any]:
+    """The Inkbox identity object."""
+    return {
+        "id": message.id,
+        "organization_id": message.organization_id,
+        "agent_handle": message.agent_handle,
+        "display_name": message.display_name,
+        "description": optional(message, "description"),
+        "created_at": timestamp(message, "create_time"),
+        "updated_at": timestamp(message, "update_time"),
+    }

@@ -1,0 +1,140 @@
+"""Creating, reading, listing, updating and deleting agent identities."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.common.auth import Principal
+from services.common.errors import AlreadyExists, InvalidArgument, NotFound
+from services.config import paging, repository
+from services.config.access import IDENTITY_NOT_FOUND, check_own_identity, visible
+from services.config.models import AgentIdentity
+from services.config.validation import check_length, normalize_handle
+
+DISPLAY_NAME_MAX_LENGTH: Final = 200
+DESCRIPTION_MAX_LENGTH: Final = 10_000
+HANDLE_TAKEN = "agent_handle already taken"
+UPDATABLE_FIELDS: Final = frozenset({"agent_handle", "display_name", "description"})
+
+
+@dataclass(frozen=True)
+class IdentityPage:
+    """One page of a listing and the token of the next (empty when last)."""
+
+    identities: Sequence[AgentIdentity]
+    next_page_token: str
+
+
+async def create_identity(
+    sessions: async_sessionmaker[AsyncSession],
+    principal: Principal,
+    agent_handle: str,
+    display_name: str | None,
+    description: str | None,
+) -> AgentIdentity:
+    """A new identity in the principal's account (admin keys only)."""
+    principal.require_admin()
+    handle = normalize_handle(agent_handle)
+    identity = AgentIdentity(
+        account_id=principal.account_id,
+        agent_handle=handle,
+        display_name=_display_name(display_name, handle),
+        description=_description(description),
+    )
+    try:
+        async with sessions.begin() as session:
+            return await repository.add_identity(session, identity)
+    except IntegrityError:
+        raise AlreadyExists(HANDLE_TAKEN, reason="AGENT_HANDLE_TAKEN") from None
+
+
+async def get_identity(
+    readers: async_sessionmaker[AsyncSession], principal: Principal, agent_handle: str
+) -> AgentIdentity:
+    """The account's identity with this handle; a scoped key may read only its own."""
+    async with readers() as session:
+        identity = await _by_handle(session, principal, agent_handle)
+    check_own_identity(principal, identity.id)
+    return identity
+
+
+async def list_identities(
+    readers: async_sessionmaker[AsyncSession],
+    principal: Principal,
+    requested_page_size: int,
+    page_token: str,
+) -> IdentityPage:
+    """A page of the account's identities, newest first (admin keys only)."""
+    principal.require_admin()
+    size = paging.page_size(requested_page_size)
+    after = paging.decode_token(page_token)
+    async with readers() as session:
+        rows = await repository.list_identities(session, principal.account_id, size, after)
+    return IdentityPage(rows, paging.next_token(rows, size))
+
+
+async def update_identity(
+    sessions: async_sessionmaker[AsyncSession],
+    principal: Principal,
+    agent_handle: str,
+    changes: dict[str, str | None],
+) -> AgentIdentity:
+    """Apply ``changes`` (field -> new value, None clears) to an identity (admin keys only)."""
+    principal.require_admin()
+    unknown = set(changes) - UPDATABLE_FIELDS
+    if unknown:
+        raise InvalidArgument.for_field(
+            "update_mask", f"cannot update {', '.join(sorted(unknown))}"
+        )
+    try:
+        async with sessions.begin() as session:
+            identity = await _by_handle(session, principal, agent_handle)
+            values: dict[str, Any] = {}
+            handle = identity.agent_handle
+            if "agent_handle" in changes:
+                new_handle = changes["agent_handle"]
+                if new_handle is None:
+                    raise InvalidArgument.for_field("agent_handle", "agent_handle cannot be null")
+                handle = values["agent_handle"] = normalize_handle(new_handle)
+            if "display_name" in changes:
+                values["display_name"] = _display_name(changes["display_name"], handle)
+            if "description" in changes:
+                values["description"] = _description(changes["description"])
+            return await repository.update_identity(session, identity, values)
+    except IntegrityError:
+        raise AlreadyExists(HANDLE_TAKEN, reason="AGENT_HANDLE_TAKEN") from None
+
+
+async def delete_identity(
+    sessions: async_sessionmaker[AsyncSession], principal: Principal, agent_handle: str
+) -> None:
+    """Delete an identity with its call action and scoped keys (admin keys only)."""
+    principal.require_admin()
+    async with sessions.begin() as session:
+        identity = await _by_handle(session, principal, agent_handle)
+        await repository.delete_identity(session, identity.id)
+
+
+async def _by_handle(session: AsyncSession, principal: Principal, raw: str) -> AgentIdentity:
+    try:
+        handle = normalize_handle(raw)
+    except InvalidArgument:
+        raise NotFound(IDENTITY_NOT_FOUND) from None
+    return visible(principal, await repository.get_identity_by_handle(session, handle))
+
+
+def _display_name(value: str | None, handle: str) -> str:
+    if value is None or not value.strip():
+        return handle
+    return check_length(value.strip(), "display_name", maximum=DISPLAY_NAME_MAX_LENGTH)
+
+
+def _description(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return check_length(value, "description", maximum=DESCRIPTION_MAX_LENGTH)

@@ -1,0 +1,1 @@
+"""Tests of the Inkbox-dialect REST routes."""
