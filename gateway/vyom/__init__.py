@@ -2,6 +2,8 @@
 
 from fastapi import APIRouter
 
-from gateway.dialects import VyomRoute
+from gateway.vyom import inbound, strategies
 
-router = APIRouter(route_class=VyomRoute)
+router = APIRouter()
+router.include_router(inbound.router)
+router.include_router(strategies.router)

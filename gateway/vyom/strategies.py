@@ -1,0 +1,213 @@
+"""``/inbound_context_strategy/...``: create, update, list, read and delete context strategies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from google.protobuf import struct_pb2
+from google.protobuf.field_mask_pb2 import FieldMask
+from pydantic import BaseModel, Field
+from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
+
+from gateway.dialects import DialectError, VyomRoute
+from gateway.rpc import call, upstreams
+from gateway.vyom.common import ERROR_RESPONSES, Text, listing, ok, timestamp
+
+router = APIRouter(route_class=VyomRoute, tags=["inbound context strategies"])
+
+_ADMIN_ONLY: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Changing strategies needs an admin API key"}
+}
+
+
+class StrategyConfigBody(BaseModel):
+    """Configuration of a ``webhook`` strategy."""
+
+    url: Text = Field(description="http(s) endpoint on a public host.")
+    headers: dict[Text, Text] | None = Field(
+        default=None, description="Extra request headers (secret-looking values masked on read)."
+    )
+    timeout_seconds: float | None = Field(
+        default=None, description="Time budget of the lookup, 0.5-10 s (default 2.0)."
+    )
+
+
+class CreateStrategyBody(BaseModel):
+    """Request body of ``POST /inbound_context_strategy/create``."""
+
+    strategy_name: Text
+    strategy_type: Text = Field(description="Only `webhook`.")
+    strategy_config: StrategyConfigBody
+
+
+class StrategyConfigPatchBody(BaseModel):
+    """Changes merged into the stored configuration."""
+
+    url: Text | None = Field(default=None, description="Replaces the URL.")
+    headers: dict[Text, Text | None] | None = Field(
+        default=None, description="Merged key by key; a null value deletes that header."
+    )
+    timeout_seconds: float | None = Field(default=None, description="Replaces the time budget.")
+
+
+class UpdateStrategyBody(BaseModel):
+    """Request body of ``PATCH /inbound_context_strategy/update/{strategy_id}``."""
+
+    strategy_name: Text | None = None
+    strategy_type: Text | None = Field(
+        default=None, description="Sent together with `strategy_config`."
+    )
+    strategy_config: StrategyConfigPatchBody | None = Field(
+        default=None, description="Sent together with `strategy_type`."
+    )
+
+
+def _stub(request: Request) -> registry_pb2_grpc.InboundContextStrategyServiceStub:
+    return registry_pb2_grpc.InboundContextStrategyServiceStub(upstreams(request).registry)
+
+
+def _summary(strategy: registry_pb2.InboundContextStrategy) -> dict[str, Any]:
+    return {
+        "strategy_id": strategy.strategy_id,
+        "strategy_name": strategy.strategy_name,
+        "strategy_type": strategy.strategy_type,
+    }
+
+
+def _details(strategy: registry_pb2.InboundContextStrategy) -> dict[str, Any]:
+    config = strategy.strategy_config
+    return {
+        **_summary(strategy),
+        "strategy_config": {
+            "url": config.url,
+            "headers": dict(config.headers),
+            "timeout_seconds": config.timeout_seconds,
+        },
+        "created_at": timestamp(strategy, "create_time"),
+        "updated_at": timestamp(strategy, "update_time"),
+    }
+
+
+def _config_patch(body: StrategyConfigPatchBody) -> registry_pb2.StrategyConfigPatch:
+    cleared = sorted(name for name in body.model_fields_set if getattr(body, name) is None)
+    if cleared:
+        raise DialectError(400, f"strategy_config.{cleared[0]} cannot be null")
+    patch = registry_pb2.StrategyConfigPatch()
+    if body.url is not None:
+        patch.url = body.url
+    if body.timeout_seconds is not None:
+        patch.timeout_seconds = body.timeout_seconds
+    for name, value in (body.headers or {}).items():
+        if value is None:
+            patch.headers[name].null_value = struct_pb2.NULL_VALUE
+        else:
+            patch.headers[name].string_value = value
+    return patch
+
+
+@router.post(
+    "/inbound_context_strategy/create",
+    summary="Create an inbound context strategy",
+    responses={**ERROR_RESPONSES, **_ADMIN_ONLY},
+)
+async def create(body: CreateStrategyBody, request: Request) -> JSONResponse:
+    """Store a webhook strategy; its URL is checked for safety now."""
+    config = body.strategy_config
+    if config.timeout_seconds == 0:
+        # 0 means "the default" on the wire; a REST client sending 0 means 0, which is too short.
+        raise DialectError(400, "strategy_config.timeout_seconds must be between 0.5 and 10.0")
+    message = registry_pb2.CreateInboundContextStrategyRequest(
+        strategy_name=body.strategy_name,
+        strategy_type=body.strategy_type,
+        strategy_config=registry_pb2.StrategyConfig(
+            url=config.url,
+            headers=config.headers or {},
+            timeout_seconds=config.timeout_seconds or 0.0,
+        ),
+    )
+    strategy = await call(request, _stub(request).CreateInboundContextStrategy, message)
+    return ok("Inbound context strategy created successfully", _summary(strategy))
+
+
+@router.patch(
+    "/inbound_context_strategy/update/{strategy_id}",
+    summary="Update an inbound context strategy",
+    responses={**ERROR_RESPONSES, **_ADMIN_ONLY},
+)
+async def update(strategy_id: str, body: UpdateStrategyBody, request: Request) -> JSONResponse:
+    """Name and type replaced, config merged (headers key by key, null deletes a header)."""
+    patch = registry_pb2.InboundContextStrategyPatch()
+    if body.strategy_name is not None:
+        patch.strategy_name = body.strategy_name
+    if body.strategy_type is not None:
+        patch.strategy_type = body.strategy_type
+    if body.strategy_config is not None:
+        patch.strategy_config.CopyFrom(_config_patch(body.strategy_config))
+    message = registry_pb2.UpdateInboundContextStrategyRequest(
+        strategy_id=strategy_id,
+        strategy=patch,
+        update_mask=FieldMask(paths=sorted(body.model_fields_set)),
+    )
+    strategy = await call(request, _stub(request).UpdateInboundContextStrategy, message)
+    return ok("Inbound context strategy updated successfully", _details(strategy))
+
+
+@router.get(
+    "/inbound_context_strategy/list",
+    summary="List your inbound context strategies, newest first",
+    responses=ERROR_RESPONSES,
+)
+async def list_strategies(
+    request: Request,
+    page_size: Annotated[
+        int | None,
+        Query(ge=1, description="Return one page of at most this many (max 1000)."),
+    ] = None,
+    page_token: Annotated[
+        str | None, Query(description="`next_page_token` of the previous page.")
+    ] = None,
+) -> JSONResponse:
+    """All strategies; with ``page_size`` one page plus ``next_page_token`` ("" at the end)."""
+    stub = _stub(request)
+
+    async def fetch(
+        size: int, token: str
+    ) -> tuple[Sequence[registry_pb2.InboundContextStrategy], str]:
+        message = registry_pb2.ListInboundContextStrategiesRequest(page_size=size, page_token=token)
+        page = await call(request, stub.ListInboundContextStrategies, message)
+        return page.strategies, page.next_page_token
+
+    return await listing(
+        "Inbound context strategies retrieved successfully",
+        fetch,
+        _details,
+        page_size=page_size,
+        page_token=page_token,
+    )
+
+
+@router.get(
+    "/inbound_context_strategy/details/{strategy_id}",
+    summary="Read an inbound context strategy",
+    responses=ERROR_RESPONSES,
+)
+async def details(strategy_id: str, request: Request) -> JSONResponse:
+    """The strategy, with secret-looking header values masked as `****`."""
+    message = registry_pb2.GetInboundContextStrategyRequest(strategy_id=strategy_id)
+    strategy = await call(request, _stub(request).GetInboundContextStrategy, message)
+    return ok("Inbound context strategy retrieved successfully", _details(strategy))
+
+
+@router.delete(
+    "/inbound_context_strategy/delete/{strategy_id}",
+    summary="Delete an inbound context strategy",
+    responses={**ERROR_RESPONSES, **_ADMIN_ONLY},
+)
+async def delete(strategy_id: str, request: Request) -> JSONResponse:
+    """Mappings using it are detached from it and keep routing without a context lookup."""
+    message = registry_pb2.DeleteInboundContextStrategyRequest(strategy_id=strategy_id)
+    deleted = await call(request, _stub(request).DeleteInboundContextStrategy, message)
+    return ok("Inbound context strategy deleted successfully", {"strategy_id": deleted.strategy_id})

@@ -1,0 +1,163 @@
+"""Queries of the registry database; functions take a session and never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, and_, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.errors import AlreadyExists
+from services.registry.models import InboundContextStrategy, InboundNumber
+from services.registry.pagination import Cursor
+from services.registry.references import strategy_not_found
+
+_ACTIVE_NUMBER_INDEX_MARKERS = (
+    "uq_inbound_numbers_active_normalized",  # PostgreSQL names the index
+    "inbound_numbers.phone_number_normalized",  # SQLite names the column
+)
+
+NUMBER_ALREADY_ASSIGNED = "Inbound number is already assigned"
+
+_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
+
+
+async def add_mapping(session: AsyncSession, mapping: InboundNumber) -> InboundNumber:
+    """Insert an active mapping; the partial unique index alone decides a duplicate.
+
+    Raises AlreadyExists when the normalized number already has an active mapping
+    (possibly inserted by a concurrent transaction), NotFound when the strategy
+    vanished meanwhile.
+    """
+    session.add(mapping)
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        if any(marker in str(error.orig) for marker in _ACTIVE_NUMBER_INDEX_MARKERS):
+            raise AlreadyExists(NUMBER_ALREADY_ASSIGNED, reason="NUMBER_ALREADY_ASSIGNED") from None
+        raise strategy_not_found() from None
+    return mapping
+
+
+async def get_active_mapping(
+    session: AsyncSession,
+    account_id: str,
+    inbound_id: str,
+    *,
+    assistant_id: str | None = None,
+    for_update: bool = False,
+) -> InboundNumber | None:
+    """The account's active mapping ``inbound_id``, if attached to ``assistant_id`` when given."""
+    query = select(InboundNumber).where(
+        InboundNumber.id == inbound_id,
+        InboundNumber.account_id == account_id,
+        InboundNumber.active.is_(True),
+    )
+    if assistant_id is not None:
+        query = query.where(InboundNumber.assistant_id == assistant_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def list_mappings(
+    session: AsyncSession,
+    account_id: str,
+    *,
+    assistant_id: str | None,
+    after: Cursor | None,
+    limit: int,
+) -> Sequence[tuple[InboundNumber, str | None]]:
+    """Up to ``limit`` active mappings after ``after``, newest first, with their strategy's name."""
+    query = (
+        select(InboundNumber, InboundContextStrategy.name)
+        .outerjoin(
+            InboundContextStrategy,
+            InboundContextStrategy.id == InboundNumber.inbound_context_strategy_id,
+        )
+        .where(InboundNumber.account_id == account_id, InboundNumber.active.is_(True))
+    )
+    if assistant_id is not None:
+        query = query.where(InboundNumber.assistant_id == assistant_id)
+    query = _keyset(query, InboundNumber, after, limit)
+    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+
+
+async def get_strategy(
+    session: AsyncSession,
+    account_id: str,
+    strategy_id: str,
+    *,
+    lock: bool = False,
+    exclusive: bool = False,
+) -> InboundContextStrategy | None:
+    """The account's strategy ``strategy_id``.
+
+    ``lock`` takes a shared row lock (PostgreSQL), so a concurrent delete waits
+    until the caller's transaction that links a mapping to it has committed;
+    ``exclusive`` takes the row lock a delete or update needs.
+    """
+    query = select(InboundContextStrategy).where(
+        InboundContextStrategy.id == strategy_id,
+        InboundContextStrategy.account_id == account_id,
+    )
+    if lock or exclusive:
+        query = query.with_for_update(read=not exclusive)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def strategy_name(session: AsyncSession, strategy_id: str) -> str | None:
+    """The name of strategy ``strategy_id``, if it exists."""
+    query = select(InboundContextStrategy.name).where(InboundContextStrategy.id == strategy_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def add_strategy(
+    session: AsyncSession, strategy: InboundContextStrategy
+) -> InboundContextStrategy:
+    """Insert a strategy."""
+    session.add(strategy)
+    await session.flush()
+    return strategy
+
+
+async def list_strategies(
+    session: AsyncSession, account_id: str, *, after: Cursor | None, limit: int
+) -> Sequence[InboundContextStrategy]:
+    """Up to ``limit`` of the account's strategies after ``after``, newest first."""
+    query = select(InboundContextStrategy).where(InboundContextStrategy.account_id == account_id)
+    query = _keyset(query, InboundContextStrategy, after, limit)
+    return (await session.execute(query)).scalars().all()
+
+
+async def delete_strategy(session: AsyncSession, strategy_id: str, now: datetime) -> int:
+    """Detach the strategy from every mapping, then delete it; the number of mappings detached."""
+    detached = await session.execute(
+        update(InboundNumber)
+        .where(InboundNumber.inbound_context_strategy_id == strategy_id)
+        .values(inbound_context_strategy_id=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        delete(InboundContextStrategy).where(InboundContextStrategy.id == strategy_id)
+    )
+    return int(getattr(detached, "rowcount", 0) or 0)
+
+
+def _keyset(
+    query: _Query,
+    model: type[InboundNumber] | type[InboundContextStrategy],
+    after: Cursor | None,
+    limit: int,
+) -> _Query:
+    if after is not None:
+        query = query.where(
+            or_(
+                model.created_at < after.created_at,
+                and_(model.created_at == after.created_at, model.id < after.id),
+            )
+        )
+    return query.order_by(model.created_at.desc(), model.id.desc()).limit(limit)

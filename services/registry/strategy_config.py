@@ -1,0 +1,204 @@
+"""Context-strategy values: validation, the update merge rules, and header masking."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from services.common.errors import FieldViolation, InvalidArgument
+from services.common.urls import UnsafeUrl, validate_outbound_url
+
+STRATEGY_TYPES: Final = frozenset({"webhook"})
+DEFAULT_TIMEOUT_SECONDS: Final = 2.0
+MIN_TIMEOUT_SECONDS: Final = 0.5
+MAX_TIMEOUT_SECONDS: Final = 10.0
+MASK: Final = "****"
+MAX_NAME_LENGTH: Final = 200
+MAX_HEADERS: Final = 50
+MAX_HEADER_NAME_LENGTH: Final = 256
+MAX_HEADER_VALUE_LENGTH: Final = 4096
+URL_SCHEMES: Final = frozenset({"http", "https"})
+
+_SECRET_NAME_PARTS: Final = (
+    "auth",
+    "token",
+    "secret",
+    "key",
+    "password",
+    "passwd",
+    "cookie",
+    "signature",
+    "credential",
+    "session",
+)
+_HEADER_NAME: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE: Final = re.compile(r"[\t\x20-\x7e\x80-\U0010ffff]*")
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    """The stored configuration of a ``webhook`` strategy (headers in clear)."""
+
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object stored in the ``config`` column."""
+        return {
+            "url": self.url,
+            "headers": dict(self.headers),
+            "timeout_seconds": self.timeout_seconds,
+        }
+
+    @classmethod
+    def from_json(cls, stored: Mapping[str, Any]) -> WebhookConfig:
+        """The configuration of a stored ``config`` column."""
+        return cls(
+            url=str(stored["url"]),
+            headers={str(k): str(v) for k, v in (stored.get("headers") or {}).items()},
+            timeout_seconds=float(stored.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS)),
+        )
+
+    def masked_headers(self) -> dict[str, str]:
+        """The headers as shown to clients: secret-looking values replaced by :data:`MASK`."""
+        return {
+            name: MASK if is_secret_header(name) else value for name, value in self.headers.items()
+        }
+
+
+@dataclass(frozen=True)
+class WebhookConfigPatch:
+    """Changes to a stored configuration: replaced values, and headers merged key by key."""
+
+    url: str | None = None
+    timeout_seconds: float | None = None
+    headers: Mapping[str, str | None] = field(default_factory=dict)
+    """Header name -> new value, or None to delete that header."""
+
+
+@dataclass(frozen=True)
+class StrategyPatch:
+    """The top-level fields an update applies (None = not applied)."""
+
+    strategy_name: str | None = None
+    strategy_type: str | None = None
+    strategy_config: WebhookConfigPatch | None = None
+
+
+def is_secret_header(name: str) -> bool:
+    """Whether a header's value must be masked on read (its name looks like a credential)."""
+    lowered = name.lower()
+    return any(part in lowered for part in _SECRET_NAME_PARTS)
+
+
+def checked_name(name: str) -> str:
+    """A valid strategy name, stripped of surrounding whitespace."""
+    stripped = name.strip()
+    if not stripped or len(stripped) > MAX_NAME_LENGTH or _CONTROL.search(stripped):
+        raise InvalidArgument.for_field(
+            "strategy_name",
+            f"strategy_name must be 1-{MAX_NAME_LENGTH} characters without control characters",
+        )
+    return stripped
+
+
+def checked_type(strategy_type: str) -> str:
+    """A supported strategy type."""
+    if strategy_type not in STRATEGY_TYPES:
+        raise InvalidArgument.for_field(
+            "strategy_type",
+            f"strategy_type must be one of: {', '.join(sorted(STRATEGY_TYPES))}",
+            reason="UNSUPPORTED_STRATEGY_TYPE",
+        )
+    return strategy_type
+
+
+def new_config(
+    url: str, headers: Mapping[str, str], timeout_seconds: float | None, *, allow_private: bool
+) -> WebhookConfig:
+    """A validated configuration for a new strategy (``timeout_seconds`` None = default)."""
+    return WebhookConfig(
+        url=_checked_url(url, allow_private=allow_private),
+        headers=_checked_headers(headers),
+        timeout_seconds=(
+            DEFAULT_TIMEOUT_SECONDS
+            if timeout_seconds is None
+            else _checked_timeout(timeout_seconds)
+        ),
+    )
+
+
+def merged_config(
+    stored: WebhookConfig, patch: WebhookConfigPatch, *, allow_private: bool
+) -> WebhookConfig:
+    """``stored`` with ``patch`` applied: url/timeout replaced, headers merged, None deletes."""
+    headers = dict(stored.headers)
+    changed: dict[str, str] = {}
+    for name, value in patch.headers.items():
+        if value is None:
+            headers.pop(name, None)
+        else:
+            headers[name] = changed[name] = value
+    _checked_headers(changed)
+    if len(headers) > MAX_HEADERS:
+        raise InvalidArgument.for_field("strategy_config.headers", f"at most {MAX_HEADERS} headers")
+    return WebhookConfig(
+        url=(
+            stored.url
+            if patch.url is None
+            else _checked_url(patch.url, allow_private=allow_private)
+        ),
+        headers=headers,
+        timeout_seconds=(
+            stored.timeout_seconds
+            if patch.timeout_seconds is None
+            else _checked_timeout(patch.timeout_seconds)
+        ),
+    )
+
+
+def _checked_url(url: str, *, allow_private: bool) -> str:
+    try:
+        return validate_outbound_url(url, schemes=URL_SCHEMES, allow_private=allow_private)
+    except UnsafeUrl as error:
+        raise InvalidArgument.for_field(
+            "strategy_config.url", error.message, reason="UNSAFE_URL"
+        ) from None
+
+
+def _checked_timeout(seconds: float) -> float:
+    if not (math.isfinite(seconds) and MIN_TIMEOUT_SECONDS <= seconds <= MAX_TIMEOUT_SECONDS):
+        raise InvalidArgument.for_field(
+            "strategy_config.timeout_seconds",
+            f"timeout_seconds must be between {MIN_TIMEOUT_SECONDS} and {MAX_TIMEOUT_SECONDS}",
+        )
+    return float(seconds)
+
+
+def _checked_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    if len(headers) > MAX_HEADERS:
+        raise InvalidArgument.for_field("strategy_config.headers", f"at most {MAX_HEADERS} headers")
+    violations: list[FieldViolation] = []
+    for name, value in headers.items():
+        path = f"strategy_config.headers.{name}"
+        if len(name) > MAX_HEADER_NAME_LENGTH or not _HEADER_NAME.fullmatch(name):
+            violations.append(FieldViolation(path, "header name is not a valid HTTP token"))
+        elif value == MASK:
+            violations.append(
+                FieldViolation(path, f"{MASK} is the masked placeholder; send the real value")
+            )
+        elif len(value) > MAX_HEADER_VALUE_LENGTH or not _HEADER_VALUE.fullmatch(value):
+            violations.append(
+                FieldViolation(path, "header value must be printable text on one line")
+            )
+    if violations:
+        raise InvalidArgument(
+            "Invalid strategy_config.headers: " + violations[0].description,
+            violations=violations,
+        )
+    return dict(headers)

@@ -1,0 +1,1 @@
+"""Tests of the Vyom-dialect REST routes over HTTP."""

@@ -1,0 +1,1 @@
+"""Tests of the config service's public RPCs and its service layer."""
