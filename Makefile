@@ -49,8 +49,9 @@ fmt: setup
 	$(BIN)/ruff check --fix services gateway tests
 	$(BIN)/ruff format services gateway tests
 
+## bench: RouteCall vs a bare gRPC echo at 1k and 1M mappings (BENCH_ARGS="--quick", "--postgres URL")
 bench: setup
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(PROTO_STAMP) var node_modules

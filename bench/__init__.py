@@ -1,0 +1,1 @@
+"""``make bench``: the routing decision RPC measured against a bare gRPC echo ceiling."""

@@ -1,0 +1,1 @@
+"""Tests of the `make bench` harness (pieces only; nothing here is timed)."""

@@ -1,0 +1,50 @@
+"""The bulk loader writes rows the services read back like their own."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bench import loader
+from bench.numbers import inbound_number, normalized_number
+from services.common.db import create_engine, create_session_factory
+from services.config.models import AgentIdentity, ApiKey, IncomingCallAction
+from services.config.secrets import hash_api_key
+from services.registry.models import InboundNumber
+
+
+async def test_seed_and_load_in_two_steps(bench_databases: dict[str, str]) -> None:
+    account = await loader.seed_config(bench_databases["config"], identities=3)
+    await loader.load_mappings(bench_databases["registry"], 0, 4, account)
+    await loader.load_mappings(bench_databases["registry"], 4, 10, account)
+
+    registry = create_engine(bench_databases["registry"])
+    config = create_engine(bench_databases["config"])
+    try:
+        async with create_session_factory(registry)() as session:
+            rows = (
+                await session.scalars(select(InboundNumber).order_by(InboundNumber.phone_number))
+            ).all()
+        assert [row.phone_number for row in rows] == [inbound_number(i) for i in range(10)]
+        for index, row in enumerate(rows):
+            assert row.phone_number_normalized == normalized_number(index)
+            assert row.account_id == account.account_id
+            assert row.assistant_id == account.identity_ids[index % 3]
+            assert row.inbound_config == {"type": "exotel", "phone_number": inbound_number(index)}
+            assert row.active is True
+            assert row.service == "exotel"
+            assert row.created_at.utcoffset() is not None
+            assert row.deleted_at is None
+
+        async with create_session_factory(config)() as session:
+            actions = (await session.scalars(select(IncomingCallAction))).all()
+            identities = await session.scalar(select(func.count()).select_from(AgentIdentity))
+            key = await session.scalar(
+                select(ApiKey).where(ApiKey.secret_hash == hash_api_key(account.api_key))
+            )
+        assert identities == 3
+        assert {action.action for action in actions} == {"auto_accept"}
+        assert all((a.client_websocket_url or "").startswith("wss://") for a in actions)
+        assert key is not None and key.account_id == account.account_id
+    finally:
+        await registry.dispose()
+        await config.dispose()
