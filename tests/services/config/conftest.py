@@ -1,0 +1,79 @@
+"""Fixtures of the config service tests: a ConfigService stub and keys of two accounts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable
+
+import grpc
+import pytest
+from switchboard.config.v1 import config_pb2, config_pb2_grpc
+
+from gateway.rpc import UpstreamError, upstream_error
+from services.config import operator
+from services.config.operator import CreatedAccount
+from tests.support.stack import Stack
+
+Metadata = tuple[tuple[str, str], ...]
+
+
+def key_metadata(api_key: str) -> Metadata:
+    """gRPC metadata carrying ``api_key``."""
+    return (("x-api-key", api_key),)
+
+
+async def rpc_error(pending: Awaitable[object]) -> UpstreamError:
+    """The decoded error (code, message, reason, field violations) of a failing call."""
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await pending
+    return upstream_error(raised.value)
+
+
+@pytest.fixture
+def stub(stack: Stack) -> config_pb2_grpc.ConfigServiceStub:
+    """A ConfigService stub on the test stack's config server."""
+    return config_pb2_grpc.ConfigServiceStub(stack.config_channel)
+
+
+@pytest.fixture
+def admin(account: CreatedAccount) -> Metadata:
+    """Metadata with the test account's admin key."""
+    return key_metadata(account.api_key)
+
+
+@pytest.fixture
+async def other_admin(stack: Stack) -> Metadata:
+    """Metadata with another account's admin key."""
+    other = await operator.create_account(stack.config_sessions, "Other account")
+    return key_metadata(other.api_key)
+
+
+async def create_identity(
+    stub: config_pb2_grpc.ConfigServiceStub, metadata: Metadata
+) -> config_pb2.AgentIdentity:
+    """A new identity with a unique handle."""
+    request = config_pb2.CreateAgentIdentityRequest(
+        agent_identity=config_pb2.AgentIdentity(agent_handle=f"grpc-{uuid.uuid4().hex[:12]}")
+    )
+    identity: config_pb2.AgentIdentity = await stub.CreateAgentIdentity(request, metadata=metadata)
+    return identity
+
+
+@pytest.fixture
+async def identity(
+    stub: config_pb2_grpc.ConfigServiceStub, admin: Metadata
+) -> config_pb2.AgentIdentity:
+    """An identity of the test account."""
+    return await create_identity(stub, admin)
+
+
+@pytest.fixture
+async def scoped(
+    stub: config_pb2_grpc.ConfigServiceStub, admin: Metadata, identity: config_pb2.AgentIdentity
+) -> Metadata:
+    """Metadata with a key scoped to ``identity``."""
+    created = await stub.CreateApiKey(
+        config_pb2.CreateApiKeyRequest(label="scoped", scoped_identity_id=identity.id),
+        metadata=admin,
+    )
+    return key_metadata(created.api_key)
