@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from gateway import health, inkbox, vyom
+from gateway import calls, health, inkbox, vyom
 from gateway.settings import GatewaySettings
 from gateway.upstream import Upstreams
 
@@ -34,4 +34,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(inkbox.router)
     app.include_router(vyom.router)
+    app.include_router(calls.router)
     return app

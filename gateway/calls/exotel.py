@@ -1,0 +1,96 @@
+"""Exotel Voicebot/Stream applet adapter: ``GET /exotel/{edge_token}/stream`` -> ``{"url"}``.
+
+Exotel cannot send our headers, so the edge credential travels in the path: the applet is
+configured with ``https://<gateway>/exotel/<SWITCHBOARD_EDGE_TOKEN>/stream``. The token is a
+secret of the deployment (it appears only in Exotel's applet configuration); the registry
+checks it exactly like the ``x-switchboard-edge-token`` header, and this module keeps it out
+of the access log.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Final
+
+import grpc
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
+
+from gateway.calls.convert import decision_json
+from gateway.dialects import InkboxRoute
+from gateway.rpc import upstream_error, upstreams
+
+SERVICE: Final = "exotel"
+EDGE_TOKEN_HEADER: Final = "x-switchboard-edge-token"
+_TOKEN_IN_PATH: Final = re.compile(r"^/exotel/[^/?]+")
+
+router = APIRouter(route_class=InkboxRoute, tags=["calls"])
+
+
+class _RedactEdgeToken(logging.Filter):
+    """Replaces the path token in uvicorn's access-log records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], _TOKEN_IN_PATH.sub("/exotel/****", args[2]), *args[3:])
+        return True
+
+
+logging.getLogger("uvicorn.access").addFilter(_RedactEdgeToken())
+
+
+@router.get(
+    "/exotel/{edge_token}/stream",
+    summary="Dynamic stream URL for Exotel's Voicebot/Stream applet",
+    responses={
+        200: {"description": 'Accepted: `{"url": "wss://..."}`'},
+        401: {"description": "Wrong edge token"},
+        404: {"description": "Not routable or refused: `detail` has reason and edge_outcome"},
+        409: {"description": "Forward / hosted agent: not expressible to the applet"},
+        422: {"description": "CallTo or CallFrom missing"},
+        503: {"description": "Switchboard cannot decide now"},
+    },
+)
+async def stream_url(
+    edge_token: str,
+    request: Request,
+    call_to: str = Query(alias="CallTo", min_length=1, max_length=64),
+    call_from: str = Query(alias="CallFrom", max_length=64),
+    call_sid: str | None = Query(default=None, alias="CallSid", max_length=128),
+) -> Any:
+    """Route the call Exotel is about to stream; other query parameters are ignored."""
+    message = registry_pb2.RouteCallRequest(
+        inbound_number=call_to, caller_number=call_from, service=SERVICE
+    )
+    if call_sid:
+        message.call_id = call_sid
+    stub = registry_pb2_grpc.CallRoutingServiceStub(upstreams(request).registry)
+    try:
+        response = await stub.RouteCall(
+            message,
+            metadata=((EDGE_TOKEN_HEADER, edge_token),),
+            timeout=upstreams(request).timeout,
+        )
+    except grpc.aio.AioRpcError as error:
+        raise upstream_error(error) from None
+    if response.decision == registry_pb2.ROUTING_DECISION_ACCEPT:
+        return {"url": response.client_websocket_url}
+    decision = decision_json(response)
+    detail = {
+        "message": _explain(decision),
+        "call_id": decision["call_id"],
+        "decision": decision["decision"],
+        "reject_reason": decision["reject_reason"],
+        "edge_outcome": decision["edge_outcome"],
+    }
+    status = 404 if response.decision == registry_pb2.ROUTING_DECISION_REJECT else 409
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+def _explain(decision: dict[str, Any]) -> str:
+    if decision["decision"] == "reject":
+        return f"call not routed: {decision['reject_reason']}"
+    return f"decision {decision['decision']} cannot be expressed as a stream URL"
