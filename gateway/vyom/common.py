@@ -10,7 +10,7 @@ from google.protobuf.message import Message
 from pydantic import AfterValidator
 
 REST_PAGE_SIZE: Final = 1000
-"""Page size the gateway uses to collect a whole list when the client asks for no paging."""
+"""The services' largest page: used to collect a whole list when the client does not page."""
 
 ERROR_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     400: {"description": "Invalid request (`{success: false, message, data}`)"},
@@ -71,5 +71,6 @@ async def listing(
             items.extend(render(item) for item in page)
             if not token:
                 return ok(message, items)
-    page, token = await fetch(page_size or 0, page_token or "")
+    # The service caps pages at REST_PAGE_SIZE anyway; capping here keeps the value an int32.
+    page, token = await fetch(min(page_size or 0, REST_PAGE_SIZE), page_token or "")
     return ok(message, [render(item) for item in page], next_page_token=token)
