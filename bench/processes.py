@@ -41,6 +41,10 @@ class ServerProcess:
         """VmHWM (peak resident set size) of the process so far, in MiB."""
         return read_vm_hwm_kib(Path(f"/proc/{self.process.pid}/status")) / 1024
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used so far."""
+        return read_cpu_seconds(Path(f"/proc/{self.process.pid}/stat"))
+
     def stop(self) -> None:
         """SIGTERM (graceful shutdown), SIGKILL if it outlives the grace period."""
         stop_process(self.process)
@@ -52,6 +56,13 @@ def read_vm_hwm_kib(status_file: Path) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
     raise ValueError(f"no VmHWM in {status_file}")
+
+
+def read_cpu_seconds(stat_file: Path) -> float:
+    """utime + stime of a ``/proc/<pid>/stat`` file, in seconds."""
+    # Fields after the parenthesised command name (which may contain spaces).
+    fields = stat_file.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:

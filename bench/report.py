@@ -131,6 +131,8 @@ class BackendReport:
     load_seconds: dict[str, float] = field(default_factory=dict)
     peak_rss_mib: dict[str, dict[str, float]] = field(default_factory=dict)
     """Size label -> process name -> VmHWM (MiB) after that size's points."""
+    cpu_cores: dict[str, dict[int, dict[str, float]]] = field(default_factory=dict)
+    """Target -> concurrency -> process name -> CPU used during the point, in cores."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -157,6 +159,7 @@ def backend_json(
         f"p50_{large}_over_{small}": scales,
         "load_seconds": report.load_seconds,
         "peak_rss_mib": report.peak_rss_mib,
+        "cpu_cores": report.cpu_cores,
         "notes": report.notes,
     }
 
@@ -213,6 +216,10 @@ def table(report: BackendReport, echo: Mapping[int, PointResult], small: str, la
                 f"p50 {large}/{small} at {concurrency:>2} in flight: "
                 f"{_fmt(s.p50_ratio)} (goal <= {SCALING_GOAL}) {s.verdict}"
             )
+    for target, by_concurrency_cpu in report.cpu_cores.items():
+        for concurrency, cores in by_concurrency_cpu.items():
+            used = ", ".join(f"{name} {value:.2f}" for name, value in cores.items())
+            lines.append(f"CPU cores used, {target} at {concurrency:>2} in flight: {used}")
     for size, processes in report.peak_rss_mib.items():
         rss = ", ".join(f"{name} {mib:.0f} MiB" for name, mib in processes.items())
         lines.append(f"peak RSS after {size}: {rss}")

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -31,6 +31,7 @@ from bench.numbers import CALLER_NUMBER, SERVICE, inbound_number
 from bench.processes import (
     ECHO_SERVER,
     SWITCHBOARD,
+    ServerProcess,
     service_env,
     start_server,
 )
@@ -80,9 +81,9 @@ def run(settings: Settings) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="switchboard-bench-"))
     small, large = (f"route@{size_label(size)}" for size in settings.sizes)
     try:
-        echo = _measure_echo(settings, workdir)
+        echo, echo_cpu = _measure_echo(settings, workdir)
         backends = ["sqlite", *(["postgresql"] if settings.postgres_url else [])]
-        reports = [_run_backend(backend, settings, workdir / backend, echo) for backend in backends]
+        reports = [_run_backend(backend, settings, workdir / backend) for backend in backends]
     finally:
         if settings.keep:
             print(f"kept {workdir}", file=sys.stderr)
@@ -98,11 +99,14 @@ def run(settings: Settings) -> int:
             "p50_large_over_small_max": SCALING_GOAL,
         },
         "echo": {str(c): asdict(point) for c, point in echo.items()},
+        "echo_cpu_cores": echo_cpu,
         "backends": {
             report.backend: backend_json(report, echo, small, large) for report in reports
         },
     }
     write_json(settings.output, document)
+    for report in reports:
+        report.cpu_cores = {"echo": echo_cpu, **report.cpu_cores}
     print()
     for report in reports:
         print(table(report, echo, small, large))
@@ -112,20 +116,23 @@ def run(settings: Settings) -> int:
     return 0
 
 
-def _measure_echo(settings: Settings, workdir: Path) -> dict[int, PointResult]:
+def _measure_echo(
+    settings: Settings, workdir: Path
+) -> tuple[dict[int, PointResult], dict[int, dict[str, float]]]:
     echo = start_server("echo", ECHO_SERVER, service_env(), workdir / "echo.log", REPO_ROOT)
+    points: dict[int, PointResult] = {}
+    cpu: dict[int, dict[str, float]] = {}
     try:
-        return {
-            concurrency: _drive("echo", echo.address, concurrency, settings)
-            for concurrency in settings.concurrency
-        }
+        for concurrency in settings.concurrency:
+            points[concurrency], cpu[concurrency] = _drive(
+                "echo", echo.address, concurrency, settings, watched=(echo,)
+            )
+        return points, cpu
     finally:
         echo.stop()
 
 
-def _run_backend(
-    backend: str, settings: Settings, workdir: Path, echo: Mapping[int, PointResult]
-) -> BackendReport:
+def _run_backend(backend: str, settings: Settings, workdir: Path) -> BackendReport:
     workdir.mkdir(parents=True)
     report = BackendReport(backend)
     edge_token = "sbedge_" + secrets.token_urlsafe(24)
@@ -176,12 +183,20 @@ def _run_backend(
             loaded = size
             report.notes.append(f"preflight at {label}: {_preflight(registry.address, token)}")
             _progress(report.notes[-1])
-            report.points[f"route@{label}"] = {
-                concurrency: _drive(
-                    "route", registry.address, concurrency, settings, mappings=size, token=token
+            target = f"route@{label}"
+            report.points[target], report.cpu_cores[target] = {}, {}
+            for concurrency in settings.concurrency:
+                point, cores = _drive(
+                    "route",
+                    registry.address,
+                    concurrency,
+                    settings,
+                    watched=(registry, config),
+                    mappings=size,
+                    token=token,
                 )
-                for concurrency in settings.concurrency
-            }
+                report.points[target][concurrency] = point
+                report.cpu_cores[target][concurrency] = cores
             report.peak_rss_mib[label] = {
                 process.name: process.peak_rss_mib() for process in (registry, config)
             }
@@ -194,10 +209,14 @@ def _drive(
     concurrency: int,
     settings: Settings,
     *,
+    watched: Sequence[ServerProcess],
     mappings: int = 1,
     token: str = "",
-) -> PointResult:
-    """Run one point in a separate driver process."""
+) -> tuple[PointResult, dict[str, float]]:
+    """Run one point in a separate driver process.
+
+    Also returns the CPU (in cores) each ``watched`` server used meanwhile.
+    """
     argv = [
         sys.executable,
         "-m",
@@ -211,6 +230,8 @@ def _drive(
         f"--token={token}",
         f"--seed={settings.seed + concurrency}",
     ]
+    cpu_before = [process.cpu_seconds() for process in watched]
+    began = time.monotonic()
     finished = subprocess.run(
         argv,
         cwd=REPO_ROOT,
@@ -221,13 +242,19 @@ def _drive(
     )
     if finished.returncode != 0:
         raise RuntimeError(f"driver failed ({finished.returncode}):\n{finished.stderr[-3000:]}")
+    elapsed = time.monotonic() - began
+    cores = {
+        process.name: (process.cpu_seconds() - before) / elapsed
+        for process, before in zip(watched, cpu_before, strict=True)
+    }
     point = PointResult(**json.loads(finished.stdout))
     _progress(
         f"{kind:<5} {mappings if kind == 'route' else '':>8} x{concurrency:<3} "
         f"{point.throughput_rps:8.0f} rps  p50 {point.p50_ms:6.2f}  p99 {point.p99_ms:6.2f} ms"
-        f"  errors {point.errors}"
+        f"  errors {point.errors}  cpu "
+        + " ".join(f"{name} {value:.2f}" for name, value in cores.items())
     )
-    return point
+    return point, cores
 
 
 def _preflight(address: str, token: str) -> str:

@@ -9,7 +9,7 @@ import grpc
 
 from bench import driver, echo_server
 from bench.numbers import inbound_number, normalized_number
-from bench.processes import read_vm_hwm_kib
+from bench.processes import read_cpu_seconds, read_vm_hwm_kib
 from bench.run import size_label
 from services.common.phone import normalize_phone_number
 
@@ -23,8 +23,9 @@ def test_size_labels() -> None:
     assert [size_label(n) for n in (1_000, 1_000_000, 10_000, 1_500)] == ["1k", "1M", "10k", "1500"]
 
 
-def test_peak_rss_is_read_from_proc() -> None:
+def test_peak_rss_and_cpu_time_are_read_from_proc() -> None:
     assert read_vm_hwm_kib(Path(f"/proc/{os.getpid()}/status")) > 0
+    assert read_cpu_seconds(Path(f"/proc/{os.getpid()}/stat")) > 0
 
 
 async def test_driver_measures_echo_and_counts_errors() -> None:
