@@ -197,13 +197,13 @@ def _check_destination(prefix: str, destination: Destination, required_by: str |
                 kind, f"{kind} is required when a forwarding destination is set"
             )
         return
+    if destination.target_type not in ("phone", "sip"):
+        raise InvalidArgument.for_field(kind, f'{kind} must be "phone" or "sip"')
     needed, needed_value, other, other_value = (
         (phone, destination.phone_number, sip, destination.sip_uri)
         if destination.target_type == "phone"
         else (sip, destination.sip_uri, phone, destination.phone_number)
     )
-    if destination.target_type not in ("phone", "sip"):
-        raise InvalidArgument.for_field(kind, f'{kind} must be "phone" or "sip"')
     if needed_value is None:
         raise InvalidArgument.for_field(
             needed, f'{needed} is required when {kind} is "{destination.target_type}"'

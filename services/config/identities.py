@@ -10,9 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.auth import Principal
-from services.common.errors import AlreadyExists, InvalidArgument, NotFound
+from services.common.errors import AlreadyExists, InvalidArgument
 from services.config import paging, repository
-from services.config.access import IDENTITY_NOT_FOUND, check_own_identity, visible
+from services.config.access import check_own_identity, visible
 from services.config.models import AgentIdentity
 from services.config.validation import check_length, normalize_handle
 
@@ -58,9 +58,10 @@ async def get_identity(
 ) -> AgentIdentity:
     """The account's identity with this handle; a scoped key may read only its own."""
     async with readers() as session:
-        identity = await _by_handle(session, principal, agent_handle)
-    check_own_identity(principal, identity.id)
-    return identity
+        identity = await _find_by_handle(session, agent_handle)
+    # A scoped key gets 403 for every handle but its own, so it cannot probe for handles.
+    check_own_identity(principal, identity.id if identity is not None else "")
+    return visible(principal, identity)
 
 
 async def list_identities(
@@ -120,12 +121,17 @@ async def delete_identity(
         await repository.delete_identity(session, identity.id)
 
 
-async def _by_handle(session: AsyncSession, principal: Principal, raw: str) -> AgentIdentity:
+async def _find_by_handle(session: AsyncSession, raw: str) -> AgentIdentity | None:
+    """The identity with this handle in any account; None also for a malformed handle."""
     try:
         handle = normalize_handle(raw)
     except InvalidArgument:
-        raise NotFound(IDENTITY_NOT_FOUND) from None
-    return visible(principal, await repository.get_identity_by_handle(session, handle))
+        return None
+    return await repository.get_identity_by_handle(session, handle)
+
+
+async def _by_handle(session: AsyncSession, principal: Principal, raw: str) -> AgentIdentity:
+    return visible(principal, await _find_by_handle(session, raw))
 
 
 def _display_name(value: str | None, handle: str) -> str:

@@ -582,6 +582,8 @@ MALFORMED = {
     "id-not-uuid": b'{"incoming_call_action": "auto_reject", "agent_identity_id": "abc"}',
     "id-number": b'{"incoming_call_action": "auto_reject", "agent_identity_id": 12}',
     "timeout-string": b'{"incoming_call_action": "auto_reject", "webhook_timeout_seconds": "x"}',
+    "timeout-nan": b'{"incoming_call_action": "auto_reject", "webhook_timeout_seconds": NaN}',
+    "timeout-inf": b'{"incoming_call_action": "auto_reject", "webhook_timeout_seconds": 1e999}',
     "fallback-list": b'{"incoming_call_action": "auto_reject", "webhook_fallback": []}',
     "huge-url": b'{"incoming_call_action": "auto_accept", "client_websocket_url": "wss://a.example.com/'
     + b"x" * 100_000

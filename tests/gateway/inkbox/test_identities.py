@@ -208,9 +208,9 @@ async def test_scoped_key_reads_only_its_own_identity(
     other = await create_identity(stack.http, admin)
     own = await stack.http.get(f"/api/v1/identities/{identity['agent_handle']}", headers=scoped)
     assert own.json() == identity
-    assert (
-        await stack.http.get(f"/api/v1/identities/{other['agent_handle']}", headers=scoped)
-    ).status_code == 403
+    for handle in (other["agent_handle"], "no-such-handle", "NOT VALID"):
+        probe = await stack.http.get(f"/api/v1/identities/{handle}", headers=scoped)
+        assert probe.status_code == 403, handle
     for method, path, body in [
         ("POST", "/api/v1/identities/", {"agent_handle": new_handle()}),
         ("GET", "/api/v1/identities/", None),
