@@ -39,15 +39,15 @@ migrate: setup
 	$(BIN)/switchboard migrate
 
 lint: setup
-	$(BIN)/ruff check services gateway tests
-	$(BIN)/ruff format --check services gateway tests
+	$(BIN)/ruff check services gateway tests bench
+	$(BIN)/ruff format --check services gateway tests bench
 	$(BIN)/mypy
 	test -x node_modules/.bin/buf || npm install --no-save --silent @bufbuild/buf
 	node_modules/.bin/buf lint
 
 fmt: setup
-	$(BIN)/ruff check --fix services gateway tests
-	$(BIN)/ruff format services gateway tests
+	$(BIN)/ruff check --fix services gateway tests bench
+	$(BIN)/ruff format services gateway tests bench
 
 ## bench: RouteCall vs a bare gRPC echo at 1k and 1M mappings (BENCH_ARGS="--quick", "--postgres URL")
 bench: setup
