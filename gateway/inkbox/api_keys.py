@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Request
@@ -10,14 +11,14 @@ from pydantic import BaseModel, Field
 from switchboard.config.v1 import config_pb2
 
 from gateway.dialects import InkboxRoute
-from gateway.inkbox.common import ERROR_RESPONSES, config_stub, enum_text, optional, timestamp
+from gateway.inkbox.common import ERROR_RESPONSES, config_stub
+from gateway.messages import collect_all, enum_text, optional, timestamp
 from gateway.rpc import call
 
 router = APIRouter(route_class=InkboxRoute, tags=["api keys"])
 
 LABEL_MAX_LENGTH: Final = 200
 DESCRIPTION_MAX_LENGTH: Final = 10_000
-_LIST_PAGE_SIZE: Final = 1000
 
 
 class CreateApiKeyBody(BaseModel):
@@ -84,18 +85,13 @@ async def create_api_key(request: Request, body: CreateApiKeyBody) -> dict[str, 
 async def list_api_keys(request: Request) -> list[dict[str, Any]]:
     """The organization's keys, active and revoked, newest first."""
     stub = config_stub(request)
-    found: list[dict[str, Any]] = []
-    token = ""
-    while True:
-        page = await call(
-            request,
-            stub.ListApiKeys,
-            config_pb2.ListApiKeysRequest(page_size=_LIST_PAGE_SIZE, page_token=token),
-        )
-        found.extend(api_key_json(key) for key in page.api_keys)
-        token = page.next_page_token
-        if not token:
-            return found
+
+    async def fetch(size: int, token: str) -> tuple[Sequence[config_pb2.ApiKey], str]:
+        message = config_pb2.ListApiKeysRequest(page_size=size, page_token=token)
+        page = await call(request, stub.ListApiKeys, message)
+        return page.api_keys, page.next_page_token
+
+    return [api_key_json(key) for key in await collect_all(fetch)]
 
 
 @router.delete(

@@ -10,13 +10,8 @@ from pydantic import BaseModel, Field
 from switchboard.config.v1 import config_pb2
 
 from gateway.dialects import InkboxRoute
-from gateway.inkbox.common import (
-    ERROR_RESPONSES,
-    config_stub,
-    enum_number,
-    enum_text,
-    optional,
-)
+from gateway.inkbox.common import ERROR_RESPONSES, config_stub
+from gateway.messages import enum_number, enum_text, optional
 from gateway.rpc import call
 
 router = APIRouter(route_class=InkboxRoute, tags=["incoming calls"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Path, Request, Response
@@ -10,7 +11,8 @@ from pydantic import BaseModel, Field
 from switchboard.config.v1 import config_pb2
 
 from gateway.dialects import InkboxRoute
-from gateway.inkbox.common import ERROR_RESPONSES, config_stub, optional, timestamp
+from gateway.inkbox.common import ERROR_RESPONSES, config_stub
+from gateway.messages import collect_all, optional, timestamp
 from gateway.rpc import call
 
 router = APIRouter(route_class=InkboxRoute, tags=["identities"])
@@ -18,7 +20,6 @@ router = APIRouter(route_class=InkboxRoute, tags=["identities"])
 HANDLE_MAX_LENGTH: Final = 64
 DISPLAY_NAME_MAX_LENGTH: Final = 200
 DESCRIPTION_MAX_LENGTH: Final = 10_000
-_LIST_PAGE_SIZE: Final = 1000
 
 Handle = Annotated[
     str,
@@ -72,15 +73,10 @@ class IdentityObject(BaseModel):
 @router.post("/identities", status_code=201, include_in_schema=False, response_model=None)
 async def create_identity(request: Request, body: CreateIdentityBody) -> dict[str, Any]:
     """Create an agent identity (admin keys only). 409 when the handle is taken."""
-    identity = config_pb2.AgentIdentity(
-        agent_handle=body.agent_handle, display_name=body.display_name or ""
-    )
-    if body.description is not None:
-        identity.description = body.description
     created = await call(
         request,
         config_stub(request).CreateAgentIdentity,
-        config_pb2.CreateAgentIdentityRequest(agent_identity=identity),
+        config_pb2.CreateAgentIdentityRequest(agent_identity=_identity_message(body)),
     )
     return identity_json(created)
 
@@ -95,18 +91,13 @@ async def create_identity(request: Request, body: CreateIdentityBody) -> dict[st
 async def list_identities(request: Request) -> list[dict[str, Any]]:
     """All identities of the organization, newest first (admin keys only)."""
     stub = config_stub(request)
-    found: list[dict[str, Any]] = []
-    token = ""
-    while True:
-        page = await call(
-            request,
-            stub.ListAgentIdentities,
-            config_pb2.ListAgentIdentitiesRequest(page_size=_LIST_PAGE_SIZE, page_token=token),
-        )
-        found.extend(identity_json(identity) for identity in page.agent_identities)
-        token = page.next_page_token
-        if not token:
-            return found
+
+    async def fetch(size: int, token: str) -> tuple[Sequence[config_pb2.AgentIdentity], str]:
+        message = config_pb2.ListAgentIdentitiesRequest(page_size=size, page_token=token)
+        page = await call(request, stub.ListAgentIdentities, message)
+        return page.agent_identities, page.next_page_token
+
+    return [identity_json(identity) for identity in await collect_all(fetch)]
 
 
 @router.get(
@@ -135,13 +126,8 @@ async def update_identity(
     request: Request, agent_handle: HandlePath, body: UpdateIdentityBody
 ) -> dict[str, Any]:
     """Change the handle, display name or description (admin keys only)."""
-    identity = config_pb2.AgentIdentity(
-        agent_handle=body.agent_handle or "", display_name=body.display_name or ""
-    )
-    if body.description is not None:
-        identity.description = body.description
     message = config_pb2.UpdateAgentIdentityRequest(
-        agent_handle=agent_handle, agent_identity=identity
+        agent_handle=agent_handle, agent_identity=_identity_message(body)
     )
     # An empty body sends an empty mask with no values set: nothing changes.
     message.update_mask.paths.extend(sorted(body.model_fields_set))
@@ -164,6 +150,15 @@ async def delete_identity(request: Request, agent_handle: HandlePath) -> Respons
         config_pb2.DeleteAgentIdentityRequest(agent_handle=agent_handle),
     )
     return Response(status_code=204)
+
+
+def _identity_message(body: CreateIdentityBody | UpdateIdentityBody) -> config_pb2.AgentIdentity:
+    identity = config_pb2.AgentIdentity(
+        agent_handle=body.agent_handle or "", display_name=body.display_name or ""
+    )
+    if body.description is not None:
+        identity.description = body.description
+    return identity
 
 
 def identity_json(message: config_pb2.AgentIdentity) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from pydantic import BaseModel
 from switchboard.config.v1 import config_pb2
 
 from gateway.dialects import InkboxRoute
-from gateway.inkbox.common import ERROR_RESPONSES, config_stub, optional, timestamp
+from gateway.inkbox.common import ERROR_RESPONSES, config_stub
+from gateway.messages import optional, timestamp
 from gateway.rpc import call
 
 router = APIRouter(route_class=InkboxRoute, tags=["webhooks"])

@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from gateway.dialects import VyomRoute
+from gateway.messages import Text, optional, timestamp
 from gateway.rpc import call, upstreams
-from gateway.vyom.common import ERROR_RESPONSES, Text, listing, ok, optional, timestamp
+from gateway.vyom.common import ERROR_RESPONSES, PageSize, PageToken, listing, ok
 
 router = APIRouter(route_class=VyomRoute, tags=["inbound numbers"])
 
@@ -171,13 +172,8 @@ async def delete(inbound_id: str, request: Request) -> JSONResponse:
 )
 async def list_numbers(
     request: Request,
-    page_size: Annotated[
-        int | None,
-        Query(ge=1, description="Return one page of at most this many (max 1000)."),
-    ] = None,
-    page_token: Annotated[
-        str | None, Query(description="`next_page_token` of the previous page.")
-    ] = None,
+    page_size: PageSize = None,
+    page_token: PageToken = None,
     assistant_id: Annotated[
         str | None, Query(description="Only mappings attached to this assistant.")
     ] = None,

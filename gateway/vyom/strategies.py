@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from google.protobuf import struct_pb2
 from google.protobuf.field_mask_pb2 import FieldMask
@@ -13,8 +13,9 @@ from pydantic import BaseModel, Field
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from gateway.dialects import DialectError, VyomRoute
+from gateway.messages import Text, timestamp
 from gateway.rpc import call, upstreams
-from gateway.vyom.common import ERROR_RESPONSES, Text, listing, ok, timestamp
+from gateway.vyom.common import ERROR_RESPONSES, PageSize, PageToken, listing, ok
 
 router = APIRouter(route_class=VyomRoute, tags=["inbound context strategies"])
 
@@ -162,13 +163,8 @@ async def update(strategy_id: str, body: UpdateStrategyBody, request: Request) -
 )
 async def list_strategies(
     request: Request,
-    page_size: Annotated[
-        int | None,
-        Query(ge=1, description="Return one page of at most this many (max 1000)."),
-    ] = None,
-    page_token: Annotated[
-        str | None, Query(description="`next_page_token` of the previous page.")
-    ] = None,
+    page_size: PageSize = None,
+    page_token: PageToken = None,
 ) -> JSONResponse:
     """All strategies; with ``page_size`` one page plus ``next_page_token`` ("" at the end)."""
     stub = _stub(request)
