@@ -12,6 +12,7 @@ from services.common.errors import InvalidArgument, NotFound, Unauthenticated
 from services.common.grpc_server import ServicerContext as Context
 from services.config import repository
 from services.config.authentication import Authenticator
+from services.config.call_target_read import CallTargetReader
 from services.config.convert import call_action_to_proto, identity_to_proto
 from services.config.settings import ConfigSettings
 from services.config.validation import parse_uuid
@@ -34,6 +35,7 @@ class ConfigInternalServicer(config_pb2_grpc.ConfigInternalServiceServicer):
     ) -> None:
         self._readers = readers
         self._authenticator = authenticator
+        self._targets = CallTargetReader(readers)
         self._token = (
             settings.internal_token.get_secret_value() if settings.internal_token else None
         )
@@ -80,15 +82,16 @@ class ConfigInternalServicer(config_pb2_grpc.ConfigInternalServiceServicer):
     ) -> config_pb2.CallTarget:
         self._check_caller(context)
         identity_id = parse_uuid(request.identity_id, "identity_id")
-        async with self._readers() as session:
-            identity = await repository.get_identity(session, identity_id)
-            if identity is None:
-                raise NotFound(f"agent identity {identity_id} not found")
-            action = await repository.get_call_action(session, identity_id)
-            secret = await repository.get_signing_secret(session, identity.account_id)
-        target = config_pb2.CallTarget(agent_identity=identity_to_proto(identity))
-        if action is not None:
-            target.incoming_call_action.CopyFrom(call_action_to_proto(action))
-        if secret is not None:
-            target.webhook_signing_secret = secret.secret
+        resolved = await self._targets.resolve(identity_id)
+        if resolved is None:
+            raise NotFound(f"agent identity {identity_id} not found")
+        target = config_pb2.CallTarget(agent_identity=identity_to_proto(resolved.identity))
+        if resolved.action is not None:
+            target.incoming_call_action.CopyFrom(call_action_to_proto(resolved.action))
+        if resolved.signing_secret is not None:
+            target.webhook_signing_secret = resolved.signing_secret
         return target
+
+    async def close(self) -> None:
+        """Release the call-target reads' connection(s) (on server stop)."""
+        await self._targets.close()

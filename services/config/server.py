@@ -42,6 +42,7 @@ async def start(settings: ConfigSettings) -> GrpcServer:
             lambda s: config_pb2_grpc.add_ConfigInternalServiceServicer_to_server(internal, s),
         ],
         service_names=SERVICE_NAMES,
+        closers=[internal.close],
     )
 
 

@@ -22,6 +22,7 @@ from services.registry.routing.decision import (
     Verdict,
 )
 from services.registry.routing.edge_auth import EdgeAuthenticator
+from services.registry.routing.lookup import MappingLookup
 from services.registry.routing.outbound_http import OutboundHttp
 from services.registry.servicer import RegistryServicerBase
 from services.registry.settings import RegistrySettings
@@ -62,13 +63,17 @@ class CallRoutingServicer(RegistryServicerBase, registry_pb2_grpc.CallRoutingSer
             ca_file=settings.outbound_ca_file,
         )
         self._auth = EdgeAuthenticator(settings.edge_token, config)
+        self._mappings = MappingLookup(readers)
         self._router = Router(
-            readers, CallTargetCache(config, settings.call_target_cache_ttl_seconds), self._http
+            self._mappings,
+            CallTargetCache(config, settings.call_target_cache_ttl_seconds),
+            self._http,
         )
 
     async def close(self) -> None:
-        """Close the outgoing HTTP client's pooled connections (on server stop)."""
+        """Close the outgoing HTTP client and the mapping reads' connections (on server stop)."""
         await self._http.close()
+        await self._mappings.close()
 
     async def RouteCall(
         self, request: registry_pb2.RouteCallRequest, context: ServicerContext

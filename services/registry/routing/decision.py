@@ -11,7 +11,6 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Final
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard.config.v1 import config_pb2
 
 from services.common.errors import InvalidArgument
@@ -24,7 +23,7 @@ from services.registry.routing import context_lookup, webhook
 from services.registry.routing.call_targets import CallTargetCache
 from services.registry.routing.context_lookup import NOT_CONFIGURED, CallerContextResult
 from services.registry.routing.edge_auth import RoutingCaller
-from services.registry.routing.lookup import ActiveMapping, find_active_mapping
+from services.registry.routing.lookup import ActiveMapping, MappingLookup
 from services.registry.routing.outbound_http import OutboundHttp
 from services.registry.routing.webhook import WebhookResult, WebhookVerdict
 
@@ -149,11 +148,11 @@ class Router:
 
     def __init__(
         self,
-        readers: async_sessionmaker[AsyncSession],
+        mappings: MappingLookup,
         targets: CallTargetCache,
         http: OutboundHttp,
     ) -> None:
-        self._readers = readers
+        self._mappings = mappings
         self._targets = targets
         self._http = http
 
@@ -186,8 +185,7 @@ class Router:
         except InvalidPhoneNumber as error:
             return _reject(call_id, RejectReason.INVALID_NUMBER, error.message)
 
-        async with self._readers() as session:
-            mapping = await find_active_mapping(session, normalized, caller.account_id)
+        mapping = await self._mappings.find(normalized, caller.account_id)
         if mapping is None:
             return _reject(call_id, RejectReason.NO_ACTIVE_MAPPING, "no active mapping")
         if mapping.assistant_id is None:

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import Select, bindparam, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from services.common.point_reads import PointReader
 from services.registry.models import InboundContextStrategy, InboundNumber
 from services.registry.routing.context_lookup import StrategyRef
 
@@ -54,19 +55,35 @@ _ANY_ACCOUNT: Final = _statement(scoped=False)
 _ONE_ACCOUNT: Final = _statement(scoped=True)
 
 
-async def find_active_mapping(
-    session: AsyncSession, normalized_number: str, account_id: str | None
-) -> ActiveMapping | None:
-    """The active mapping of ``normalized_number``; with ``account_id``, only if that account's."""
-    if account_id is None:
-        result = await session.execute(_ANY_ACCOUNT, {"number": normalized_number})
-    else:
-        result = await session.execute(
-            _ONE_ACCOUNT, {"number": normalized_number, "account_id": account_id}
-        )
-    row = result.first()
-    if row is None:
-        return None
+class MappingLookup:
+    """The routing read, on the fast point-read path (see services/common/point_reads.py).
+
+    Never cached: every call reads the latest committed mapping, so a deleted or detached
+    mapping stops routing at once on every replica.
+    """
+
+    def __init__(self, readers: async_sessionmaker[AsyncSession]) -> None:
+        engine: AsyncEngine = readers.kw["bind"]
+        self._reader = PointReader(engine, readers)
+        self._any_account = self._reader.query(_ANY_ACCOUNT)
+        self._one_account = self._reader.query(_ONE_ACCOUNT)
+
+    async def find(self, normalized_number: str, account_id: str | None) -> ActiveMapping | None:
+        """The active mapping of ``normalized_number``; with ``account_id``, only if its own."""
+        if account_id is None:
+            row = await self._any_account.first({"number": normalized_number})
+        else:
+            row = await self._one_account.first(
+                {"number": normalized_number, "account_id": account_id}
+            )
+        return None if row is None else _mapping(row)
+
+    async def close(self) -> None:
+        """Release the fast path's connection(s)."""
+        await self._reader.close()
+
+
+def _mapping(row: tuple[Any, ...]) -> ActiveMapping:
     strategy = (
         StrategyRef(str(row[3]), str(row[4]), str(row[5]), dict(row[6] or {}))
         if row[3] is not None

@@ -1,0 +1,73 @@
+"""``ResolveCallTarget``'s read: identity, call action and active signing secret in one query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from services.common.point_reads import PointReader
+from services.config.models import AgentIdentity, IncomingCallAction, WebhookSigningSecret
+
+_IDENTITY_COLUMNS: Final = tuple(AgentIdentity.__table__.columns)
+_ACTION_COLUMNS: Final = tuple(IncomingCallAction.__table__.columns)
+_ACTION_KEY: Final = _ACTION_COLUMNS.index(IncomingCallAction.__table__.c.agent_identity_id)
+
+
+def _statement() -> Select[Any]:
+    return (
+        select(*_IDENTITY_COLUMNS, *_ACTION_COLUMNS, WebhookSigningSecret.secret)
+        .outerjoin(IncomingCallAction, IncomingCallAction.agent_identity_id == AgentIdentity.id)
+        .outerjoin(
+            WebhookSigningSecret,
+            (WebhookSigningSecret.account_id == AgentIdentity.account_id)
+            & WebhookSigningSecret.active,
+        )
+        .where(AgentIdentity.id == bindparam("identity_id"))
+    )
+
+
+_RESOLVE: Final = _statement()
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedTarget:
+    """The rows behind a ``CallTarget`` (detached instances, never added to a session)."""
+
+    identity: AgentIdentity
+    action: IncomingCallAction | None
+    signing_secret: str | None
+
+
+class CallTargetReader:
+    """One point read per resolve, on the fast read path (services/common/point_reads.py)."""
+
+    def __init__(self, readers: async_sessionmaker[AsyncSession]) -> None:
+        engine: AsyncEngine = readers.kw["bind"]
+        self._reader = PointReader(engine, readers)
+        self._resolve = self._reader.query(_RESOLVE)
+
+    async def resolve(self, identity_id: str) -> ResolvedTarget | None:
+        """The identity's rows, or None when it does not exist."""
+        row = await self._resolve.first({"identity_id": identity_id})
+        if row is None:
+            return None
+        identities = len(_IDENTITY_COLUMNS)
+        actions = identities + len(_ACTION_COLUMNS)
+        identity = AgentIdentity(**_values(_IDENTITY_COLUMNS, row[:identities]))
+        action = (
+            IncomingCallAction(**_values(_ACTION_COLUMNS, row[identities:actions]))
+            if row[identities + _ACTION_KEY] is not None
+            else None
+        )
+        return ResolvedTarget(identity, action, row[actions])
+
+    async def close(self) -> None:
+        """Release the fast path's connection(s)."""
+        await self._reader.close()
+
+
+def _values(columns: tuple[Any, ...], values: tuple[Any, ...]) -> dict[str, Any]:
+    return {column.key: value for column, value in zip(columns, values, strict=True)}

@@ -1,0 +1,101 @@
+"""Point reads' fast path: reopened when the SQLite file is replaced, bypassed when unusable."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from services.common.db import create_engine, create_read_only_session_factory
+from services.common.point_reads import PointQuery, PointReader
+
+_TABLE = Table(
+    "things", MetaData(), Column("id", Integer, primary_key=True), Column("name", String)
+)
+_BY_ID = select(_TABLE.c.name).where(_TABLE.c.id == bindparam("id"))
+
+
+def make_database(path: Path, name: str) -> None:
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT)")
+        connection.execute("INSERT INTO things VALUES (1, ?)", (name,))
+    connection.close()
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    make_database(tmp_path / "things.db", "first")
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'things.db'}")
+    yield engine
+    await engine.dispose()
+
+
+async def test_a_replaced_sqlite_file_is_reopened(engine: AsyncEngine, tmp_path: Path) -> None:
+    reader = PointReader(engine, create_read_only_session_factory(engine))
+    query = reader.query(_BY_ID)
+    try:
+        assert await query.first({"id": 1}) == ("first",)
+        make_database(tmp_path / "other.db", "second")
+        os.replace(tmp_path / "other.db", tmp_path / "things.db")
+        assert await query.first({"id": 1}) == ("second",)
+        assert await query.first({"id": 2}) is None
+    finally:
+        await reader.close()
+
+
+async def test_the_sqlite_fast_path_is_read_only(engine: AsyncEngine) -> None:
+    reader = PointReader(engine, create_read_only_session_factory(engine))
+    try:
+        await reader.query(_BY_ID).first({"id": 1})
+        connection = reader._backend._connection  # type: ignore[union-attr]
+        assert connection is not None
+        with pytest.raises(sqlite3.OperationalError):
+            connection.execute("DELETE FROM things")
+    finally:
+        await reader.close()
+
+
+async def test_a_missing_file_uses_the_session_path(
+    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader = PointReader(engine, create_read_only_session_factory(engine))
+    query = reader.query(_BY_ID)
+    used: list[Any] = []
+
+    async def via_session(self: PointQuery, params: Any) -> tuple[str]:
+        used.append(params)
+        return ("from session",)
+
+    monkeypatch.setattr(PointQuery, "first_via_session", via_session)
+    (tmp_path / "things.db").unlink()
+    try:
+        assert await query.first({"id": 1}) == ("from session",)
+        assert used == [{"id": 1}]
+    finally:
+        await reader.close()
+
+
+async def test_an_unreachable_postgresql_uses_the_session_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1:9/nothing")
+    reader = PointReader(engine, create_read_only_session_factory(engine))
+    query = reader.query(_BY_ID)
+
+    async def via_session(self: PointQuery, params: Any) -> tuple[str]:
+        return ("from session",)
+
+    monkeypatch.setattr(PointQuery, "first_via_session", via_session)
+    try:
+        assert await query.first({"id": 1}) == ("from session",)
+        assert await query.first({"id": 1}) == ("from session",)  # no retry storm: still fine
+    finally:
+        await reader.close()
+        await engine.dispose()

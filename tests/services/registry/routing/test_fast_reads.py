@@ -1,0 +1,135 @@
+"""The routing reads on the fast point-read path agree with the ORM session path, both databases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from switchboard.config.v1 import config_pb2
+
+from services.common.db import create_read_only_session_factory
+from services.common.point_reads import PointQuery
+from services.config import repository
+from services.config.call_target_read import CallTargetReader
+from services.config.convert import call_action_to_proto, identity_to_proto
+from services.config.operator import CreatedAccount
+from services.registry.routing.lookup import MappingLookup
+from tests.services.registry.routing import factories
+from tests.support.stack import Stack
+
+
+@pytest.fixture
+def session_path_forbidden(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any use of the session fallback fail: only the fast path may answer."""
+
+    async def refuse(self: PointQuery, params: Any) -> None:
+        raise AssertionError(f"session path used for {params}")
+
+    monkeypatch.setattr(PointQuery, "first_via_session", refuse)
+
+
+async def test_the_mapping_read_is_answered_by_the_fast_path(
+    stack: Stack, account: CreatedAccount, session_path_forbidden: None
+) -> None:
+    strategy_id = await factories.create_strategy(
+        stack, account.account_id, "https://crm.example.com/x", headers={"A": "b"}
+    )
+    mapping = await factories.routed_identity(
+        stack, account.account_id, "auto_accept", strategy_id=strategy_id
+    )
+    lookup = MappingLookup(create_read_only_session_factory(stack.registry_engine))
+    try:
+        found = await lookup.find(mapping.normalized, None)
+        assert found is not None
+        assert (found.inbound_id, found.account_id, found.assistant_id) == (
+            mapping.inbound_id,
+            account.account_id,
+            mapping.assistant_id,
+        )
+        assert found.strategy is not None
+        assert found.strategy.config == {
+            "url": "https://crm.example.com/x",
+            "headers": {"A": "b"},
+            "timeout_seconds": 2.0,
+        }
+        assert await lookup.find(mapping.normalized, account.account_id) == found
+        assert await lookup.find(mapping.normalized, "00000000-0000-0000-0000-000000000000") is None
+        await factories.deactivate(stack, mapping.inbound_id)
+        assert await lookup.find(mapping.normalized, None) is None  # no caching: at once
+    finally:
+        await lookup.close()
+
+
+async def test_a_failing_fast_path_falls_back_to_the_session(
+    stack: Stack, account: CreatedAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mapping = await factories.routed_identity(stack, account.account_id, "auto_accept")
+    lookup = MappingLookup(create_read_only_session_factory(stack.registry_engine))
+    try:
+        fast = await lookup.find(mapping.normalized, None)
+        backend = lookup._reader._backend
+        assert backend is not None
+
+        async def broken(sql: str, args: list[Any]) -> Any:
+            raise OSError("connection lost")
+
+        monkeypatch.setattr(backend, "first", broken)
+        assert await lookup.find(mapping.normalized, None) == fast
+    finally:
+        await lookup.close()
+
+
+async def test_resolve_call_target_reads_what_the_repository_reads(
+    stack: Stack, account: CreatedAccount, session_path_forbidden: None
+) -> None:
+    mapping = await factories.routed_identity(
+        stack,
+        account.account_id,
+        "webhook",
+        incoming_call_webhook_url="https://hooks.example.com/in",
+        webhook_timeout_ms=1500,
+        fallback_action="forward",
+        fallback_forwarding_target_type="phone",
+        fallback_forwarding_phone_number="+14155550100",
+    )
+    bare = await factories.create_identity(stack, account.account_id, "No action")
+    await factories.set_signing_secret(stack, account.account_id, "whsec_test")
+    assert mapping.assistant_id is not None
+    readers = create_read_only_session_factory(stack.config_engine)
+    reader = CallTargetReader(readers)
+    try:
+        for identity_id in (mapping.assistant_id, bare):
+            resolved = await reader.resolve(identity_id)
+            assert resolved is not None
+            async with readers() as session:
+                identity = await repository.get_identity(session, identity_id)
+                action = await repository.get_call_action(session, identity_id)
+                secret = await repository.get_signing_secret(session, account.account_id)
+            assert identity is not None and secret is not None
+            assert identity_to_proto(resolved.identity) == identity_to_proto(identity)
+            assert (resolved.action is None) == (action is None)
+            if action is not None and resolved.action is not None:
+                assert call_action_to_proto(resolved.action) == call_action_to_proto(action)
+            assert resolved.signing_secret == secret.secret
+        assert await reader.resolve("00000000-0000-0000-0000-000000000000") is None
+    finally:
+        await reader.close()
+
+
+async def test_an_inactive_signing_secret_is_not_resolved(
+    stack: Stack, account: CreatedAccount
+) -> None:
+    identity_id = await factories.create_identity(stack, account.account_id)
+    await factories.set_signing_secret(stack, account.account_id, "whsec_old")
+    async with stack.config_sessions.begin() as session:
+        row = await repository.get_signing_secret_row(session, account.account_id)
+        assert row is not None
+        row.active = False
+    reader = CallTargetReader(create_read_only_session_factory(stack.config_engine))
+    try:
+        resolved = await reader.resolve(identity_id)
+        assert resolved is not None
+        assert resolved.signing_secret is None
+        assert isinstance(identity_to_proto(resolved.identity), config_pb2.AgentIdentity)
+    finally:
+        await reader.close()
