@@ -55,10 +55,22 @@ def upstreams(request: Request) -> Upstreams:
     return found
 
 
+def metadata_value(value: str, what: str) -> str:
+    """``value`` if gRPC can send it as metadata (printable ASCII), else a 401 UpstreamError.
+
+    HTTP headers and paths may carry other characters; no valid credential contains them.
+    """
+    if not all(" " <= character <= "~" for character in value):
+        raise UpstreamError(grpc.StatusCode.UNAUTHENTICATED, f"malformed {what}")
+    return value
+
+
 def credential_metadata(request: Request) -> tuple[tuple[str, str], ...]:
     """The caller's credential headers, forwarded as gRPC metadata."""
     return tuple(
-        (name, value) for name in _FORWARDED_HEADERS if (value := request.headers.get(name))
+        (name, metadata_value(value, "API key"))
+        for name in _FORWARDED_HEADERS
+        if (value := request.headers.get(name))
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 import grpc
 from fastapi import APIRouter, Query, Request
@@ -20,7 +20,8 @@ from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from gateway.calls.convert import decision_json
 from gateway.dialects import InkboxRoute
-from gateway.rpc import upstream_error, upstreams
+from gateway.messages import Text
+from gateway.rpc import metadata_value, upstream_error, upstreams
 
 SERVICE: Final = "exotel"
 EDGE_TOKEN_HEADER: Final = "x-switchboard-edge-token"
@@ -57,9 +58,9 @@ logging.getLogger("uvicorn.access").addFilter(_RedactEdgeToken())
 async def stream_url(
     edge_token: str,
     request: Request,
-    call_to: str = Query(alias="CallTo", min_length=1, max_length=64),
-    call_from: str = Query(alias="CallFrom", max_length=64),
-    call_sid: str | None = Query(default=None, alias="CallSid", max_length=128),
+    call_to: Annotated[Text, Query(alias="CallTo", min_length=1, max_length=64)],
+    call_from: Annotated[Text, Query(alias="CallFrom", max_length=64)],
+    call_sid: Annotated[Text | None, Query(alias="CallSid", max_length=128)] = None,
 ) -> Any:
     """Route the call Exotel is about to stream; other query parameters are ignored."""
     message = registry_pb2.RouteCallRequest(
@@ -71,7 +72,7 @@ async def stream_url(
     try:
         response = await stub.RouteCall(
             message,
-            metadata=((EDGE_TOKEN_HEADER, edge_token),),
+            metadata=((EDGE_TOKEN_HEADER, metadata_value(edge_token, "edge token")),),
             timeout=upstreams(request).timeout,
         )
     except grpc.aio.AioRpcError as error:

@@ -10,6 +10,7 @@ from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from gateway.calls.convert import decision_json
 from gateway.dialects import InkboxRoute
+from gateway.messages import Text
 from gateway.rpc import call, upstreams
 
 router = APIRouter(route_class=InkboxRoute, tags=["calls"])
@@ -18,10 +19,10 @@ router = APIRouter(route_class=InkboxRoute, tags=["calls"])
 class RouteCallBody(BaseModel):
     """The call to route."""
 
-    inbound_number: str = Field(description="The dialed number, in any tolerated format.")
-    caller_number: str = Field(description="The caller's number, as received.")
-    call_id: str | None = Field(default=None, description="Call id; a UUID is generated if null.")
-    service: str = Field(description="Telephony provider, e.g. `exotel`.")
+    inbound_number: Text = Field(description="The dialed number, in any tolerated format.")
+    caller_number: Text = Field(description="The caller's number, as received.")
+    call_id: Text | None = Field(default=None, description="Call id; a UUID is generated if null.")
+    service: Text = Field(description="Telephony provider, e.g. `exotel`.")
 
 
 class CallerContextBody(BaseModel):

@@ -12,7 +12,7 @@ from switchboard.config.v1 import config_pb2
 
 from gateway.dialects import InkboxRoute
 from gateway.inkbox.common import ERROR_RESPONSES, config_stub
-from gateway.messages import collect_all, enum_text, optional, timestamp
+from gateway.messages import Text, collect_all, enum_text, optional, timestamp
 from gateway.rpc import call
 
 router = APIRouter(route_class=InkboxRoute, tags=["api keys"])
@@ -24,8 +24,8 @@ DESCRIPTION_MAX_LENGTH: Final = 10_000
 class CreateApiKeyBody(BaseModel):
     """A key to mint: admin, or scoped to one agent identity."""
 
-    label: Annotated[str, Field(min_length=1, max_length=LABEL_MAX_LENGTH)]
-    description: Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH)] | None = None
+    label: Annotated[Text, Field(min_length=1, max_length=LABEL_MAX_LENGTH)]
+    description: Annotated[Text, Field(max_length=DESCRIPTION_MAX_LENGTH)] | None = None
     scoped_identity_id: uuid.UUID | None = Field(
         default=None, description="Mint an identity-scoped key bound to this identity."
     )

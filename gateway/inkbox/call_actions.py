@@ -11,7 +11,7 @@ from switchboard.config.v1 import config_pb2
 
 from gateway.dialects import InkboxRoute
 from gateway.inkbox.common import ERROR_RESPONSES, config_stub
-from gateway.messages import enum_number, enum_text, optional
+from gateway.messages import Text, enum_number, enum_text, optional
 from gateway.rpc import call
 
 router = APIRouter(route_class=InkboxRoute, tags=["incoming calls"])
@@ -22,9 +22,9 @@ PHONE_MAX_LENGTH: Final = 32
 
 Action = Literal["auto_accept", "auto_reject", "webhook", "forward", "hosted_agent"]
 TargetType = Literal["phone", "sip"]
-Url = Annotated[str, Field(max_length=URL_MAX_LENGTH)]
-Phone = Annotated[str, Field(max_length=PHONE_MAX_LENGTH)]
-SipUri = Annotated[str, Field(max_length=SIP_URI_MAX_LENGTH)]
+Url = Annotated[Text, Field(max_length=URL_MAX_LENGTH)]
+Phone = Annotated[Text, Field(max_length=PHONE_MAX_LENGTH)]
+SipUri = Annotated[Text, Field(max_length=SIP_URI_MAX_LENGTH)]
 
 _SEED_PATHS: Final = ("incoming_call_action", "client_websocket_url", "incoming_call_webhook_url")
 _THREE_STATE_PATHS: Final = {

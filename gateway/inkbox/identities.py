@@ -12,7 +12,7 @@ from switchboard.config.v1 import config_pb2
 
 from gateway.dialects import InkboxRoute
 from gateway.inkbox.common import ERROR_RESPONSES, config_stub
-from gateway.messages import collect_all, optional, timestamp
+from gateway.messages import Text, collect_all, optional, timestamp
 from gateway.rpc import call
 
 router = APIRouter(route_class=InkboxRoute, tags=["identities"])
@@ -22,16 +22,16 @@ DISPLAY_NAME_MAX_LENGTH: Final = 200
 DESCRIPTION_MAX_LENGTH: Final = 10_000
 
 Handle = Annotated[
-    str,
+    Text,
     Field(
         max_length=HANDLE_MAX_LENGTH,
         description="Unique across all organizations; a leading `@` is stripped and the handle "
         "lower-cased; 2-63 of `a-z 0-9 _ . -`, starting with a letter or digit.",
     ),
 ]
-HandlePath = Annotated[str, Path(description="The identity's handle (a leading `@` is fine).")]
-DisplayName = Annotated[str, Field(max_length=DISPLAY_NAME_MAX_LENGTH)]
-Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH)]
+HandlePath = Annotated[Text, Path(description="The identity's handle (a leading `@` is fine).")]
+DisplayName = Annotated[Text, Field(max_length=DISPLAY_NAME_MAX_LENGTH)]
+Description = Annotated[Text, Field(max_length=DESCRIPTION_MAX_LENGTH)]
 _COLLECTION_RESPONSES: Final = {**ERROR_RESPONSES, 409: {"description": "Handle already taken"}}
 
 

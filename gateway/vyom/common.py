@@ -8,7 +8,7 @@ from typing import Annotated, Any, Final, TypeVar
 from fastapi import Query
 from fastapi.responses import JSONResponse
 
-from gateway.messages import MAX_PAGE_SIZE, collect_all
+from gateway.messages import MAX_PAGE_SIZE, Text, collect_all
 
 ERROR_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     400: {"description": "Invalid request (`{success: false, message, data}`)"},
@@ -21,7 +21,7 @@ PageSize = Annotated[
     int | None,
     Query(ge=1, description=f"Return one page of at most this many (max {MAX_PAGE_SIZE})."),
 ]
-PageToken = Annotated[str | None, Query(description="`next_page_token` of the previous page.")]
+PageToken = Annotated[Text | None, Query(description="`next_page_token` of the previous page.")]
 
 Item = TypeVar("Item")
 

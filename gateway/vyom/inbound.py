@@ -126,7 +126,7 @@ async def assign(body: AssignBody, request: Request) -> JSONResponse:
     summary="Replace or clear a mapping's assistant and/or strategy",
     responses=ERROR_RESPONSES,
 )
-async def update(inbound_id: str, body: UpdateBody, request: Request) -> JSONResponse:
+async def update(inbound_id: Text, body: UpdateBody, request: Request) -> JSONResponse:
     """Keys present in the body are changed (``null`` detaches that link); others are kept."""
     paths = sorted(body.model_fields_set)
     links = registry_pb2.InboundNumberLinks()
@@ -146,7 +146,7 @@ async def update(inbound_id: str, body: UpdateBody, request: Request) -> JSONRes
     summary="Detach a mapping from its assistant and strategy",
     responses=ERROR_RESPONSES,
 )
-async def detach(inbound_id: str, request: Request) -> JSONResponse:
+async def detach(inbound_id: Text, request: Request) -> JSONResponse:
     """The mapping stays active and keeps holding its number."""
     message = registry_pb2.DetachInboundNumberRequest(inbound_id=inbound_id)
     mapping = await call(request, _stub(request).DetachInboundNumber, message)
@@ -158,7 +158,7 @@ async def detach(inbound_id: str, request: Request) -> JSONResponse:
     summary="Delete a mapping and release its number",
     responses=ERROR_RESPONSES,
 )
-async def delete(inbound_id: str, request: Request) -> JSONResponse:
+async def delete(inbound_id: Text, request: Request) -> JSONResponse:
     """Soft delete: the mapping becomes inactive and the number can be assigned again."""
     message = registry_pb2.DeleteInboundNumberRequest(inbound_id=inbound_id)
     deleted = await call(request, _stub(request).DeleteInboundNumber, message)
@@ -175,7 +175,7 @@ async def list_numbers(
     page_size: PageSize = None,
     page_token: PageToken = None,
     assistant_id: Annotated[
-        str | None, Query(description="Only mappings attached to this assistant.")
+        Text | None, Query(description="Only mappings attached to this assistant.")
     ] = None,
 ) -> JSONResponse:
     """All active mappings; with ``page_size`` one page plus ``next_page_token`` ("" at the end)."""

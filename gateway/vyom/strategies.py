@@ -138,7 +138,7 @@ async def create(body: CreateStrategyBody, request: Request) -> JSONResponse:
     summary="Update an inbound context strategy",
     responses={**ERROR_RESPONSES, **_ADMIN_ONLY},
 )
-async def update(strategy_id: str, body: UpdateStrategyBody, request: Request) -> JSONResponse:
+async def update(strategy_id: Text, body: UpdateStrategyBody, request: Request) -> JSONResponse:
     """Name and type replaced, config merged (headers key by key, null deletes a header)."""
     patch = registry_pb2.InboundContextStrategyPatch()
     if body.strategy_name is not None:
@@ -190,7 +190,7 @@ async def list_strategies(
     summary="Read an inbound context strategy",
     responses=ERROR_RESPONSES,
 )
-async def details(strategy_id: str, request: Request) -> JSONResponse:
+async def details(strategy_id: Text, request: Request) -> JSONResponse:
     """The strategy, with secret-looking header values masked as `****`."""
     message = registry_pb2.GetInboundContextStrategyRequest(strategy_id=strategy_id)
     strategy = await call(request, _stub(request).GetInboundContextStrategy, message)
@@ -202,7 +202,7 @@ async def details(strategy_id: str, request: Request) -> JSONResponse:
     summary="Delete an inbound context strategy",
     responses={**ERROR_RESPONSES, **_ADMIN_ONLY},
 )
-async def delete(strategy_id: str, request: Request) -> JSONResponse:
+async def delete(strategy_id: Text, request: Request) -> JSONResponse:
     """Mappings using it are detached from it and keep routing without a context lookup."""
     message = registry_pb2.DeleteInboundContextStrategyRequest(strategy_id=strategy_id)
     deleted = await call(request, _stub(request).DeleteInboundContextStrategy, message)
