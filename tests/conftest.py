@@ -14,6 +14,8 @@ from tests.support.databases import (
     postgres_unreachable_reason,
     running_in_ci,
 )
+from tests.support.https_receiver import HttpsReceiver, running_receiver
+from tests.support.routing_stack import RoutingStack, running_routing_stack
 from tests.support.stack import Stack, running_stack
 
 BACKENDS = ("sqlite", "postgresql")
@@ -61,3 +63,23 @@ async def account(stack: Stack) -> operator.CreatedAccount:
 def workdir(tmp_path: Path) -> Path:
     """A scratch directory for files a test writes."""
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+async def receiver(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[HttpsReceiver]:
+    """One local HTTPS receiver for the session (tests use unique paths)."""
+    async with running_receiver(tmp_path_factory.mktemp("receiver")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+async def routing(
+    stack: Stack, receiver: HttpsReceiver, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[RoutingStack]:
+    """The routing registry and its gateway, once per database backend for every test dir.
+
+    Defined here rather than in each directory's conftest: a fixture registered in two
+    conftests is two fixtures, and each would start its own registry and gateway.
+    """
+    async with running_routing_stack(stack, receiver, tmp_path_factory.mktemp("routing")) as rs:
+        yield rs

@@ -9,14 +9,13 @@ from pathlib import Path
 
 import grpc
 import httpx
-import pytest
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from gateway.settings import GatewaySettings
 from services.common.grpc_server import GrpcServer
 from services.registry import server as registry_server
 from services.registry.settings import RegistrySettings
-from tests.support.https_receiver import HttpsReceiver, running_receiver
+from tests.support.https_receiver import HttpsReceiver
 from tests.support.stack import Stack, running_gateway, service_settings
 
 EDGE_TOKEN = "edge-token-for-tests-0123456789abcdef"
@@ -107,19 +106,3 @@ async def running_routing_stack(
             httpx.AsyncClient(base_url=gateway_url, timeout=30) as http,
         ):
             yield RoutingStack(stack, receiver, registry, channel, http)
-
-
-@pytest.fixture(scope="session")
-async def receiver(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[HttpsReceiver]:
-    """One local HTTPS receiver for the session (tests use unique paths)."""
-    async with running_receiver(tmp_path_factory.mktemp("receiver")) as running:
-        yield running
-
-
-@pytest.fixture(scope="session")
-async def routing(
-    stack: Stack, receiver: HttpsReceiver, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[RoutingStack]:
-    """The routing registry and its gateway, per database backend."""
-    async with running_routing_stack(stack, receiver, tmp_path_factory.mktemp("routing")) as rs:
-        yield rs
