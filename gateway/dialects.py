@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, ClassVar
 
 import grpc
 from fastapi import Request, Response
@@ -17,7 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from gateway.rpc import UpstreamError
+from gateway.rpc import UpstreamError, has_credential
+from services.common.auth import MISSING_CREDENTIAL
 
 _log = logging.getLogger(__name__)
 
@@ -33,6 +34,9 @@ class DialectError(Exception):
 
 
 class _DialectRoute(APIRoute):
+    requires_credential: ClassVar[bool] = True
+    """Refuse requests without any credential header before even reading their body."""
+
     def render(self, status_code: int, message: str, data: Any = None) -> Response:
         raise NotImplementedError
 
@@ -47,6 +51,9 @@ class _DialectRoute(APIRoute):
 
         async def guarded(request: Request) -> Response:
             try:
+                # Unauthenticated callers learn nothing about the body's validity.
+                if self.requires_credential and not has_credential(request):
+                    return self.render(401, MISSING_CREDENTIAL)
                 return await handle(request)
             except RequestValidationError as error:
                 return self.render_validation(error)
@@ -85,6 +92,12 @@ class InkboxRoute(_DialectRoute):
         return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=422)
 
 
+class InkboxPublicRoute(InkboxRoute):
+    """Inkbox-style errors on a route whose credential is not a header (e.g. in the path)."""
+
+    requires_credential = False
+
+
 class VyomRoute(_DialectRoute):
     """Errors in the ``{success: false, message, data}`` envelope."""
 
@@ -96,7 +109,9 @@ class VyomRoute(_DialectRoute):
     def render_validation(self, error: RequestValidationError) -> Response:
         errors = [
             {
-                "field": ".".join(str(part) for part in item["loc"] if part != "body"),
+                "field": "body"
+                if item["type"] == "json_invalid"
+                else ".".join(str(part) for part in item["loc"] if part != "body"),
                 "message": item["msg"],
             }
             for item in error.errors()

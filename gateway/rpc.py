@@ -15,7 +15,7 @@ from gateway.upstream import Upstreams
 Response = TypeVar("Response")
 
 _DETAILS_KEY = "grpc-status-details-bin"
-_FORWARDED_HEADERS = ("x-api-key", "authorization")
+_FORWARDED_HEADERS = ("x-api-key", "authorization", "x-switchboard-edge-token")
 
 HTTP_STATUS = {
     grpc.StatusCode.INVALID_ARGUMENT: 400,
@@ -63,6 +63,11 @@ def metadata_value(value: str, what: str) -> str:
     if not all(" " <= character <= "~" for character in value):
         raise UpstreamError(grpc.StatusCode.UNAUTHENTICATED, f"malformed {what}")
     return value
+
+
+def has_credential(request: Request) -> bool:
+    """Whether the request carries any credential header the services accept."""
+    return any(request.headers.get(name) for name in _FORWARDED_HEADERS)
 
 
 def credential_metadata(request: Request) -> tuple[tuple[str, str], ...]:

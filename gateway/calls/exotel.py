@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from gateway.calls.convert import decision_json
-from gateway.dialects import InkboxRoute
+from gateway.dialects import InkboxPublicRoute
 from gateway.messages import Text
 from gateway.rpc import metadata_value, upstream_error, upstreams
 
@@ -27,7 +27,7 @@ SERVICE: Final = "exotel"
 EDGE_TOKEN_HEADER: Final = "x-switchboard-edge-token"
 _TOKEN_IN_PATH: Final = re.compile(r"^/exotel/[^/?]+")
 
-router = APIRouter(route_class=InkboxRoute, tags=["calls"])
+router = APIRouter(route_class=InkboxPublicRoute, tags=["calls"])
 
 
 class _RedactEdgeToken(logging.Filter):

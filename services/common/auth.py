@@ -12,6 +12,7 @@ API_KEY_HEADER = "x-api-key"
 AUTHORIZATION_HEADER = "authorization"
 INTERNAL_TOKEN_HEADER = "x-switchboard-internal-token"
 _MAX_CREDENTIAL_LENGTH = 512
+MISSING_CREDENTIAL = "missing API key: send X-API-Key or Authorization: Bearer"
 
 
 class Scope(StrEnum):
@@ -58,7 +59,7 @@ def credential_from_metadata(metadata: Iterable[tuple[str, str | bytes]] | None)
         if scheme.lower() != "bearer":
             raise Unauthenticated("Authorization header must use the Bearer scheme")
         return _checked(token.strip())
-    raise Unauthenticated("missing API key: send X-API-Key or Authorization: Bearer")
+    raise Unauthenticated(MISSING_CREDENTIAL)
 
 
 def _checked(credential: str) -> str:

@@ -176,3 +176,18 @@ async def test_errors_use_the_detail_shape(routing: RoutingStack) -> None:
     )
     assert unsupported.status_code == 422
     assert "service" in unsupported.json()["detail"]
+
+
+async def test_edge_token_header_is_forwarded(
+    routing: RoutingStack, account: CreatedAccount
+) -> None:
+    mapping = await factories.routed_identity(
+        routing.stack, account.account_id, "auto_accept", client_websocket_url=WSS
+    )
+    response = await routing.http.post(
+        "/v1/calls:route",
+        json=call(mapping.number),
+        headers={"x-switchboard-edge-token": routing.edge_token},
+    )
+    assert response.status_code == 200
+    assert response.json()["decision"] == "accept"
