@@ -6,9 +6,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal, Scope
 from services.common.errors import InvalidArgument, NotFound, PermissionDenied
+from services.common.ids import parse_uuid
 from services.config import repository
 from services.config.models import AgentIdentity
-from services.config.validation import parse_uuid
 
 IDENTITY_NOT_FOUND = "Agent identity not found"
 

@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.auth import Principal
 from services.common.errors import NotFound
+from services.common.ids import parse_uuid
 from services.config import paging, repository
 from services.config.access import owned_identity
 from services.config.models import ApiKey
 from services.config.secrets import new_api_key_secret
-from services.config.validation import check_length, parse_uuid
+from services.config.validation import check_length
 
 LABEL_MAX_LENGTH: Final = 200
 DESCRIPTION_MAX_LENGTH: Final = 10_000

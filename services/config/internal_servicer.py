@@ -10,12 +10,12 @@ from switchboard.config.v1 import config_pb2, config_pb2_grpc
 from services.common.auth import INTERNAL_TOKEN_HEADER, Scope
 from services.common.errors import InvalidArgument, NotFound, Unauthenticated
 from services.common.grpc_server import ServicerContext as Context
+from services.common.ids import parse_uuid
 from services.config import repository
 from services.config.authentication import Authenticator
 from services.config.call_target_read import CallTargetReader
 from services.config.convert import call_action_to_proto, identity_to_proto
 from services.config.settings import ConfigSettings
-from services.config.validation import parse_uuid
 
 MAX_BATCH_IDS = 1000
 _SCOPES = {

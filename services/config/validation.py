@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import uuid
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -20,14 +19,6 @@ _E164: Final = re.compile(r"\+[1-9][0-9]{6,14}")
 _SIP_URI: Final = re.compile(r"(?P<scheme>sips?):(?:[^@;?]+@)?(?P<hostport>[^@;?]+)(?:[;?].*)?")
 _E164_CHECK_REGION: Final = "US"
 """Any region works: numbers with a leading "+" are read the same in every region."""
-
-
-def parse_uuid(value: str, field: str) -> str:
-    """The canonical form of a UUID string; InvalidArgument naming ``field`` otherwise."""
-    try:
-        return str(uuid.UUID(value))
-    except (ValueError, AttributeError, TypeError):
-        raise InvalidArgument.for_field(field, f"{field} must be a UUID") from None
 
 
 def check_length(value: str, field: str, *, maximum: int, minimum: int = 0) -> str:

@@ -13,13 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.auth import Principal, Scope
 from services.common.errors import FieldViolation, InvalidArgument
+from services.common.ids import parse_uuid
 from services.common.orm import utcnow
 from services.common.phone import (
     SERVICE_DEFAULT_REGIONS,
     InvalidPhoneNumber,
     normalize_phone_number,
 )
-from services.config.validation import parse_uuid
 from services.registry import repository
 from services.registry.config_client import ConfigClient
 from services.registry.models import InboundNumber

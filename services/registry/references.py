@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.common.errors import InvalidArgument, NotFound
-from services.config.validation import parse_uuid
+from services.common.ids import parse_uuid
 
 ASSISTANT_NOT_FOUND = "Assistant not found"
 MAPPING_NOT_FOUND = "Inbound number mapping not found"
