@@ -1,8 +1,8 @@
-"""One-row reads for hot paths without the ORM session: same SQL, same decoded values.
+"""Indexed reads for hot paths without the ORM session: same SQL, same decoded values.
 
-``PointQuery`` runs one compiled SELECT and returns its first row, decoded by the
-statement's own SQLAlchemy result processors, so callers see exactly what
-``session.execute(statement).first()`` would return:
+``PointQuery`` runs one compiled SELECT and returns its first row (or all its rows),
+decoded by the statement's own SQLAlchemy result processors, so callers see exactly
+what ``session.execute(statement).first()`` (``.all()``) would return:
 
 * SQLite: a dedicated read-only ``sqlite3`` connection on the same file (``mode=ro``,
   ``PRAGMA query_only``, autocommit, so every read is its own WAL snapshot of the latest
@@ -69,7 +69,7 @@ class PointReader:
             self._backend = None
 
     def query(self, statement: Select[Any]) -> PointQuery:
-        """``statement`` prepared for :meth:`PointQuery.first`."""
+        """``statement`` prepared for :meth:`PointQuery.first` and :meth:`PointQuery.all`."""
         return PointQuery(statement, self._engine.dialect, self._backend, self._fallback)
 
     async def close(self) -> None:
@@ -79,7 +79,7 @@ class PointReader:
 
 
 class PointQuery:
-    """``first(params)``: the first row of one SELECT for ``params``, or None.
+    """``first(params)``: the first row of one SELECT for ``params``, or None; ``all(params)``.
 
     ``params`` go to the driver as they are (plain strings and numbers: the statement's
     bind parameters must need no type processing).
@@ -102,17 +102,15 @@ class PointQuery:
 
     async def first(self, params: Mapping[str, Any]) -> Row | None:
         """The first row, decoded; the session path when the fast one fails."""
-        backend = self._backend
-        if backend is not None:
-            args = [params[name] for name in self._names]
-            try:
-                found, raw = await backend.first(self._sql, args)
-            except Exception as error:
-                _log.debug("fast read failed, using the session path: %r", error)
-            else:
-                if found:
-                    return None if raw is None else self._decode(raw)
-        return await self.first_via_session(params)
+        rows = await self._fast(params, one=True)
+        if rows is None:
+            return await self.first_via_session(params)
+        return rows[0] if rows else None
+
+    async def all(self, params: Mapping[str, Any]) -> list[Row]:
+        """Every row, decoded; the session path when the fast one fails."""
+        rows = await self._fast(params, one=False)
+        return await self.all_via_session(params) if rows is None else rows
 
     async def first_via_session(self, params: Mapping[str, Any]) -> Row | None:
         """The same read through an ORM session (the fallback; also for comparisons)."""
@@ -120,6 +118,25 @@ class PointQuery:
             result = await session.execute(self._statement, dict(params))
             row = result.first()
         return None if row is None else tuple(row)
+
+    async def all_via_session(self, params: Mapping[str, Any]) -> list[Row]:
+        """:meth:`all` through an ORM session."""
+        async with self._fallback() as session:
+            result = await session.execute(self._statement, dict(params))
+            return [tuple(row) for row in result.all()]
+
+    async def _fast(self, params: Mapping[str, Any], *, one: bool) -> list[Row] | None:
+        """The decoded rows from the fast path, or None when it did not answer."""
+        backend = self._backend
+        if backend is None:
+            return None
+        args = [params[name] for name in self._names]
+        try:
+            found, raw = await backend.fetch(self._sql, args, one=one)
+        except Exception as error:
+            _log.debug("fast read failed, using the session path: %r", error)
+            return None
+        return [self._decode(row) for row in raw] if found else None
 
     def _decode(self, raw: Sequence[Any]) -> Row:
         return tuple(
@@ -140,9 +157,14 @@ def _asyncpg_dsn(engine: AsyncEngine) -> str:
 
 
 class _Backend:
-    """A fast path: ``(True, row or None)`` when it answered, ``(False, None)`` when it cannot."""
+    """A fast path: ``(True, rows)`` when it answered, ``(False, [])`` when it cannot.
 
-    async def first(self, sql: str, args: list[Any]) -> tuple[bool, Sequence[Any] | None]:
+    ``one``: at most the first row is wanted.
+    """
+
+    async def fetch(
+        self, sql: str, args: list[Any], *, one: bool
+    ) -> tuple[bool, Sequence[Sequence[Any]]]:
         raise NotImplementedError
 
     async def close(self) -> None:
@@ -158,16 +180,19 @@ class _SqliteBackend(_Backend):
         self._identity: tuple[int, int] | None = None
         self._retry_at = 0.0
 
-    async def first(self, sql: str, args: list[Any]) -> tuple[bool, Sequence[Any] | None]:
+    async def fetch(
+        self, sql: str, args: list[Any], *, one: bool
+    ) -> tuple[bool, Sequence[Sequence[Any]]]:
         connection = self._current()
         if connection is None:
-            return False, None
+            return False, []
         try:
-            row: Sequence[Any] | None = connection.execute(sql, args).fetchone()
+            cursor = connection.execute(sql, args)
+            rows: list[Any] = cursor.fetchmany(1) if one else cursor.fetchall()
         except sqlite3.Error:
             self._drop()
             raise
-        return True, row
+        return True, rows
 
     async def close(self) -> None:
         self._drop()
@@ -229,12 +254,17 @@ class _AsyncpgBackend(_Backend):
         self._creating: asyncio.Lock | None = None
         self._retry_at = 0.0
 
-    async def first(self, sql: str, args: list[Any]) -> tuple[bool, Sequence[Any] | None]:
+    async def fetch(
+        self, sql: str, args: list[Any], *, one: bool
+    ) -> tuple[bool, Sequence[Sequence[Any]]]:
         pool = self._pool or await self._create()
         if pool is None:
-            return False, None
-        row: Sequence[Any] | None = await pool.fetchrow(sql, *args)
-        return True, row
+            return False, []
+        if one:
+            row = await pool.fetchrow(sql, *args)
+            return True, [] if row is None else [row]
+        rows: list[Any] = await pool.fetch(sql, *args)
+        return True, rows
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None

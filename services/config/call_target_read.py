@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import Select, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.point_reads import PointReader
 from services.config.models import AgentIdentity, IncomingCallAction, WebhookSigningSecret
@@ -44,10 +43,8 @@ class ResolvedTarget:
 class CallTargetReader:
     """One point read per resolve, on the fast read path (services/common/point_reads.py)."""
 
-    def __init__(self, readers: async_sessionmaker[AsyncSession]) -> None:
-        engine: AsyncEngine = readers.kw["bind"]
-        self._reader = PointReader(engine, readers)
-        self._resolve = self._reader.query(_RESOLVE)
+    def __init__(self, reader: PointReader) -> None:
+        self._resolve = reader.query(_RESOLVE)
 
     async def resolve(self, identity_id: str) -> ResolvedTarget | None:
         """The identity's rows, or None when it does not exist."""
@@ -63,10 +60,6 @@ class CallTargetReader:
             else None
         )
         return ResolvedTarget(identity, action, row[actions])
-
-    async def close(self) -> None:
-        """Release the fast path's connection(s)."""
-        await self._reader.close()
 
 
 def _values(columns: tuple[Any, ...], values: tuple[Any, ...]) -> dict[str, Any]:

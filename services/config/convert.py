@@ -11,6 +11,7 @@ from switchboard.config.v1 import config_pb2
 from services.common.errors import InvalidArgument
 from services.common.proto_time import to_timestamp
 from services.config.call_actions import FIELDS, FORWARDING_FIELDS, CallActionConfig, Fallback
+from services.config.identity_read import IdentityRow
 from services.config.models import AgentIdentity, ApiKey, IncomingCallAction
 from services.config.signing_secrets import SigningSecretStatus
 
@@ -45,7 +46,7 @@ CREATOR_TYPES = {
 }
 
 
-def identity_to_proto(identity: AgentIdentity) -> config_pb2.AgentIdentity:
+def identity_to_proto(identity: AgentIdentity | IdentityRow) -> config_pb2.AgentIdentity:
     """The AgentIdentity message of a row."""
     message = config_pb2.AgentIdentity(
         id=identity.id,

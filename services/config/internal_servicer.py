@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import hmac
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
 from services.common.auth import INTERNAL_TOKEN_HEADER, Scope
 from services.common.errors import InvalidArgument, NotFound, Unauthenticated
 from services.common.grpc_server import ServicerContext as Context
 from services.common.ids import parse_uuid
-from services.config import repository
+from services.common.point_reads import PointReader
 from services.config.authentication import Authenticator
 from services.config.call_target_read import CallTargetReader
 from services.config.convert import call_action_to_proto, identity_to_proto
+from services.config.identity_read import IdentityBatchReader
 from services.config.settings import ConfigSettings
 
 MAX_BATCH_IDS = 1000
@@ -29,13 +29,13 @@ class ConfigInternalServicer(config_pb2_grpc.ConfigInternalServiceServicer):
 
     def __init__(
         self,
-        readers: async_sessionmaker[AsyncSession],
+        reader: PointReader,
         authenticator: Authenticator,
         settings: ConfigSettings,
     ) -> None:
-        self._readers = readers
         self._authenticator = authenticator
-        self._targets = CallTargetReader(readers)
+        self._identities = IdentityBatchReader(reader)
+        self._targets = CallTargetReader(reader)
         self._token = (
             settings.internal_token.get_secret_value() if settings.internal_token else None
         )
@@ -71,8 +71,7 @@ class ConfigInternalServicer(config_pb2_grpc.ConfigInternalServiceServicer):
         if len(ids) > MAX_BATCH_IDS:
             raise InvalidArgument.for_field("ids", f"at most {MAX_BATCH_IDS} ids per request")
         account_id = parse_uuid(request.account_id, "account_id")
-        async with self._readers() as session:
-            found = await repository.get_identities(session, account_id, ids)
+        found = await self._identities.get(account_id, ids)
         return config_pb2.BatchGetAgentIdentitiesResponse(
             agent_identities=[identity_to_proto(identity) for identity in found]
         )
@@ -91,7 +90,3 @@ class ConfigInternalServicer(config_pb2_grpc.ConfigInternalServiceServicer):
         if resolved.signing_secret is not None:
             target.webhook_signing_secret = resolved.signing_secret
         return target
-
-    async def close(self) -> None:
-        """Release the call-target reads' connection(s) (on server stop)."""
-        await self._targets.close()

@@ -34,12 +34,6 @@ async def add_api_key(session: AsyncSession, key: ApiKey) -> ApiKey:
     return key
 
 
-async def find_api_key_by_hash(session: AsyncSession, secret_hash: str) -> ApiKey | None:
-    """The key whose secret hashes to ``secret_hash``, whatever its status."""
-    result = await session.execute(select(ApiKey).where(ApiKey.secret_hash == secret_hash))
-    return result.scalar_one_or_none()
-
-
 async def get_api_key(session: AsyncSession, key_id: str) -> ApiKey | None:
     """The key with id ``key_id``."""
     return await session.get(ApiKey, key_id)

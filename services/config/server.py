@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
 from services.common.db import (
@@ -10,6 +13,7 @@ from services.common.db import (
     create_session_factory,
 )
 from services.common.grpc_server import GrpcServer, serve_until_signalled
+from services.common.point_reads import PointReader
 from services.common.service_process import start_service
 from services.config.authentication import Authenticator
 from services.config.internal_servicer import ConfigInternalServicer
@@ -23,14 +27,33 @@ SERVICE_NAMES = tuple(
 )
 
 
+@dataclass(frozen=True)
+class Servicers:
+    """The config process's servicers over one engine; close ``reader`` on stop."""
+
+    public: ConfigServicer
+    internal: ConfigInternalServicer
+    reader: PointReader
+
+
+def build_servicers(engine: AsyncEngine, settings: ConfigSettings) -> Servicers:
+    """Both servicers, sharing one authenticator and one fast read path."""
+    sessions = create_session_factory(engine)
+    readers = create_read_only_session_factory(engine)
+    reader = PointReader(readers.kw["bind"], readers)
+    authenticator = Authenticator(sessions, reader)
+    return Servicers(
+        public=ConfigServicer(sessions, readers, authenticator, settings),
+        internal=ConfigInternalServicer(reader, authenticator, settings),
+        reader=reader,
+    )
+
+
 async def start(settings: ConfigSettings) -> GrpcServer:
     """Start serving; health turns SERVING once migrations are applied."""
     engine = create_engine(settings.database_url)
-    sessions = create_session_factory(engine)
-    readers = create_read_only_session_factory(engine)
-    authenticator = Authenticator(sessions, readers)
-    public = ConfigServicer(sessions, readers, authenticator, settings)
-    internal = ConfigInternalServicer(readers, authenticator, settings)
+    servicers = build_servicers(engine, settings)
+    public, internal = servicers.public, servicers.internal
     return await start_service(
         settings=settings,
         host=settings.bind_host,
@@ -42,7 +65,7 @@ async def start(settings: ConfigSettings) -> GrpcServer:
             lambda s: config_pb2_grpc.add_ConfigInternalServiceServicer_to_server(internal, s),
         ],
         service_names=SERVICE_NAMES,
-        closers=[internal.close],
+        closers=[servicers.reader.close],
     )
 
 

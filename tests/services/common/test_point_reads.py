@@ -99,3 +99,26 @@ async def test_an_unreachable_postgresql_uses_the_session_path(
     finally:
         await reader.close()
         await engine.dispose()
+
+
+async def test_all_rows_on_the_fast_path_and_through_the_session(
+    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with sqlite3.connect(tmp_path / "things.db") as connection:
+        connection.execute("INSERT INTO things VALUES (2, 'second'), (3, 'third')")
+    connection.close()
+    reader = PointReader(engine, create_read_only_session_factory(engine))
+    query = reader.query(select(_TABLE.c.name).where(_TABLE.c.id >= bindparam("id")))
+    try:
+        assert sorted(await query.all({"id": 2})) == [("second",), ("third",)]
+        assert await query.all({"id": 9}) == []
+        assert sorted(await query.all_via_session({"id": 1})) == sorted(await query.all({"id": 1}))
+
+        async def via_session(self: PointQuery, params: Any) -> list[tuple[str]]:
+            return [("from session",)]
+
+        monkeypatch.setattr(PointQuery, "all_via_session", via_session)
+        (tmp_path / "things.db").unlink()
+        assert await query.all({"id": 1}) == [("from session",)]
+    finally:
+        await reader.close()

@@ -8,7 +8,7 @@ import pytest
 from switchboard.config.v1 import config_pb2
 
 from services.common.db import create_read_only_session_factory
-from services.common.point_reads import PointQuery
+from services.common.point_reads import PointQuery, PointReader
 from services.config import repository
 from services.config.call_target_read import CallTargetReader
 from services.config.convert import call_action_to_proto, identity_to_proto
@@ -70,10 +70,10 @@ async def test_a_failing_fast_path_falls_back_to_the_session(
         backend = lookup._reader._backend
         assert backend is not None
 
-        async def broken(sql: str, args: list[Any]) -> Any:
+        async def broken(sql: str, args: list[Any], *, one: bool) -> Any:
             raise OSError("connection lost")
 
-        monkeypatch.setattr(backend, "first", broken)
+        monkeypatch.setattr(backend, "fetch", broken)
         assert await lookup.find(mapping.normalized, None) == fast
     finally:
         await lookup.close()
@@ -96,7 +96,8 @@ async def test_resolve_call_target_reads_what_the_repository_reads(
     await factories.set_signing_secret(stack, account.account_id, "whsec_test")
     assert mapping.assistant_id is not None
     readers = create_read_only_session_factory(stack.config_engine)
-    reader = CallTargetReader(readers)
+    point_reader = PointReader(stack.config_engine, readers)
+    reader = CallTargetReader(point_reader)
     try:
         for identity_id in (mapping.assistant_id, bare):
             resolved = await reader.resolve(identity_id)
@@ -113,7 +114,7 @@ async def test_resolve_call_target_reads_what_the_repository_reads(
             assert resolved.signing_secret == secret.secret
         assert await reader.resolve("00000000-0000-0000-0000-000000000000") is None
     finally:
-        await reader.close()
+        await point_reader.close()
 
 
 async def test_an_inactive_signing_secret_is_not_resolved(
@@ -125,11 +126,14 @@ async def test_an_inactive_signing_secret_is_not_resolved(
         row = await repository.get_signing_secret_row(session, account.account_id)
         assert row is not None
         row.active = False
-    reader = CallTargetReader(create_read_only_session_factory(stack.config_engine))
+    point_reader = PointReader(
+        stack.config_engine, create_read_only_session_factory(stack.config_engine)
+    )
+    reader = CallTargetReader(point_reader)
     try:
         resolved = await reader.resolve(identity_id)
         assert resolved is not None
         assert resolved.signing_secret is None
         assert isinstance(identity_to_proto(resolved.identity), config_pb2.AgentIdentity)
     finally:
-        await reader.close()
+        await point_reader.close()
