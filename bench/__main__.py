@@ -9,11 +9,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from bench import service_time
 from bench.run import REPO_ROOT, Settings, run
 
 QUICK_SIZES = (1_000, 10_000)
 QUICK_WARMUP_S = 0.3
 QUICK_DURATION_S = 1.0
+RPC_CONCURRENCY = (1, 16)
+"""In-flight counts of the ConfigInternalService points."""
+RPC_DURATION_MAX_S = 2.0
+"""Their measured window: the points' duration, at most this."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,14 +42,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "bench" / "results.json")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, DBs)")
+    parser.add_argument(
+        "--service-time-calls",
+        type=int,
+        default=service_time.CALLS,
+        help="warm in-process calls timed per internal RPC",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    duration_s = QUICK_DURATION_S if args.quick else args.duration
     settings = Settings(
         sizes=QUICK_SIZES if args.quick else (args.small, args.large),
         concurrency=tuple(int(value) for value in args.concurrency.split(",")),
         warmup_s=QUICK_WARMUP_S if args.quick else args.warmup,
-        duration_s=QUICK_DURATION_S if args.quick else args.duration,
+        duration_s=duration_s,
         identities=args.identities,
+        rpc_concurrency=RPC_CONCURRENCY,
+        rpc_duration_s=min(duration_s, RPC_DURATION_MAX_S),
+        service_time_calls=args.service_time_calls,
         postgres_url=args.postgres,
         auth=args.auth,
         output=args.output,

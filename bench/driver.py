@@ -14,16 +14,21 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
+from pathlib import Path
 
 import grpc
 from switchboard.bench.v1 import echo_pb2, echo_pb2_grpc
+from switchboard.config.v1 import config_pb2_grpc
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
+from bench import internal_rpcs
 from bench.numbers import CALLER_NUMBER, SERVICE, inbound_number
 from bench.report import PointResult, summarize
 
 REQUEST_POOL = 50_000
 """Distinct pre-built requests cycled through (numbers drawn at random from the loaded set)."""
+INTERNAL_REQUEST_POOL = 5_000
+"""Distinct pre-built ConfigInternalService requests cycled through."""
 RPC_TIMEOUT_S = 10.0
 
 Call = Callable[[int], Awaitable[str | None]]
@@ -113,14 +118,36 @@ def route_call(channel: grpc.aio.Channel, mappings: int, token: str, seed: int) 
     return call
 
 
+def internal_call(
+    channel: grpc.aio.Channel, rpc: str, fixture: internal_rpcs.Fixture, seed: int
+) -> Call:
+    """One ConfigInternalService RPC, with the internal token, checked for the right answer."""
+    method = getattr(config_pb2_grpc.ConfigInternalServiceStub(channel), rpc)
+    requests = internal_rpcs.requests(fixture, rpc, INTERNAL_REQUEST_POOL, seed)
+    metadata = fixture.metadata()
+
+    async def call(i: int) -> str | None:
+        request = requests[i % INTERNAL_REQUEST_POOL]
+        try:
+            response = await method(request, metadata=metadata, timeout=RPC_TIMEOUT_S)
+        except grpc.aio.AioRpcError as error:
+            return str(error.code().name)
+        return internal_rpcs.check(rpc, request, response)
+
+    return call
+
+
 async def run(args: argparse.Namespace) -> PointResult:
     """Connect, then measure one point."""
     async with grpc.aio.insecure_channel(args.target) as channel:
         await asyncio.wait_for(channel.channel_ready(), timeout=10)
         if args.kind == "echo":
             call = echo_call(channel, REQUEST_POOL)
-        else:
+        elif args.kind == "route":
             call = route_call(channel, args.mappings, args.token, args.seed)
+        else:
+            fixture = internal_rpcs.Fixture.load(args.fixture)
+            call = internal_call(channel, args.kind, fixture, args.seed)
         return await measure(
             call, concurrency=args.concurrency, warmup_s=args.warmup, duration_s=args.duration
         )
@@ -129,13 +156,16 @@ async def run(args: argparse.Namespace) -> PointResult:
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m bench.driver --kind route --target HOST:PORT ...``."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--kind", choices=("echo", "route"), required=True)
+    parser.add_argument("--kind", choices=("echo", "route", *internal_rpcs.RPCS), required=True)
     parser.add_argument("--target", required=True, help="host:port")
     parser.add_argument("--concurrency", type=int, required=True)
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--mappings", type=int, default=1, help="route: numbers loaded")
     parser.add_argument("--token", default="", help="route: bearer credential")
+    parser.add_argument(
+        "--fixture", type=Path, help="internal RPCs: the JSON file of internal_rpcs.Fixture"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     result = asyncio.run(run(args))

@@ -70,6 +70,29 @@ def summarize(
     )
 
 
+@dataclass(frozen=True)
+class ServiceTime:
+    """Time inside one RPC handler (no transport), per call, in microseconds."""
+
+    calls: int
+    p50_us: float
+    p99_us: float
+    mean_us: float
+    max_us: float
+
+
+def summarize_service_time(durations_ns: Sequence[int]) -> ServiceTime:
+    """p50/p99/mean/max of per-call handler durations given in nanoseconds."""
+    us = sorted(value / 1000 for value in durations_ns)
+    return ServiceTime(
+        calls=len(us),
+        p50_us=percentile(us, 50),
+        p99_us=percentile(us, 99),
+        mean_us=sum(us) / len(us) if us else math.nan,
+        max_us=us[-1] if us else math.nan,
+    )
+
+
 def ratio(value: float, reference: float) -> float:
     """value / reference, NaN when either is missing or the reference is zero."""
     if math.isnan(value) or math.isnan(reference) or reference == 0:
@@ -128,6 +151,10 @@ class BackendReport:
     backend: str
     points: dict[str, dict[int, PointResult]] = field(default_factory=dict)
     """Target name (``route@1k``...) -> concurrency -> result."""
+    rpc_points: dict[str, dict[int, PointResult]] = field(default_factory=dict)
+    """Config internal RPC -> concurrency -> result (compared to the echo; no goal verdict)."""
+    service_time: dict[str, ServiceTime] = field(default_factory=dict)
+    """Config internal RPC -> time inside its handler."""
     load_seconds: dict[str, float] = field(default_factory=dict)
     peak_rss_mib: dict[str, dict[str, float]] = field(default_factory=dict)
     """Size label -> process name -> VmHWM (MiB) after that size's points."""
@@ -154,8 +181,21 @@ def backend_json(
             scales[str(concurrency)] = asdict(
                 scaling(report.points[small][concurrency], report.points[large][concurrency])
             )
+    rpcs: dict[str, Any] = {}
+    for rpc, by_concurrency in report.rpc_points.items():
+        rpcs[rpc] = {}
+        for concurrency, point in by_concurrency.items():
+            entry = asdict(point)
+            if concurrency in echo:
+                entry["throughput_ratio"] = ratio(
+                    point.throughput_rps, echo[concurrency].throughput_rps
+                )
+                entry["p99_ratio"] = ratio(point.p99_ms, echo[concurrency].p99_ms)
+            rpcs[rpc][str(concurrency)] = entry
     return {
         "targets": targets,
+        "config_internal_rpcs": rpcs,
+        "service_time_us": {rpc: asdict(value) for rpc, value in report.service_time.items()},
         f"p50_{large}_over_{small}": scales,
         "load_seconds": report.load_seconds,
         "peak_rss_mib": report.peak_rss_mib,
@@ -179,6 +219,10 @@ def _without_nan(value: Any) -> Any:
     return value
 
 
+_TARGET_WIDTH = 23
+"""Wide enough for ``BatchGetAgentIdentities``."""
+
+
 def _fmt(value: float, digits: int = 2) -> str:
     return "-" if math.isnan(value) else f"{value:.{digits}f}"
 
@@ -186,24 +230,29 @@ def _fmt(value: float, digits: int = 2) -> str:
 def table(report: BackendReport, echo: Mapping[int, PointResult], small: str, large: str) -> str:
     """The human-readable table of one backend, echo rows first."""
     header = (
-        f"{'target':<10} {'inflight':>8} {'requests':>9} {'errors':>6} {'rps':>8} "
+        f"{'target':<{_TARGET_WIDTH}} {'inflight':>8} {'requests':>9} {'errors':>6} {'rps':>8} "
         f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'rps/echo':>8} {'':<6} "
         f"{'p99/echo':>8} {'':<6}"
     )
     lines = [f"== {report.backend} ==", header, "-" * len(header)]
-    rows: list[tuple[str, Mapping[int, PointResult]]] = [("echo", echo), *report.points.items()]
+    rows: list[tuple[str, Mapping[int, PointResult]]] = [
+        ("echo", echo),
+        *report.points.items(),
+        *report.rpc_points.items(),
+    ]
     for target, by_concurrency in rows:
         for concurrency, point in by_concurrency.items():
             line = (
-                f"{target:<10} {concurrency:>8} {point.requests:>9} {point.errors:>6} "
+                f"{target:<{_TARGET_WIDTH}} {concurrency:>8} {point.requests:>9} {point.errors:>6} "
                 f"{_fmt(point.throughput_rps, 0):>8} {_fmt(point.p50_ms):>7} "
                 f"{_fmt(point.p95_ms):>7} {_fmt(point.p99_ms):>7}"
             )
             if target != "echo" and concurrency in echo:
                 c = compare(point, echo[concurrency])
+                goal = target in report.points  # the goals are RouteCall's
                 line += (
-                    f" {_fmt(c.throughput_ratio):>8} {c.throughput_verdict:<6}"
-                    f" {_fmt(c.p99_ratio):>8} {c.p99_verdict:<6}"
+                    f" {_fmt(c.throughput_ratio):>8} {c.throughput_verdict if goal else '':<6}"
+                    f" {_fmt(c.p99_ratio):>8} {c.p99_verdict if goal else '':<6}"
                 )
             if point.errors:
                 codes = ", ".join(f"{code}={n}" for code, n in sorted(point.error_codes.items()))
@@ -216,6 +265,12 @@ def table(report: BackendReport, echo: Mapping[int, PointResult], small: str, la
                 f"p50 {large}/{small} at {concurrency:>2} in flight: "
                 f"{_fmt(s.p50_ratio)} (goal <= {SCALING_GOAL}) {s.verdict}"
             )
+    for rpc, spent in report.service_time.items():
+        lines.append(
+            f"service time {rpc} (in-process, {spent.calls} warm calls): "
+            f"p50 {_fmt(spent.p50_us, 1)} us, p99 {_fmt(spent.p99_us, 1)} us, "
+            f"mean {_fmt(spent.mean_us, 1)} us"
+        )
     for target, by_concurrency_cpu in report.cpu_cores.items():
         for concurrency, cores in by_concurrency_cpu.items():
             used = ", ".join(f"{name} {value:.2f}" for name, value in cores.items())

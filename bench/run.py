@@ -26,7 +26,7 @@ import grpc
 from sqlalchemy.engine import make_url
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
-from bench import loader
+from bench import internal_rpcs, loader, service_time
 from bench.numbers import CALLER_NUMBER, SERVICE, inbound_number
 from bench.processes import (
     ECHO_SERVER,
@@ -59,6 +59,10 @@ class Settings:
     warmup_s: float
     duration_s: float
     identities: int
+    rpc_concurrency: tuple[int, ...]
+    """In-flight counts of the ConfigInternalService points."""
+    rpc_duration_s: float
+    service_time_calls: int
     postgres_url: str | None
     auth: str
     output: Path
@@ -172,6 +176,13 @@ def _run_backend(backend: str, settings: Settings, workdir: Path) -> BackendRepo
             f"{backend}: config pid {config.process.pid}, registry pid {registry.process.pid}"
         )
         account = asyncio.run(loader.seed_config(urls["config"], settings.identities))
+        fixture = internal_rpcs.Fixture(
+            account.account_id,
+            account.api_key,
+            account.identity_ids,
+            common["SWITCHBOARD_INTERNAL_TOKEN"],
+        )
+        _measure_internal(report, config, fixture, urls["config"], settings, workdir)
         token = edge_token if settings.auth == "edge" else account.api_key
         loaded = 0
         for size in settings.sizes:
@@ -206,6 +217,44 @@ def _run_backend(backend: str, settings: Settings, workdir: Path) -> BackendRepo
     return report
 
 
+def _measure_internal(
+    report: BackendReport,
+    config: ServerProcess,
+    fixture: internal_rpcs.Fixture,
+    database_url: str,
+    settings: Settings,
+    workdir: Path,
+) -> None:
+    """The ConfigInternalService RPCs over gRPC (driver process), then their service time.
+
+    Service time is the servicer's handler awaited in this process, on the same
+    database, with the config process idle.
+    """
+    path = workdir / "internal-rpcs.json"
+    fixture.save(path)
+    for rpc in internal_rpcs.RPCS:
+        report.rpc_points[rpc], report.cpu_cores[rpc] = {}, {}
+        for concurrency in settings.rpc_concurrency:
+            point, cores = _drive(
+                rpc,
+                config.address,
+                concurrency,
+                settings,
+                watched=(config,),
+                duration_s=settings.rpc_duration_s,
+                fixture=path,
+            )
+            report.rpc_points[rpc][concurrency] = point
+            report.cpu_cores[rpc][concurrency] = cores
+    report.service_time = asyncio.run(
+        service_time.measure(
+            database_url, fixture, calls=settings.service_time_calls, seed=settings.seed
+        )
+    )
+    for rpc, spent in report.service_time.items():
+        _progress(f"service time {rpc}: p50 {spent.p50_us:.1f} us, p99 {spent.p99_us:.1f} us")
+
+
 def _drive(
     kind: str,
     address: str,
@@ -215,11 +264,14 @@ def _drive(
     watched: Sequence[ServerProcess],
     mappings: int = 1,
     token: str = "",
+    duration_s: float | None = None,
+    fixture: Path | None = None,
 ) -> tuple[PointResult, dict[str, float]]:
-    """Run one point in a separate driver process.
+    """Run one point in a separate driver process (``duration_s``: default the settings').
 
     Also returns the CPU (in cores) each ``watched`` server used meanwhile.
     """
+    duration_s = settings.duration_s if duration_s is None else duration_s
     argv = [
         sys.executable,
         "-m",
@@ -228,10 +280,11 @@ def _drive(
         f"--target={address}",
         f"--concurrency={concurrency}",
         f"--warmup={settings.warmup_s}",
-        f"--duration={settings.duration_s}",
+        f"--duration={duration_s}",
         f"--mappings={mappings}",
         f"--token={token}",
         f"--seed={settings.seed + concurrency}",
+        *([f"--fixture={fixture}"] if fixture else []),
     ]
     cpu_before = [process.cpu_seconds() for process in watched]
     began = time.monotonic()
@@ -240,7 +293,7 @@ def _drive(
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        timeout=settings.warmup_s + settings.duration_s + 120,
+        timeout=settings.warmup_s + duration_s + 120,
         check=False,
     )
     if finished.returncode != 0:

@@ -14,11 +14,13 @@ from bench.report import (
     PASS,
     BackendReport,
     PointResult,
+    ServiceTime,
     backend_json,
     compare,
     percentile,
     scaling,
     summarize,
+    summarize_service_time,
     table,
     write_json,
 )
@@ -112,3 +114,27 @@ def test_json_and_table_carry_every_figure(tmp_path: Path) -> None:
     assert "INTERNAL=3" in text
     assert "registry 80 MiB" in text
     assert MISS in text  # route@1k at 16: 0.30 of the echo's throughput
+
+
+def test_service_time_summary_is_in_microseconds() -> None:
+    spent = summarize_service_time([3_000, 1_000, 2_000, 4_000])
+    assert spent == ServiceTime(calls=4, p50_us=2.0, p99_us=4.0, mean_us=2.5, max_us=4.0)
+
+
+def test_internal_rpcs_are_compared_to_the_echo_without_route_verdicts(tmp_path: Path) -> None:
+    echo = {1: point(1000, 1.0, 2.0)}
+    report = BackendReport("postgresql")
+    report.rpc_points["Authenticate"] = {1: point(500, 1.5, 3.0), 16: point(900, 9.0, 12.0)}
+    report.service_time["Authenticate"] = ServiceTime(2000, 21.5, 60.25, 25.0, 200.0)
+    path = tmp_path / "results.json"
+    write_json(path, backend_json(report, echo, "route@1k", "route@1M"))
+    written = json.loads(path.read_text())
+    one = written["config_internal_rpcs"]["Authenticate"]["1"]
+    assert (one["throughput_ratio"], one["p99_ratio"]) == (0.5, 1.5)
+    assert "throughput_verdict" not in one
+    assert "throughput_ratio" not in written["config_internal_rpcs"]["Authenticate"]["16"]
+    assert written["service_time_us"]["Authenticate"]["p99_us"] == 60.25
+    text = table(report, echo, "route@1k", "route@1M")
+    row = next(line for line in text.splitlines() if line.startswith("Authenticate"))
+    assert "0.50" in row and MISS not in row
+    assert "service time Authenticate (in-process, 2000 warm calls): p50 21.5 us" in text
