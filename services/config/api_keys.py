@@ -61,17 +61,13 @@ async def create_api_key(
             await owned_identity(session, principal, identity_id, lock=True)
         record = await repository.add_api_key(
             session,
-            ApiKey(
-                account_id=principal.account_id,
-                secret_hash=minted.secret_hash,
-                display_prefix=minted.display_prefix,
-                last4=minted.last4,
-                label=label,
-                description=description,
-                scoped_identity_id=identity_id,
-                created_by=principal.api_key_id,
-                creator_type=API_CREATOR_TYPE,
-            ),
+            principal.account_id,
+            minted,
+            label=label,
+            description=description,
+            scoped_identity_id=identity_id,
+            created_by=principal.api_key_id,
+            creator_type=API_CREATOR_TYPE,
         )
     return MintedApiKey(minted.secret, record)
 

@@ -35,15 +35,11 @@ async def create_account(sessions: async_sessionmaker[AsyncSession], name: str) 
         account = await repository.add_account(session, name)
         key = await repository.add_api_key(
             session,
-            ApiKey(
-                account_id=account.id,
-                secret_hash=minted.secret_hash,
-                display_prefix=minted.display_prefix,
-                last4=minted.last4,
-                label="initial admin key",
-                created_by="operator",
-                creator_type="human",
-            ),
+            account.id,
+            minted,
+            label="initial admin key",
+            created_by="operator",
+            creator_type="human",
         )
         return CreatedAccount(account.id, key.id, minted.secret)
 

@@ -17,6 +17,7 @@ from services.config.models import (
     IncomingCallAction,
     WebhookSigningSecret,
 )
+from services.config.secrets import NewApiKeySecret
 
 
 async def add_account(session: AsyncSession, name: str) -> Account:
@@ -27,8 +28,17 @@ async def add_account(session: AsyncSession, name: str) -> Account:
     return account
 
 
-async def add_api_key(session: AsyncSession, key: ApiKey) -> ApiKey:
-    """Insert an API key record."""
+async def add_api_key(
+    session: AsyncSession, account_id: str, minted: NewApiKeySecret, **fields: Any
+) -> ApiKey:
+    """Insert the record of a freshly minted key (only its hash, prefix and last4 are kept)."""
+    key = ApiKey(
+        account_id=account_id,
+        secret_hash=minted.secret_hash,
+        display_prefix=minted.display_prefix,
+        last4=minted.last4,
+        **fields,
+    )
     session.add(key)
     await session.flush()
     return key
