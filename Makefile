@@ -21,7 +21,9 @@ $(STAMP): pyproject.toml
 proto: $(STAMP)
 	find protos/switchboard \( -name '*_pb2*.py' -o -name '*_pb2*.pyi' \) -delete
 	$(BIN)/python -m grpc_tools.protoc -Iprotos -I$(GRPC_TOOLS_PROTO) \
-		--python_out=protos --pyi_out=protos --grpc_python_out=protos $(PROTO_FILES)
+		--plugin=protoc-gen-mypy_grpc=$(BIN)/protoc-gen-mypy_grpc \
+		--python_out=protos --pyi_out=protos --grpc_python_out=protos --mypy_grpc_out=protos \
+		$(PROTO_FILES)
 	touch $(PROTO_STAMP)
 
 $(PROTO_STAMP): $(PROTO_FILES) $(STAMP)

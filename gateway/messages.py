@@ -66,8 +66,12 @@ def enum_text(message: Message, name: str) -> str | None:
     return value_name.removeprefix(_enum_prefix(enum)).lower()
 
 
-def enum_number(message: Message, name: str, text: str) -> int:
-    """The number of enum field ``name``'s value whose JSON string is ``text``."""
+def enum_number(message: Message, name: str, text: str) -> Any:
+    """The number of enum field ``name``'s value whose JSON string is ``text``.
+
+    Typed ``Any`` because its type is the field's own generated enum type, which only the
+    descriptor knows; the assignment target gives it its static type.
+    """
     enum = _enum_of(message, name)
     number: int = enum.values_by_name[_enum_prefix(enum) + text.upper()].number
     return number

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Final
+from typing import Any, Final
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,15 +28,24 @@ from services.registry.servicer import RegistryServicerBase
 from services.registry.settings import RegistrySettings
 
 
-def _values(wrapper: EnumTypeWrapper, prefix: str, domain: type[Enum]) -> dict[Enum, int]:
+def _values(wrapper: EnumTypeWrapper, prefix: str, domain: type[Enum]) -> dict[Enum, Any]:
+    # Any: each table's annotation below names the generated enum type its values have.
     return {member: wrapper.Value(prefix + member.name) for member in domain}
 
 
-_DECISIONS: Final = _values(registry_pb2.RoutingDecision, "ROUTING_DECISION_", Verdict)
-_REASONS: Final = _values(registry_pb2.RejectReason, "REJECT_REASON_", RejectReason)
-_OUTCOMES: Final = _values(registry_pb2.EdgeOutcome, "EDGE_OUTCOME_", EdgeOutcome)
-_SOURCES: Final = _values(registry_pb2.ActionSource, "ACTION_SOURCE_", ActionSource)
-_STATUSES: Final = _values(
+_DECISIONS: Final[dict[Enum, registry_pb2.RoutingDecision]] = _values(
+    registry_pb2.RoutingDecision, "ROUTING_DECISION_", Verdict
+)
+_REASONS: Final[dict[Enum, registry_pb2.RejectReason]] = _values(
+    registry_pb2.RejectReason, "REJECT_REASON_", RejectReason
+)
+_OUTCOMES: Final[dict[Enum, registry_pb2.EdgeOutcome]] = _values(
+    registry_pb2.EdgeOutcome, "EDGE_OUTCOME_", EdgeOutcome
+)
+_SOURCES: Final[dict[Enum, registry_pb2.ActionSource]] = _values(
+    registry_pb2.ActionSource, "ACTION_SOURCE_", ActionSource
+)
+_STATUSES: Final[dict[Enum, registry_pb2.ContextLookupStatus]] = _values(
     registry_pb2.ContextLookupStatus, "CONTEXT_LOOKUP_STATUS_", ContextStatus
 )
 _FORWARDING_TYPES: Final = {
