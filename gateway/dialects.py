@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
+from gateway.openapi import Dialect, route_declarations
 from gateway.rpc import UpstreamError, has_credential
 from services.common.auth import MISSING_CREDENTIAL
 
@@ -34,8 +35,19 @@ class DialectError(Exception):
 
 
 class _DialectRoute(APIRoute):
+    dialect: ClassVar[Dialect]
     requires_credential: ClassVar[bool] = True
     """Refuse requests without any credential header before even reading their body."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        # Every route documents its dialect's errors and (when it needs one) the credentials.
+        kwargs["responses"], kwargs["dependencies"] = route_declarations(
+            self.dialect,
+            responses=kwargs.get("responses"),
+            dependencies=kwargs.get("dependencies"),
+            credential=self.requires_credential,
+        )
+        super().__init__(path, endpoint, **kwargs)
 
     def render(self, status_code: int, message: str, data: Any = None) -> Response:
         raise NotImplementedError
@@ -76,6 +88,8 @@ class _DialectRoute(APIRoute):
 class InkboxRoute(_DialectRoute):
     """Errors as ``{"detail": message}``; invalid input is 422 as in FastAPI."""
 
+    dialect = "inkbox"
+
     def status_for(self, error: UpstreamError) -> int:
         if error.code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION):
             return 422
@@ -100,6 +114,8 @@ class InkboxPublicRoute(InkboxRoute):
 
 class VyomRoute(_DialectRoute):
     """Errors in the ``{success: false, message, data}`` envelope."""
+
+    dialect = "vyom"
 
     def render(self, status_code: int, message: str, data: Any = None) -> Response:
         return JSONResponse(

@@ -14,7 +14,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Both gRPC services are reachable and SERVING")
+@router.get(
+    "/readyz",
+    summary="Both gRPC services are reachable and SERVING",
+    responses={503: {"description": "A service is unreachable or not SERVING (same body)"}},
+)
 async def readyz(request: Request) -> JSONResponse:
     """200 when config and registry both answer SERVING, 503 otherwise."""
     services = await request.app.state.upstreams.health()

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from switchboard.config.v1 import config_pb2
 
 from gateway.dialects import InkboxRoute
-from gateway.inkbox.common import ERROR_RESPONSES, config_stub
+from gateway.inkbox.common import config_stub
 from gateway.messages import Text, collect_all, enum_text, optional, timestamp
 from gateway.rpc import call
 
@@ -63,7 +63,7 @@ class CreatedApiKey(BaseModel):
     status_code=201,
     summary="Create API key",
     response_model=None,
-    responses={201: {"model": CreatedApiKey}, **ERROR_RESPONSES},
+    responses={201: {"model": CreatedApiKey}},
 )
 async def create_api_key(request: Request, body: CreateApiKeyBody) -> dict[str, Any]:
     """Mint a key; the secret appears only in this response."""
@@ -80,7 +80,7 @@ async def create_api_key(request: Request, body: CreateApiKeyBody) -> dict[str, 
     "/api-keys",
     summary="List API keys",
     response_model=None,
-    responses={200: {"model": list[ApiKeyRecord]}, **ERROR_RESPONSES},
+    responses={200: {"model": list[ApiKeyRecord]}},
 )
 async def list_api_keys(request: Request) -> list[dict[str, Any]]:
     """The organization's keys, active and revoked, newest first."""
@@ -98,7 +98,7 @@ async def list_api_keys(request: Request) -> list[dict[str, Any]]:
     "/api-keys/{api_key_id}",
     summary="Revoke API key",
     response_model=None,
-    responses={200: {"model": ApiKeyRecord}, **ERROR_RESPONSES},
+    responses={200: {"model": ApiKeyRecord}},
 )
 async def revoke_api_key(request: Request, api_key_id: uuid.UUID) -> dict[str, Any]:
     """Revoke a key (it stops working within seconds); returns its record."""

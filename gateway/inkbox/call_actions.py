@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from switchboard.config.v1 import config_pb2
 
 from gateway.dialects import InkboxRoute
-from gateway.inkbox.common import ERROR_RESPONSES, config_stub
+from gateway.inkbox.common import config_stub
 from gateway.messages import Text, enum_number, enum_text, optional
 from gateway.rpc import call
 
@@ -122,7 +122,7 @@ class IncomingCallActionObject(BaseModel):
     "/phone/incoming-call-action",
     summary="Get incoming call action",
     response_model=None,
-    responses={200: {"model": IncomingCallActionObject}, **ERROR_RESPONSES},
+    responses={200: {"model": IncomingCallActionObject}},
 )
 async def get_incoming_call_action(
     request: Request,
@@ -143,7 +143,7 @@ async def get_incoming_call_action(
     "/phone/incoming-call-action",
     summary="Set incoming call action",
     response_model=None,
-    responses={200: {"model": IncomingCallActionObject}, **ERROR_RESPONSES},
+    responses={200: {"model": IncomingCallActionObject}},
 )
 async def put_incoming_call_action(
     request: Request, body: IncomingCallActionBody

@@ -11,8 +11,9 @@ from pydantic import BaseModel, Field
 from switchboard.config.v1 import config_pb2
 
 from gateway.dialects import InkboxRoute
-from gateway.inkbox.common import ERROR_RESPONSES, config_stub
+from gateway.inkbox.common import config_stub
 from gateway.messages import Text, collect_all, optional, timestamp
+from gateway.openapi import Responses
 from gateway.rpc import call
 
 router = APIRouter(route_class=InkboxRoute, tags=["identities"])
@@ -32,7 +33,7 @@ Handle = Annotated[
 HandlePath = Annotated[Text, Path(description="The identity's handle (a leading `@` is fine).")]
 DisplayName = Annotated[Text, Field(max_length=DISPLAY_NAME_MAX_LENGTH)]
 Description = Annotated[Text, Field(max_length=DESCRIPTION_MAX_LENGTH)]
-_COLLECTION_RESPONSES: Final = {**ERROR_RESPONSES, 409: {"description": "Handle already taken"}}
+_CONFLICT_RESPONSES: Final[Responses] = {409: {"description": "Handle already taken"}}
 
 
 class CreateIdentityBody(BaseModel):
@@ -68,7 +69,7 @@ class IdentityObject(BaseModel):
     status_code=201,
     summary="Create agent identity",
     response_model=None,
-    responses={201: {"model": IdentityObject}, **_COLLECTION_RESPONSES},
+    responses={201: {"model": IdentityObject}, **_CONFLICT_RESPONSES},
 )
 @router.post("/identities", status_code=201, include_in_schema=False, response_model=None)
 async def create_identity(request: Request, body: CreateIdentityBody) -> dict[str, Any]:
@@ -85,7 +86,7 @@ async def create_identity(request: Request, body: CreateIdentityBody) -> dict[st
     "/identities/",
     summary="List agent identities",
     response_model=None,
-    responses={200: {"model": list[IdentityObject]}, **ERROR_RESPONSES},
+    responses={200: {"model": list[IdentityObject]}},
 )
 @router.get("/identities", include_in_schema=False, response_model=None)
 async def list_identities(request: Request) -> list[dict[str, Any]]:
@@ -104,7 +105,7 @@ async def list_identities(request: Request) -> list[dict[str, Any]]:
     "/identities/{agent_handle}",
     summary="Get agent identity",
     response_model=None,
-    responses={200: {"model": IdentityObject}, **ERROR_RESPONSES},
+    responses={200: {"model": IdentityObject}},
 )
 async def get_identity(request: Request, agent_handle: HandlePath) -> dict[str, Any]:
     """One identity; an identity-scoped key may read its own."""
@@ -120,7 +121,7 @@ async def get_identity(request: Request, agent_handle: HandlePath) -> dict[str, 
     "/identities/{agent_handle}",
     summary="Update agent identity",
     response_model=None,
-    responses={200: {"model": IdentityObject}, **_COLLECTION_RESPONSES},
+    responses={200: {"model": IdentityObject}, **_CONFLICT_RESPONSES},
 )
 async def update_identity(
     request: Request, agent_handle: HandlePath, body: UpdateIdentityBody
@@ -140,7 +141,6 @@ async def update_identity(
     status_code=204,
     summary="Delete agent identity",
     response_class=Response,
-    responses=ERROR_RESPONSES,
 )
 async def delete_identity(request: Request, agent_handle: HandlePath) -> Response:
     """Delete an identity, its incoming-call config and its scoped keys (admin keys only)."""

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from switchboard.config.v1 import config_pb2
 
 from gateway.dialects import InkboxRoute
-from gateway.inkbox.common import ERROR_RESPONSES, config_stub
+from gateway.inkbox.common import config_stub
 from gateway.messages import optional, timestamp
 from gateway.rpc import call
 
@@ -35,7 +35,7 @@ class RotatedSigningSecret(SigningSecretStatus):
     "/webhooks/signing-secret",
     summary="Get webhook signing secret status",
     response_model=None,
-    responses={200: {"model": SigningSecretStatus}, **ERROR_RESPONSES},
+    responses={200: {"model": SigningSecretStatus}},
 )
 async def get_signing_secret(request: Request) -> dict[str, Any]:
     """Whether the organization has a signing secret (never the secret itself)."""
@@ -51,7 +51,7 @@ async def get_signing_secret(request: Request) -> dict[str, Any]:
     "/webhooks/signing-secret",
     summary="Create or rotate the webhook signing secret",
     response_model=None,
-    responses={200: {"model": RotatedSigningSecret}, **ERROR_RESPONSES},
+    responses={200: {"model": RotatedSigningSecret}},
 )
 @router.post(
     "/webhooks/signing-secret:rotate",

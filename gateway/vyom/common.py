@@ -1,21 +1,14 @@
-"""Helpers shared by the Vyom routes: the success envelope, error docs, paging."""
+"""Helpers shared by the Vyom routes: the success envelope and paging."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any, Final, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Query
 from fastapi.responses import JSONResponse
 
 from gateway.messages import MAX_PAGE_SIZE, Text, collect_all
-
-ERROR_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
-    400: {"description": "Invalid request (`{success: false, message, data}`)"},
-    401: {"description": "Missing or invalid API key"},
-    404: {"description": "Not found, or not visible to this API key"},
-    422: {"description": "Malformed payload; `data.errors` lists the fields"},
-}
 
 PageSize = Annotated[
     int | None,

@@ -14,7 +14,7 @@ from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 from gateway.dialects import VyomRoute
 from gateway.messages import Text, optional, timestamp
 from gateway.rpc import call, upstreams
-from gateway.vyom.common import ERROR_RESPONSES, PageSize, PageToken, listing, ok
+from gateway.vyom.common import PageSize, PageToken, listing, ok
 
 router = APIRouter(route_class=VyomRoute, tags=["inbound numbers"])
 
@@ -103,7 +103,7 @@ def _listed(mapping: registry_pb2.InboundNumber) -> dict[str, Any]:
 @router.post(
     "/inbound/assign",
     summary="Assign an inbound number to an assistant",
-    responses={**ERROR_RESPONSES, **_CONFLICT},
+    responses=_CONFLICT,
 )
 async def assign(body: AssignBody, request: Request) -> JSONResponse:
     """Create an active mapping; its normalized number must not be active anywhere."""
@@ -124,7 +124,6 @@ async def assign(body: AssignBody, request: Request) -> JSONResponse:
 @router.patch(
     "/inbound/update/{inbound_id}",
     summary="Replace or clear a mapping's assistant and/or strategy",
-    responses=ERROR_RESPONSES,
 )
 async def update(inbound_id: Text, body: UpdateBody, request: Request) -> JSONResponse:
     """Keys present in the body are changed (``null`` detaches that link); others are kept."""
@@ -144,7 +143,6 @@ async def update(inbound_id: Text, body: UpdateBody, request: Request) -> JSONRe
 @router.post(
     "/inbound/detach/{inbound_id}",
     summary="Detach a mapping from its assistant and strategy",
-    responses=ERROR_RESPONSES,
 )
 async def detach(inbound_id: Text, request: Request) -> JSONResponse:
     """The mapping stays active and keeps holding its number."""
@@ -156,7 +154,6 @@ async def detach(inbound_id: Text, request: Request) -> JSONResponse:
 @router.delete(
     "/inbound/delete/{inbound_id}",
     summary="Delete a mapping and release its number",
-    responses=ERROR_RESPONSES,
 )
 async def delete(inbound_id: Text, request: Request) -> JSONResponse:
     """Soft delete: the mapping becomes inactive and the number can be assigned again."""
@@ -168,7 +165,6 @@ async def delete(inbound_id: Text, request: Request) -> JSONResponse:
 @router.get(
     "/inbound/list",
     summary="List your active mappings, newest first",
-    responses=ERROR_RESPONSES,
 )
 async def list_numbers(
     request: Request,

@@ -15,7 +15,7 @@ from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 from gateway.dialects import DialectError, VyomRoute
 from gateway.messages import Text, timestamp
 from gateway.rpc import call, upstreams
-from gateway.vyom.common import ERROR_RESPONSES, PageSize, PageToken, listing, ok
+from gateway.vyom.common import PageSize, PageToken, listing, ok
 
 router = APIRouter(route_class=VyomRoute, tags=["inbound context strategies"])
 
@@ -112,7 +112,7 @@ def _config_patch(body: StrategyConfigPatchBody) -> registry_pb2.StrategyConfigP
 @router.post(
     "/inbound_context_strategy/create",
     summary="Create an inbound context strategy",
-    responses={**ERROR_RESPONSES, **_ADMIN_ONLY},
+    responses=_ADMIN_ONLY,
 )
 async def create(body: CreateStrategyBody, request: Request) -> JSONResponse:
     """Store a webhook strategy; its URL is checked for safety now."""
@@ -136,7 +136,7 @@ async def create(body: CreateStrategyBody, request: Request) -> JSONResponse:
 @router.patch(
     "/inbound_context_strategy/update/{strategy_id}",
     summary="Update an inbound context strategy",
-    responses={**ERROR_RESPONSES, **_ADMIN_ONLY},
+    responses=_ADMIN_ONLY,
 )
 async def update(strategy_id: Text, body: UpdateStrategyBody, request: Request) -> JSONResponse:
     """Name and type replaced, config merged (headers key by key, null deletes a header)."""
@@ -159,7 +159,6 @@ async def update(strategy_id: Text, body: UpdateStrategyBody, request: Request) 
 @router.get(
     "/inbound_context_strategy/list",
     summary="List your inbound context strategies, newest first",
-    responses=ERROR_RESPONSES,
 )
 async def list_strategies(
     request: Request,
@@ -188,7 +187,6 @@ async def list_strategies(
 @router.get(
     "/inbound_context_strategy/details/{strategy_id}",
     summary="Read an inbound context strategy",
-    responses=ERROR_RESPONSES,
 )
 async def details(strategy_id: Text, request: Request) -> JSONResponse:
     """The strategy, with secret-looking header values masked as `****`."""
@@ -200,7 +198,7 @@ async def details(strategy_id: Text, request: Request) -> JSONResponse:
 @router.delete(
     "/inbound_context_strategy/delete/{strategy_id}",
     summary="Delete an inbound context strategy",
-    responses={**ERROR_RESPONSES, **_ADMIN_ONLY},
+    responses=_ADMIN_ONLY,
 )
 async def delete(strategy_id: Text, request: Request) -> JSONResponse:
     """Mappings using it are detached from it and keep routing without a context lookup."""
