@@ -4,25 +4,13 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from services.common.settings import (
-    DEFAULT_CONFIG_PORT,
-    DEFAULT_GATEWAY_PORT,
-    DEFAULT_REGISTRY_PORT,
-    BaseServiceSettings,
-)
+from services.common.settings import DEFAULT_GATEWAY_PORT, BaseServiceSettings
 
 
 class GatewaySettings(BaseServiceSettings):
     """``SWITCHBOARD_GATEWAY_*`` and the shared ``SWITCHBOARD_*`` variables."""
 
     gateway_port: int = Field(default=DEFAULT_GATEWAY_PORT, ge=0, le=65535)
-    config_address: str = Field(
-        default=f"127.0.0.1:{DEFAULT_CONFIG_PORT}", description="gRPC target of the config service."
-    )
-    registry_address: str = Field(
-        default=f"127.0.0.1:{DEFAULT_REGISTRY_PORT}",
-        description="gRPC target of the registry service.",
-    )
     upstream_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Deadline of each gRPC call the gateway makes."
     )

@@ -59,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     create = accounts.add_parser("create", help="create an account and its first admin key")
     create.add_argument("--name", required=True)
     create.add_argument("--json", action="store_true", help="print JSON only")
+    create.add_argument(
+        "--create", action="store_true", help="create the config database if it does not exist"
+    )
     create.set_defaults(handler=_create_account)
 
     keys = commands.add_parser("keys", help="manage API keys").add_subparsers(
@@ -108,10 +111,13 @@ def _migrate(args: argparse.Namespace) -> int:
 def _create_account(args: argparse.Namespace) -> int:
     from services.database_admin import create_account
 
-    created = asyncio.run(create_account(args.name))
+    written = asyncio.run(create_account(args.name, create=args.create))
+    created = written.created
     if args.json:
         print(json.dumps({"account_id": created.account_id, "api_key": created.api_key}))
+        print(f"switchboard: account written to {written.database}", file=sys.stderr)
     else:
+        print(f"database:     {written.database}")
         print(f"account id:   {created.account_id}")
         print(f"admin key id: {created.api_key_id}")
         print(f"admin key:    {created.api_key}")
@@ -122,8 +128,9 @@ def _create_account(args: argparse.Namespace) -> int:
 def _revoke_key(args: argparse.Namespace) -> int:
     from services.database_admin import revoke_key
 
-    key = asyncio.run(revoke_key(args.key_id))
-    print(f"revoked {key.id} ({key.display_prefix}...{key.last4})")
+    revoked = asyncio.run(revoke_key(args.key_id))
+    key = revoked.key
+    print(f"revoked {key.id} ({key.display_prefix}...{key.last4}) in {revoked.database}")
     return 0
 
 

@@ -10,6 +10,7 @@ import time
 from types import FrameType
 
 from gateway.settings import GatewaySettings
+from services.common.db import describe_database
 from services.config.settings import ConfigSettings
 from services.registry.settings import RegistrySettings
 
@@ -72,19 +73,15 @@ def _stop_all(children: dict[str, subprocess.Popen[bytes]], signum: int) -> None
 def _print_banner() -> None:
     config, registry, gateway = ConfigSettings(), RegistrySettings(), GatewaySettings()
     host = config.bind_host
+    config_db = describe_database(config.database_url)
+    registry_db = describe_database(registry.database_url)
     lines = [
         "Switchboard is starting:",
-        f"  config   gRPC  {host}:{config.config_port}   db {_safe(config.database_url)}",
-        f"  registry gRPC  {host}:{registry.registry_port}   db {_safe(registry.database_url)}",
+        f"  config   gRPC  {host}:{config.config_port}   db {config_db}",
+        f"  registry gRPC  {host}:{registry.registry_port}   db {registry_db}",
         f"  gateway  HTTP  http://{host}:{gateway.gateway_port}  (docs: /docs, /openapi.json)",
         "Get an API key:  .venv/bin/switchboard accounts create --name 'My company'",
         f"Reflection:      grpcurl -plaintext {host}:{registry.registry_port} list",
         f"Process id {os.getpid()}; Ctrl-C stops all three.",
     ]
     print("\n".join(lines), flush=True)
-
-
-def _safe(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)

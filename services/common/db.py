@@ -23,6 +23,14 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def describe_database(url: str) -> str:
+    """``url`` for an operator: a SQLite file's absolute path, else the URL (no password)."""
+    parsed = make_url(url)
+    if is_sqlite(url) and parsed.database and parsed.database != ":memory:":
+        return str(Path(parsed.database).resolve())
+    return parsed.render_as_string(hide_password=True)
+
+
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """Build an engine with the per-backend settings the services rely on.
 

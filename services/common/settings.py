@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_CONFIG_PORT = 50051
 DEFAULT_REGISTRY_PORT = 50052
 DEFAULT_GATEWAY_PORT = 8080
+
+_CHECKOUT = Path(__file__).resolve().parents[2]
+_WILDCARD_HOSTS = ("", "0.0.0.0", "::", "[::]")
+
+
+def resolve_data_dir(configured: str | os.PathLike[str] | None = None) -> Path:
+    """The absolute data directory every command and process uses.
+
+    ``configured`` (``SWITCHBOARD_DATA_DIR``; relative paths are taken from the current
+    directory) wins; otherwise the source checkout's ``var/`` (the directory holding
+    ``pyproject.toml`` beside the ``services`` package), or ``$XDG_DATA_HOME/switchboard``
+    (``~/.local/share/switchboard``) for an installed package — never a path that depends
+    on the directory a command is run from.
+    """
+    if configured is not None and str(configured) != "":
+        return Path(configured).expanduser().resolve()
+    if (_CHECKOUT / "pyproject.toml").is_file():
+        return _CHECKOUT / "var"
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return (Path(data_home) / "switchboard").resolve()
+
+
+def local_target(host: str, port: int) -> str:
+    """The gRPC target that reaches a server bound to ``host:port`` from this machine."""
+    if host in _WILDCARD_HOSTS:
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"{host}:{port}"
 
 
 class BaseServiceSettings(BaseSettings):
@@ -17,14 +47,42 @@ class BaseServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", extra="ignore")
 
-    data_dir: Path = Field(default=Path("./var"), description="Where SQLite files live.")
+    data_dir: Path = Field(
+        default_factory=resolve_data_dir,
+        description="Where SQLite files live (always absolute; see resolve_data_dir).",
+    )
     bind_host: str = Field(default="127.0.0.1", description="Address the servers bind to.")
+    config_port: int = Field(default=DEFAULT_CONFIG_PORT, ge=0, le=65535)
+    registry_port: int = Field(default=DEFAULT_REGISTRY_PORT, ge=0, le=65535)
+    config_address: str = Field(
+        default="",
+        description="gRPC target of the config service; unset: this host's config port.",
+    )
+    registry_address: str = Field(
+        default="",
+        description="gRPC target of the registry service; unset: this host's registry port.",
+    )
     log_level: str = "INFO"
     allow_private_urls: bool = Field(
         default=False,
         description="Accept webhook/strategy URLs on private, loopback or link-local hosts.",
     )
     shutdown_grace_seconds: float = 5.0
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return resolve_data_dir(value)
+
+    @model_validator(mode="after")
+    def _addresses_follow_ports(self) -> BaseServiceSettings:
+        # An unset address follows the port settings, so an instance moved to other
+        # ports never dials another instance's services.
+        if not self.config_address:
+            self.config_address = local_target(self.bind_host, self.config_port)
+        if not self.registry_address:
+            self.registry_address = local_target(self.bind_host, self.registry_port)
+        return self
 
     def sqlite_url(self, service: str) -> str:
         """The embedded default database URL for ``service``."""

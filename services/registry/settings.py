@@ -6,22 +6,14 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 
-from services.common.settings import (
-    DEFAULT_CONFIG_PORT,
-    DEFAULT_REGISTRY_PORT,
-    DatabaseServiceSettings,
-)
+from services.common.settings import DatabaseServiceSettings
 
 
 class RegistrySettings(DatabaseServiceSettings):
     """``SWITCHBOARD_REGISTRY_*`` and the shared ``SWITCHBOARD_*`` variables."""
 
-    registry_port: int = Field(default=DEFAULT_REGISTRY_PORT, ge=0, le=65535)
     registry_database_url: str | None = Field(
         default=None, description="SQLAlchemy async URL; default: SQLite under data_dir."
-    )
-    config_address: str = Field(
-        default=f"127.0.0.1:{DEFAULT_CONFIG_PORT}", description="gRPC target of the config service."
     )
     config_timeout_seconds: float = Field(
         default=2.0, gt=0, description="Deadline of each call to the config service."

@@ -8,6 +8,7 @@ import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 
 SWITCHBOARD = (sys.executable, "-m", "services.cli")
 
@@ -26,12 +27,15 @@ def cli_env(**variables: str) -> dict[str, str]:
     return env
 
 
-async def run_cli(*args: str, env: Mapping[str, str], timeout: float = 60) -> tuple[int, str, str]:
-    """Run ``switchboard ARGS`` to completion: (exit status, stdout, stderr)."""
+async def run_cli(
+    *args: str, env: Mapping[str, str], timeout: float = 60, cwd: Path | None = None
+) -> tuple[int, str, str]:
+    """Run ``switchboard ARGS`` (in ``cwd``) to completion: (exit status, stdout, stderr)."""
     process = await asyncio.create_subprocess_exec(
         *SWITCHBOARD,
         *args,
         env=dict(env),
+        cwd=cwd,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
