@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gateway import calls, health, inkbox, vyom
+from gateway.docs_pages import mount_docs
 from gateway.settings import GatewaySettings
 from gateway.upstream import Upstreams
 
@@ -29,7 +30,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         summary="Control plane for inbound calls to AI voice agents",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    mount_docs(app)
     app.state.settings = settings
     app.include_router(health.router)
     app.include_router(inkbox.router)
