@@ -5,17 +5,28 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROTO_FILES := $(shell find protos/switchboard -name '*.proto')
 PROTO_STAMP := protos/.generated
+# Everything pip installs comes from these locks, pinned with hashes (`make lock` re-resolves them).
+LOCK := requirements/dev.lock
+RUNTIME_LOCK := requirements/runtime.lock
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet
+BUF_VERSION := 1.75.0
 GRPC_TOOLS_PROTO = $(shell $(BIN)/python -c 'import grpc_tools, os; print(os.path.join(os.path.dirname(grpc_tools.__file__), "_proto"))')
 
-.PHONY: setup proto run test lint fmt bench migrate clean
+.PHONY: setup lock proto run test lint fmt bench migrate clean
 
 setup: $(STAMP) $(PROTO_STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
+
+## lock: re-resolve requirements/*.lock from pyproject.toml (run after changing a dependency)
+lock: $(STAMP)
+	$(UV_COMPILE) --extra dev -o $(LOCK)
+	$(UV_COMPILE) -o $(RUNTIME_LOCK)
+	touch pyproject.toml
 
 ## proto: regenerate the Python gRPC code beside the .proto files
 proto: $(STAMP)
@@ -44,7 +55,8 @@ lint: setup
 	$(BIN)/ruff check services gateway tests bench
 	$(BIN)/ruff format --check services gateway tests bench
 	$(BIN)/mypy
-	test -x node_modules/.bin/buf || npm install --no-save --silent @bufbuild/buf
+	node_modules/.bin/buf --version 2>/dev/null | grep -qx '$(BUF_VERSION)' \
+		|| npm install --no-save --silent @bufbuild/buf@$(BUF_VERSION)
 	node_modules/.bin/buf lint
 
 fmt: setup
