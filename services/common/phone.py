@@ -65,6 +65,16 @@ def normalize_phone_number(raw: str, default_region: str) -> str:
     return _normalize(raw, region)
 
 
+def _not_a_number(message: str, text: str, region: str) -> InvalidPhoneNumber:
+    """Why a well-formed ``text`` is not a number, with where a national number was read."""
+    if "+" not in text:
+        message += (
+            f' (without a "+" it is read as a number of region {region}; give a number of'
+            ' another country as "+" and its country code)'
+        )
+    return InvalidPhoneNumber(message)
+
+
 @functools.lru_cache(maxsize=4096)
 def _normalize(raw: str, region: str) -> str:
     if len(raw) > MAX_INPUT_LENGTH:
@@ -93,11 +103,11 @@ def _normalize(raw: str, region: str) -> str:
         phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
     ):
         reason = _IMPOSSIBLE_REASONS.get(possibility, "is not a possible number")
-        raise InvalidPhoneNumber(f"phone number {reason}")
+        raise _not_a_number(f"phone number {reason}", text, region)
     if not phonenumbers.is_valid_number(number):
-        raise InvalidPhoneNumber("phone number is not a valid number")
+        raise _not_a_number("phone number is not a valid number", text, region)
 
     digits = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164).lstrip("+")
     if len(digits) < MIN_DIGITS:
-        raise InvalidPhoneNumber(f"phone number has fewer than {MIN_DIGITS} digits")
+        raise _not_a_number(f"phone number has fewer than {MIN_DIGITS} digits", text, region)
     return digits

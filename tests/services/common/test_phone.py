@@ -164,3 +164,21 @@ def test_service_default_regions() -> None:
     assert normalize_phone_number("080 4431 9240", SERVICE_DEFAULT_REGIONS["exotel"]) == (
         EXOTEL_NUMBER
     )
+
+
+def test_numbers_without_plus_are_read_in_the_default_region() -> None:
+    # A US number written nationally is a valid Indian number under Exotel's region IN.
+    assert normalize_phone_number("(415) 555-0123", "IN") == "914155550123"
+    assert normalize_phone_number("+1 (415) 555-0123", "IN") == "14155550123"
+
+
+def test_a_rejected_number_without_plus_hints_at_the_default_region() -> None:
+    with pytest.raises(InvalidPhoneNumber, match=r'read as a number of region IN.*"\+"') as info:
+        normalize_phone_number("14155552671", "IN")
+    assert info.value.message.startswith("phone number is not a valid number")
+    with pytest.raises(InvalidPhoneNumber) as with_plus:
+        normalize_phone_number("+1 12", "IN")
+    assert "region" not in with_plus.value.message
+    with pytest.raises(InvalidPhoneNumber) as not_digits:
+        normalize_phone_number("1-800-FLOWERS", "IN")
+    assert "region" not in not_digits.value.message
