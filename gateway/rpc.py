@@ -11,6 +11,7 @@ from fastapi import Request
 from google.rpc import error_details_pb2, status_pb2
 
 from gateway.upstream import Upstreams
+from services.common.idempotency import KEY_REUSED_REASON
 
 Response = TypeVar("Response")
 
@@ -33,6 +34,9 @@ HTTP_STATUS = {
 }
 """Default HTTP status of each gRPC code; a dialect may override per reason."""
 
+HTTP_STATUS_BY_REASON = {KEY_REUSED_REASON: 422}
+"""Reasons whose HTTP status is the same in every dialect, whatever their gRPC code."""
+
 
 @dataclass(frozen=True)
 class UpstreamError(Exception):
@@ -46,6 +50,8 @@ class UpstreamError(Exception):
     @property
     def http_status(self) -> int:
         """The HTTP status this code maps to by default."""
+        if self.reason in HTTP_STATUS_BY_REASON:
+            return HTTP_STATUS_BY_REASON[self.reason]
         return HTTP_STATUS.get(self.code, 502)
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from switchboard.config.v1 import config_pb2
 
 from gateway.dialects import InkboxRoute
+from gateway.idempotency import IdempotencyKey
 from gateway.inkbox.common import config_stub
 from gateway.messages import Text, collect_all, enum_text, optional, timestamp
 from gateway.rpc import call
@@ -65,9 +66,11 @@ class CreatedApiKey(BaseModel):
     response_model=None,
     responses={201: {"model": CreatedApiKey}},
 )
-async def create_api_key(request: Request, body: CreateApiKeyBody) -> dict[str, Any]:
+async def create_api_key(
+    request: Request, body: CreateApiKeyBody, idempotency_key: IdempotencyKey = None
+) -> dict[str, Any]:
     """Mint a key; the secret appears only in this response."""
-    message = config_pb2.CreateApiKeyRequest(label=body.label)
+    message = config_pb2.CreateApiKeyRequest(label=body.label, request_id=idempotency_key or "")
     if body.description is not None:
         message.description = body.description
     if body.scoped_identity_id is not None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from switchboard.config.v1 import config_pb2
 
 from gateway.dialects import InkboxRoute
+from gateway.idempotency import IdempotencyKey
 from gateway.inkbox.common import config_stub
 from gateway.messages import Text, collect_all, optional, timestamp
 from gateway.openapi import Responses
@@ -72,12 +73,16 @@ class IdentityObject(BaseModel):
     responses={201: {"model": IdentityObject}, **_CONFLICT_RESPONSES},
 )
 @router.post("/identities", status_code=201, include_in_schema=False, response_model=None)
-async def create_identity(request: Request, body: CreateIdentityBody) -> dict[str, Any]:
+async def create_identity(
+    request: Request, body: CreateIdentityBody, idempotency_key: IdempotencyKey = None
+) -> dict[str, Any]:
     """Create an agent identity (admin keys only). 409 when the handle is taken."""
     created = await call(
         request,
         config_stub(request).CreateAgentIdentity,
-        config_pb2.CreateAgentIdentityRequest(agent_identity=_identity_message(body)),
+        config_pb2.CreateAgentIdentityRequest(
+            agent_identity=_identity_message(body), request_id=idempotency_key or ""
+        ),
     )
     return identity_json(created)
 
@@ -124,11 +129,16 @@ async def get_identity(request: Request, agent_handle: HandlePath) -> dict[str, 
     responses={200: {"model": IdentityObject}, **_CONFLICT_RESPONSES},
 )
 async def update_identity(
-    request: Request, agent_handle: HandlePath, body: UpdateIdentityBody
+    request: Request,
+    agent_handle: HandlePath,
+    body: UpdateIdentityBody,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Change the handle, display name or description (admin keys only)."""
     message = config_pb2.UpdateAgentIdentityRequest(
-        agent_handle=agent_handle, agent_identity=_identity_message(body)
+        agent_handle=agent_handle,
+        agent_identity=_identity_message(body),
+        request_id=idempotency_key or "",
     )
     # An empty body sends an empty mask with no values set: nothing changes.
     message.update_mask.paths.extend(sorted(body.model_fields_set))

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from switchboard.config.v1 import config_pb2
 
 from gateway.dialects import InkboxRoute
+from gateway.idempotency import IdempotencyKey
 from gateway.inkbox.common import config_stub
 from gateway.messages import optional, timestamp
 from gateway.rpc import call
@@ -58,7 +59,9 @@ async def get_signing_secret(request: Request) -> dict[str, Any]:
     include_in_schema=False,
     response_model=None,
 )
-async def rotate_signing_secret(request: Request) -> dict[str, Any]:
+async def rotate_signing_secret(
+    request: Request, idempotency_key: IdempotencyKey = None
+) -> dict[str, Any]:
     """Create the secret, or replace it (the old one stops being used at once).
 
     The `whsec_...` secret is returned only in this response; webhooks are signed with
@@ -67,7 +70,7 @@ async def rotate_signing_secret(request: Request) -> dict[str, Any]:
     rotated = await call(
         request,
         config_stub(request).RotateWebhookSigningSecret,
-        config_pb2.RotateWebhookSigningSecretRequest(),
+        config_pb2.RotateWebhookSigningSecretRequest(request_id=idempotency_key or ""),
     )
     return {"secret": rotated.secret, **status_json(rotated.status)}
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from gateway.dialects import VyomRoute
+from gateway.idempotency import IdempotencyKey
 from gateway.messages import Text, optional, timestamp
 from gateway.rpc import call, upstreams
 from gateway.vyom.common import PageSize, PageToken, listing, ok
@@ -105,9 +106,12 @@ def _listed(mapping: registry_pb2.InboundNumber) -> dict[str, Any]:
     summary="Assign an inbound number to an assistant",
     responses=_CONFLICT,
 )
-async def assign(body: AssignBody, request: Request) -> JSONResponse:
+async def assign(
+    body: AssignBody, request: Request, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     """Create an active mapping; its normalized number must not be active anywhere."""
     message = registry_pb2.AssignInboundNumberRequest(
+        request_id=idempotency_key or "",
         assistant_id=body.assistant_id,
         service=body.service,
         inbound_config=registry_pb2.InboundConfig(

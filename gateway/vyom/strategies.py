@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from gateway.dialects import DialectError, VyomRoute
+from gateway.idempotency import IdempotencyKey
 from gateway.messages import Text, timestamp
 from gateway.rpc import call, upstreams
 from gateway.vyom.common import PageSize, PageToken, listing, ok
@@ -114,13 +115,16 @@ def _config_patch(body: StrategyConfigPatchBody) -> registry_pb2.StrategyConfigP
     summary="Create an inbound context strategy",
     responses=_ADMIN_ONLY,
 )
-async def create(body: CreateStrategyBody, request: Request) -> JSONResponse:
+async def create(
+    body: CreateStrategyBody, request: Request, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     """Store a webhook strategy; its URL is checked for safety now."""
     config = body.strategy_config
     if config.timeout_seconds == 0:
         # 0 means "the default" on the wire; a REST client sending 0 means 0, which is too short.
         raise DialectError(400, "strategy_config.timeout_seconds must be between 0.5 and 10.0")
     message = registry_pb2.CreateInboundContextStrategyRequest(
+        request_id=idempotency_key or "",
         strategy_name=body.strategy_name,
         strategy_type=body.strategy_type,
         strategy_config=registry_pb2.StrategyConfig(

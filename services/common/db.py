@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +74,94 @@ def _begin_immediate(connection: Any) -> None:
 _SQLITE_BEGIN_OPTION = "switchboard_sqlite_begin"
 
 
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def create_session_factory(engine: AsyncEngine) -> WriteSessions:
     """The read-write session factory; one per process, built at start-up."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return WriteSessions(engine, expire_on_commit=False)
+
+
+class WriteSessions(async_sessionmaker[AsyncSession]):
+    """Read-write sessions whose ``begin()`` joins the caller's :class:`AmbientTransaction`.
+
+    Outside one (the usual case) ``begin()`` is exactly SQLAlchemy's: a new session
+    and a transaction committed at the end of the block.
+    """
+
+    def begin(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:  # type: ignore[override]
+        """A session in a transaction: the ambient one (as a savepoint) when open, else new."""
+        ambient = _AMBIENT.get()
+        if ambient is None or ambient.sessions is not self:
+            return super().begin()
+        return ambient.join()
+
+    def reading(self) -> AsyncSession:
+        """A session for a read before a write: on SQLite it does not take the write lock."""
+        engine = self.kw["bind"].execution_options(**{_SQLITE_BEGIN_OPTION: "DEFERRED"})
+        return AsyncSession(engine, expire_on_commit=False)
+
+
+class AmbientTransaction:
+    """One transaction that every ``sessions.begin()`` of the current task joins.
+
+    A caller (see ``services.common.idempotency``) opens it around a service call, so
+    that work of its own (``on_begin`` first, ``finish`` last) commits atomically with
+    the service's writes. The transaction starts lazily, at the service's first
+    ``begin()``, so nothing done before it (validation, RPCs) holds a database lock.
+    """
+
+    def __init__(
+        self,
+        sessions: WriteSessions,
+        on_begin: Callable[[AsyncSession], Awaitable[None]],
+    ) -> None:
+        self.sessions = sessions
+        self._on_begin = on_begin
+        self._session: AsyncSession | None = None
+
+    @contextlib.asynccontextmanager
+    async def around(self) -> AsyncIterator[None]:
+        """Make this the ambient transaction of the current task for the block."""
+        token = _AMBIENT.set(self)
+        try:
+            yield
+        finally:
+            _AMBIENT.reset(token)
+
+    async def session(self) -> AsyncSession:
+        """The open session, beginning the transaction (and running ``on_begin``) if needed."""
+        if self._session is None:
+            session = self.sessions()
+            self._session = session
+            await session.begin()
+            await self._on_begin(session)
+        return self._session
+
+    @contextlib.asynccontextmanager
+    async def join(self) -> AsyncIterator[AsyncSession]:
+        """A savepoint in the ambient transaction, as a service's ``begin()`` block."""
+        session = await self.session()
+        async with session.begin_nested():
+            yield session
+
+    async def commit(self) -> None:
+        """Commit and close (the transaction must have begun)."""
+        session = await self.session()
+        try:
+            await session.commit()
+        finally:
+            await session.close()
+
+    async def abandon(self) -> None:
+        """Roll back and close whatever was begun."""
+        if self._session is not None:
+            try:
+                await self._session.rollback()
+            finally:
+                await self._session.close()
+
+
+_AMBIENT: ContextVar[AmbientTransaction | None] = ContextVar(
+    "switchboard_ambient_transaction", default=None
+)
 
 
 def create_read_only_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

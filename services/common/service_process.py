@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common.db import create_session_factory
 from services.common.grpc_server import GrpcServer, Registrar, start_grpc_server
+from services.common.idempotency import start_pruning
 from services.common.migrations import upgrade_to_head
 from services.common.settings import DatabaseServiceSettings
 
@@ -45,5 +48,11 @@ async def start_service(
     except BaseException:
         await server.stop(0)
         raise
+    server.on_stop(
+        start_pruning(
+            create_session_factory(engine),
+            timedelta(hours=settings.idempotency_retention_hours),
+        )
+    )
     await server.mark_serving()
     return server

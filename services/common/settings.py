@@ -95,3 +95,10 @@ class DatabaseServiceSettings(BaseServiceSettings):
     migrate_on_start: bool = Field(
         default=True, description="Apply Alembic migrations before reporting SERVING."
     )
+    idempotency_retention_hours: float = Field(
+        default=24.0,
+        ge=24.0,
+        le=24.0 * 365,
+        description="How long idempotency keys (request_id / Idempotency-Key) are honoured "
+        "before they are pruned; at least 24 h.",
+    )

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.idempotency import idempotency_table
 from services.common.orm import UTCDateTime, UUIDString, new_id, utcnow
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -109,3 +110,7 @@ class WebhookSigningSecret(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+IDEMPOTENCY_KEYS = idempotency_table(Base.metadata)
+"""Stored responses of idempotent writes (see services.common.idempotency)."""

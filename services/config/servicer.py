@@ -6,6 +6,7 @@ from google.protobuf import empty_pb2
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
+from services.common import idempotency
 from services.common.errors import InvalidArgument
 from services.common.grpc_server import ServicerContext as Context
 from services.config import api_keys, call_actions, identities, signing_secrets
@@ -67,14 +68,20 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
     ) -> config_pb2.AgentIdentity:
         principal = await self._authenticator.authenticate_call(context)
         given = request.agent_identity
-        identity = await identities.create_identity(
-            self._sessions,
-            principal,
-            given.agent_handle,
-            given.display_name or None,
-            given.description if given.HasField("description") else None,
+
+        async def create() -> config_pb2.AgentIdentity:
+            identity = await identities.create_identity(
+                self._sessions,
+                principal,
+                given.agent_handle,
+                given.display_name or None,
+                given.description if given.HasField("description") else None,
+            )
+            return identity_to_proto(identity)
+
+        return await idempotency.once(
+            self._sessions, principal, request, config_pb2.AgentIdentity, create
         )
-        return identity_to_proto(identity)
 
     async def GetAgentIdentity(
         self, request: config_pb2.GetAgentIdentityRequest, context: Context
@@ -111,10 +118,17 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
                 raise InvalidArgument.for_field("update_mask", f"unknown update_mask path {path!r}")
         if not paths:
             paths = [name for name, value in values.items() if value is not None]
-        identity = await identities.update_identity(
-            self._sessions, principal, request.agent_handle, {path: values[path] for path in paths}
+
+        async def update() -> config_pb2.AgentIdentity:
+            changes = {path: values[path] for path in paths}
+            identity = await identities.update_identity(
+                self._sessions, principal, request.agent_handle, changes
+            )
+            return identity_to_proto(identity)
+
+        return await idempotency.once(
+            self._sessions, principal, request, config_pb2.AgentIdentity, update
         )
-        return identity_to_proto(identity)
 
     async def DeleteAgentIdentity(
         self, request: config_pb2.DeleteAgentIdentityRequest, context: Context
@@ -127,15 +141,21 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
         self, request: config_pb2.CreateApiKeyRequest, context: Context
     ) -> config_pb2.CreateApiKeyResponse:
         principal = await self._authenticator.authenticate_call(context)
-        minted = await api_keys.create_api_key(
-            self._sessions,
-            principal,
-            request.label,
-            request.description if request.HasField("description") else None,
-            request.scoped_identity_id or None,
-        )
-        return config_pb2.CreateApiKeyResponse(
-            api_key=minted.secret, record=api_key_to_proto(minted.record)
+
+        async def create() -> config_pb2.CreateApiKeyResponse:
+            minted = await api_keys.create_api_key(
+                self._sessions,
+                principal,
+                request.label,
+                request.description if request.HasField("description") else None,
+                request.scoped_identity_id or None,
+            )
+            return config_pb2.CreateApiKeyResponse(
+                api_key=minted.secret, record=api_key_to_proto(minted.record)
+            )
+
+        return await idempotency.once(
+            self._sessions, principal, request, config_pb2.CreateApiKeyResponse, create
         )
 
     async def ListApiKeys(
@@ -167,7 +187,17 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
         self, request: config_pb2.RotateWebhookSigningSecretRequest, context: Context
     ) -> config_pb2.RotateWebhookSigningSecretResponse:
         principal = await self._authenticator.authenticate_call(context)
-        rotated = await signing_secrets.rotate(self._sessions, principal)
-        return config_pb2.RotateWebhookSigningSecretResponse(
-            secret=rotated.secret, status=signing_secret_to_proto(rotated.status)
+
+        async def rotate() -> config_pb2.RotateWebhookSigningSecretResponse:
+            rotated = await signing_secrets.rotate(self._sessions, principal)
+            return config_pb2.RotateWebhookSigningSecretResponse(
+                secret=rotated.secret, status=signing_secret_to_proto(rotated.status)
+            )
+
+        return await idempotency.once(
+            self._sessions,
+            principal,
+            request,
+            config_pb2.RotateWebhookSigningSecretResponse,
+            rotate,
         )

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.idempotency import idempotency_table
 from services.common.orm import UTCDateTime, UUIDString, new_id, utcnow
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -70,3 +71,7 @@ class InboundNumber(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+IDEMPOTENCY_KEYS = idempotency_table(Base.metadata)
+"""Stored responses of idempotent writes (see services.common.idempotency)."""

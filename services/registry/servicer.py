@@ -8,6 +8,7 @@ import grpc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
+from services.common import idempotency
 from services.common.auth import Principal, credential_from_metadata
 from services.registry.config_client import ConfigClient
 from services.registry.convert import (
@@ -73,7 +74,13 @@ class InboundNumberServicer(RegistryServicerBase, registry_pb2_grpc.InboundNumbe
                 else None
             ),
         )
-        return mapping_to_proto(await self._numbers.assign(principal, command))
+
+        async def assign() -> registry_pb2.InboundNumber:
+            return mapping_to_proto(await self._numbers.assign(principal, command))
+
+        return await idempotency.once(
+            self._sessions, principal, request, registry_pb2.InboundNumber, assign
+        )
 
     async def UpdateInboundNumber(
         self, request: registry_pb2.UpdateInboundNumberRequest, context: Context
@@ -140,7 +147,13 @@ class InboundContextStrategyServicer(
             headers=dict(config.headers),
             timeout_seconds=config.timeout_seconds or None,
         )
-        return strategy_to_proto(await self._strategies.create(principal, new))
+
+        async def create() -> registry_pb2.InboundContextStrategy:
+            return strategy_to_proto(await self._strategies.create(principal, new))
+
+        return await idempotency.once(
+            self._sessions, principal, request, registry_pb2.InboundContextStrategy, create
+        )
 
     async def UpdateInboundContextStrategy(
         self, request: registry_pb2.UpdateInboundContextStrategyRequest, context: Context
