@@ -128,9 +128,11 @@ class HttpsReceiver:
 
 
 @contextlib.asynccontextmanager
-async def running_receiver(workdir: Path) -> AsyncIterator[HttpsReceiver]:
-    """An HTTPS receiver on 127.0.0.1 with a certificate from a new throwaway CA."""
-    ca = trustme.CA()
+async def running_receiver(
+    workdir: Path, ca: trustme.CA | None = None
+) -> AsyncIterator[HttpsReceiver]:
+    """An HTTPS receiver on 127.0.0.1 with a certificate from ``ca`` (default: a new CA)."""
+    ca = ca or trustme.CA()
     certificate = ca.issue_cert(*CERT_NAMES)
     ca_file = workdir / "receiver-ca.pem"
     cert_file = workdir / "receiver-cert.pem"

@@ -9,6 +9,11 @@ Every webhook and context-strategy request goes through :class:`OutboundHttp`:
   check, while TLS SNI, certificate verification and ``Host`` keep the original name, so
   a DNS answer that changes between check and connect cannot bypass it;
 * redirects are followed by hand, at most :data:`MAX_REDIRECTS`, each hop re-validated;
+  the caller's headers (a strategy's configured credentials, a webhook's signature) go only
+  to the configured URL's origin (scheme, host, port): from the first hop that leaves it,
+  none of them is sent again (httpx alone drops only ``Authorization``);
+* no cookie is ever kept: the client is shared by every account, so a cookie one site
+  sets must not ride along on another account's request to it;
 * the response body is streamed and abandoned past ``max_response_bytes``;
 * the whole exchange (connect, redirects, slow-drip bodies) runs under one time budget.
 
@@ -21,8 +26,9 @@ import asyncio
 import ssl
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from http.cookiejar import Cookie, CookieJar
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import certifi
 import httpcore
@@ -32,6 +38,11 @@ from services.common.urls import UnsafeUrl, resolve_public_addresses, validate_o
 
 MAX_REDIRECTS: Final = 3
 _REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+_PROTOCOL_HEADERS: Final = frozenset(
+    {"host", "content-type", "content-length", "transfer-encoding"}
+)
+"""Headers httpx itself sets for each hop; the caller's other headers are its credentials."""
 
 AddressResolver = Callable[[str, int], Awaitable[list[str]]]
 """``(host, port) -> addresses to connect to``; raises :class:`UnsafeUrl` to refuse the host."""
@@ -67,6 +78,21 @@ class OutboundResponse:
 
 async def _unchecked(host: str, port: int) -> list[str]:
     return [host]
+
+
+def origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` with the scheme's default port filled in."""
+    return url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme)
+
+
+class _NoCookies(CookieJar):
+    """A cookie jar that never stores anything."""
+
+    def set_cookie(self, cookie: Cookie) -> None:
+        return None
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
 
 
 class _GuardedBackend(httpcore.AsyncNetworkBackend):
@@ -140,7 +166,7 @@ class OutboundHttp:
             network_backend=_GuardedBackend(resolver),
         )
         self._client = httpx.AsyncClient(
-            transport=transport, trust_env=False, follow_redirects=False
+            transport=transport, trust_env=False, follow_redirects=False, cookies=_NoCookies()
         )
 
     @property
@@ -195,6 +221,8 @@ class OutboundHttp:
             headers={**headers, "content-type": "application/json"},
             timeout=httpx.Timeout(budget),
         )
+        home = origin(request.url)
+        left_home = False
         for _hop in range(MAX_REDIRECTS + 1):
             validate_outbound_url(
                 str(request.url), schemes=schemes, allow_private=self._allow_private
@@ -203,6 +231,11 @@ class OutboundHttp:
             try:
                 if response.status_code in _REDIRECT_STATUSES and response.next_request:
                     request = response.next_request
+                    left_home = left_home or origin(request.url) != home
+                    if left_home:
+                        for name in headers:
+                            if name.lower() not in _PROTOCOL_HEADERS:
+                                request.headers.pop(name, None)
                     continue
                 return OutboundResponse(response.status_code, await self._read_capped(response))
             finally:
