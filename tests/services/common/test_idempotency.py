@@ -286,6 +286,29 @@ async def test_keys_older_than_the_retention_are_pruned_and_free_again(
     assert first.id
 
 
+async def test_a_starting_process_prunes_old_keys(
+    stub: Stub, admin: Metadata, stack: Stack, account: CreatedAccount, workdir: Path
+) -> None:
+    await stub.CreateAgentIdentity(create_request(new_handle(), str(uuid.uuid4())), metadata=admin)
+    mine = IDEMPOTENCY_KEYS.c.account_id == account.account_id
+    async with stack.config_sessions.begin() as session:
+        await session.execute(
+            update(IDEMPOTENCY_KEYS).where(mine).values(created_at=utcnow() - timedelta(days=2))
+        )
+    settings, _ = service_settings(stack.database_urls, workdir)
+    replica = await config_server.start(settings)
+    try:
+        for _ in range(300):  # the first round runs at start-up; allow a loaded machine 30 s
+            async with stack.config_sessions() as session:
+                left = await session.scalar(select(func.count()).where(mine))
+            if left == 0:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await replica.stop(0.5)
+    assert left == 0
+
+
 async def test_registry_assign_and_strategy_create_replay(stack: Stack) -> None:
     tenant = await create_tenant(stack)
     assign = registry_pb2.AssignInboundNumberRequest(
