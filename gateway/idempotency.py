@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import Header
 
+from gateway.openapi import Responses
 from services.common.idempotency import KEY_MAX_LENGTH, KEY_PATTERN
 
 IdempotencyKey = Annotated[
@@ -22,3 +23,12 @@ IdempotencyKey = Annotated[
     ),
 ]
 """Declare as ``key: IdempotencyKey = None`` and send ``request_id=key or ""``."""
+
+IDEMPOTENT_RESPONSES: Final[Responses] = {
+    422: {
+        "description": "Invalid input (unparseable body, a field failing validation, unstorable "
+        "text), a malformed `Idempotency-Key`, or an `Idempotency-Key` already used for a "
+        "different request"
+    }
+}
+"""What a keyed route adds to its OpenAPI ``responses``."""

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from switchboard.config.v1 import config_pb2
 
 from gateway.dialects import InkboxRoute
-from gateway.idempotency import IdempotencyKey
+from gateway.idempotency import IDEMPOTENT_RESPONSES, IdempotencyKey
 from gateway.inkbox.common import config_stub
 from gateway.messages import Text, collect_all, enum_text, optional, timestamp
 from gateway.rpc import call
@@ -64,7 +64,7 @@ class CreatedApiKey(BaseModel):
     status_code=201,
     summary="Create API key",
     response_model=None,
-    responses={201: {"model": CreatedApiKey}},
+    responses={201: {"model": CreatedApiKey}, **IDEMPOTENT_RESPONSES},
 )
 async def create_api_key(
     request: Request, body: CreateApiKeyBody, idempotency_key: IdempotencyKey = None

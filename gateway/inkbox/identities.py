@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from switchboard.config.v1 import config_pb2
 
 from gateway.dialects import InkboxRoute
-from gateway.idempotency import IdempotencyKey
+from gateway.idempotency import IDEMPOTENT_RESPONSES, IdempotencyKey
 from gateway.inkbox.common import config_stub
 from gateway.messages import Text, collect_all, optional, timestamp
 from gateway.openapi import Responses
@@ -70,7 +70,7 @@ class IdentityObject(BaseModel):
     status_code=201,
     summary="Create agent identity",
     response_model=None,
-    responses={201: {"model": IdentityObject}, **_CONFLICT_RESPONSES},
+    responses={201: {"model": IdentityObject}, **_CONFLICT_RESPONSES, **IDEMPOTENT_RESPONSES},
 )
 @router.post("/identities", status_code=201, include_in_schema=False, response_model=None)
 async def create_identity(
@@ -126,7 +126,7 @@ async def get_identity(request: Request, agent_handle: HandlePath) -> dict[str, 
     "/identities/{agent_handle}",
     summary="Update agent identity",
     response_model=None,
-    responses={200: {"model": IdentityObject}, **_CONFLICT_RESPONSES},
+    responses={200: {"model": IdentityObject}, **_CONFLICT_RESPONSES, **IDEMPOTENT_RESPONSES},
 )
 async def update_identity(
     request: Request,

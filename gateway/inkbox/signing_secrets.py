@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from switchboard.config.v1 import config_pb2
 
 from gateway.dialects import InkboxRoute
-from gateway.idempotency import IdempotencyKey
+from gateway.idempotency import IDEMPOTENT_RESPONSES, IdempotencyKey
 from gateway.inkbox.common import config_stub
 from gateway.messages import optional, timestamp
 from gateway.rpc import call
@@ -52,7 +52,7 @@ async def get_signing_secret(request: Request) -> dict[str, Any]:
     "/webhooks/signing-secret",
     summary="Create or rotate the webhook signing secret",
     response_model=None,
-    responses={200: {"model": RotatedSigningSecret}},
+    responses={200: {"model": RotatedSigningSecret}, **IDEMPOTENT_RESPONSES},
 )
 @router.post(
     "/webhooks/signing-secret:rotate",

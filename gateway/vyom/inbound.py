@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from gateway.dialects import VyomRoute
-from gateway.idempotency import IdempotencyKey
+from gateway.idempotency import IDEMPOTENT_RESPONSES, IdempotencyKey
 from gateway.messages import Text, optional, timestamp
 from gateway.rpc import call, upstreams
 from gateway.vyom.common import PageSize, PageToken, listing, ok
@@ -104,7 +104,7 @@ def _listed(mapping: registry_pb2.InboundNumber) -> dict[str, Any]:
 @router.post(
     "/inbound/assign",
     summary="Assign an inbound number to an assistant",
-    responses=_CONFLICT,
+    responses={**_CONFLICT, **IDEMPOTENT_RESPONSES},
 )
 async def assign(
     body: AssignBody, request: Request, idempotency_key: IdempotencyKey = None

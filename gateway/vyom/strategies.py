@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from gateway.dialects import DialectError, VyomRoute
-from gateway.idempotency import IdempotencyKey
+from gateway.idempotency import IDEMPOTENT_RESPONSES, IdempotencyKey
 from gateway.messages import Text, timestamp
 from gateway.rpc import call, upstreams
 from gateway.vyom.common import PageSize, PageToken, listing, ok
@@ -113,7 +113,7 @@ def _config_patch(body: StrategyConfigPatchBody) -> registry_pb2.StrategyConfigP
 @router.post(
     "/inbound_context_strategy/create",
     summary="Create an inbound context strategy",
-    responses=_ADMIN_ONLY,
+    responses={**_ADMIN_ONLY, **IDEMPOTENT_RESPONSES},
 )
 async def create(
     body: CreateStrategyBody, request: Request, idempotency_key: IdempotencyKey = None

@@ -183,7 +183,9 @@ async def test_openapi_documents_the_header_on_keyed_routes(stack: Stack) -> Non
         ("/inbound/assign", "post"),
         ("/inbound_context_strategy/create", "post"),
     ):
-        parameters = document["paths"][path][method].get("parameters", [])
+        operation = document["paths"][path][method]
+        assert "Idempotency-Key" in operation["responses"]["422"]["description"], path
+        parameters = operation.get("parameters", [])
         assert {"name": "Idempotency-Key", "in": "header"} in [
             {"name": p["name"], "in": p["in"]} for p in parameters
         ], path
