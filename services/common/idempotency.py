@@ -40,14 +40,20 @@ How to adopt it for a new write RPC (two lines):
 
    ``self._sessions`` must be the process's :func:`services.common.db.create_session_factory`
    (it is, in both services); the service function keeps its usual
-   ``async with sessions.begin()``, which joins the transaction this opens.
+   ``async with sessions.begin()``, which joins the transaction this opens (as a
+   savepoint; it commits after the response is rendered and stored). Everything before
+   the first ``begin()`` (validation, RPCs) runs outside it; keep RPCs out of the
+   ``begin()`` block, as everywhere.
 
 3. In the gateway route, take the header and pass it down::
 
        async def create_thing(request: Request, body: Body, key: IdempotencyKey = None):
            message = pb.CreateThingRequest(..., request_id=key or "")
 
-   (``IdempotencyKey`` is in ``gateway/idempotency.py``; it also documents the header.)
+   and add ``**IDEMPOTENT_RESPONSES`` to the route's ``responses`` (both are in
+   ``gateway/idempotency.py``; they document the header and its 422 in OpenAPI).
+   Tests to copy: ``tests/services/common/test_idempotency.py`` (gRPC) and
+   ``tests/gateway/test_idempotency.py`` (REST, including an answer lost in transit).
 """
 
 from __future__ import annotations
