@@ -63,6 +63,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -84,8 +85,9 @@ from services.common.orm import UTCDateTime, UUIDString, utcnow
 
 KEY_MAX_LENGTH: Final = 255
 """Longest accepted key (as Stripe and the IETF Idempotency-Key draft's examples)."""
-KEY_PATTERN: Final = r"^[\x20-\x7e]{1,255}$"
-"""Accepted keys: 1 to 255 printable ASCII characters (what HTTP headers and gRPC carry)."""
+KEY_PATTERN: Final = r"^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$"
+"""Accepted keys: 1 to 255 printable ASCII characters, no space at either end (HTTP would
+strip it, so a REST client could not send the same key again)."""
 KEY_FIELD: Final = "request_id"
 KEY_REUSED_REASON: Final = "IDEMPOTENCY_KEY_REUSED"
 DEFAULT_RETENTION: Final = timedelta(hours=24)
@@ -152,11 +154,11 @@ class KeyedRequest:
 
 def checked_key(value: str) -> str:
     """``value`` if it is a valid idempotency key, else InvalidArgument on ``request_id``."""
-    if not 1 <= len(value) <= KEY_MAX_LENGTH or not all(" " <= c <= "~" for c in value):
+    if re.fullmatch(KEY_PATTERN, value) is None:
         raise InvalidArgument.for_field(
             KEY_FIELD,
             f"{KEY_FIELD} (Idempotency-Key) must be 1 to {KEY_MAX_LENGTH} printable ASCII "
-            "characters",
+            "characters, not starting or ending with a space",
             reason="INVALID_IDEMPOTENCY_KEY",
         )
     return value

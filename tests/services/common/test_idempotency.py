@@ -166,7 +166,7 @@ async def test_a_failed_request_does_not_use_up_its_key(
     assert error.code == grpc.StatusCode.INVALID_ARGUMENT
     created = await stub.CreateAgentIdentity(create_request(new_handle(), key), metadata=admin)
     assert created.id
-    for bad in ("x" * (idempotency.KEY_MAX_LENGTH + 1), "tab\tkey", "naïve"):
+    for bad in ("x" * (idempotency.KEY_MAX_LENGTH + 1), "tab\tkey", "naïve", " padded"):
         error = await rpc_error(
             stub.CreateAgentIdentity(create_request(new_handle(), bad), metadata=admin)
         )
