@@ -67,6 +67,17 @@ def _parser() -> argparse.ArgumentParser:
     keys = commands.add_parser("keys", help="manage API keys").add_subparsers(
         dest="keys_command", required=True
     )
+    mint = keys.add_parser("create", help="mint an admin API key for an account")
+    mint.add_argument(
+        "--admin",
+        action="store_true",
+        required=True,
+        help="an account-wide admin key (the API mints only identity-scoped keys)",
+    )
+    mint.add_argument("--account", required=True, metavar="ACCOUNT_ID")
+    mint.add_argument("--label", default="operator admin key")
+    mint.add_argument("--json", action="store_true", help="print JSON only")
+    mint.set_defaults(handler=_create_key)
     revoke = keys.add_parser("revoke", help="revoke an API key by id")
     revoke.add_argument("key_id")
     revoke.set_defaults(handler=_revoke_key)
@@ -116,6 +127,24 @@ def _create_account(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"account_id": created.account_id, "api_key": created.api_key}))
         print(f"switchboard: account written to {written.database}", file=sys.stderr)
+    else:
+        print(f"database:     {written.database}")
+        print(f"account id:   {created.account_id}")
+        print(f"admin key id: {created.api_key_id}")
+        print(f"admin key:    {created.api_key}")
+        print("The key is shown only this once; store it now.")
+    return 0
+
+
+def _create_key(args: argparse.Namespace) -> int:
+    from services.database_admin import create_admin_key
+
+    written = asyncio.run(create_admin_key(args.account, args.label))
+    created = written.created
+    if args.json:
+        shown = {"account_id": created.account_id, "api_key_id": created.api_key_id}
+        print(json.dumps({**shown, "api_key": created.api_key}))
+        print(f"switchboard: key written to {written.database}", file=sys.stderr)
     else:
         print(f"database:     {written.database}")
         print(f"account id:   {created.account_id}")

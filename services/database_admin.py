@@ -41,6 +41,13 @@ class AccountWritten(Written):
 
 
 @dataclass(frozen=True)
+class KeyMinted(Written):
+    """An admin key minted in ``database``."""
+
+    created: operator.CreatedKey
+
+
+@dataclass(frozen=True)
 class KeyRevoked(Written):
     """A key revoked in ``database``."""
 
@@ -79,6 +86,18 @@ async def create_account(name: str, *, create: bool = False) -> AccountWritten:
     finally:
         await engine.dispose()
     return AccountWritten(describe_database(url), created)
+
+
+async def create_admin_key(account_id: str, label: str) -> KeyMinted:
+    """Mint an admin key for an account in the existing config database."""
+    url = database_url("config")
+    engine = await _open("config", url, create=False, hint=False)
+    try:
+        await upgrade_to_head(engine, MIGRATIONS["config"])
+        key = await operator.create_admin_key(create_session_factory(engine), account_id, label)
+    finally:
+        await engine.dispose()
+    return KeyMinted(describe_database(url), key)
 
 
 async def revoke_key(key_id: str) -> KeyRevoked:

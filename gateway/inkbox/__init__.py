@@ -1,10 +1,13 @@
-"""Inkbox-dialect routes (``/api/v1/...``): incoming-call actions, identities, API keys."""
+"""Inkbox-dialect routes (``/api/v1/...`` and ``/api/whoami``): call actions, identities, keys."""
 
 from fastapi import APIRouter
 
 from gateway.dialects import InkboxRoute
-from gateway.inkbox import api_keys, call_actions, identities, signing_secrets
+from gateway.inkbox import api_keys, call_actions, identities, signing_keys, whoami
 
-router = APIRouter(prefix="/api/v1", route_class=InkboxRoute)
-for _module in (call_actions, identities, api_keys, signing_secrets):
-    router.include_router(_module.router)
+router = APIRouter(route_class=InkboxRoute)
+_v1 = APIRouter(prefix="/api/v1", route_class=InkboxRoute)
+for _module in (call_actions, identities, api_keys, signing_keys):
+    _v1.include_router(_module.router)
+router.include_router(_v1)
+router.include_router(whoami.router, prefix="/api")

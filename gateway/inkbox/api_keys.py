@@ -28,7 +28,9 @@ class CreateApiKeyBody(BaseModel):
     label: Annotated[Text, Field(min_length=1, max_length=LABEL_MAX_LENGTH)]
     description: Annotated[Text, Field(max_length=DESCRIPTION_MAX_LENGTH)] | None = None
     scoped_identity_id: uuid.UUID | None = Field(
-        default=None, description="Mint an identity-scoped key bound to this identity."
+        default=None,
+        description="The identity the new key is bound to. Required: as in Inkbox, an API key "
+        "may not mint an admin key (403); operators use `switchboard keys create --admin`.",
     )
 
 
@@ -69,7 +71,11 @@ class CreatedApiKey(BaseModel):
 async def create_api_key(
     request: Request, body: CreateApiKeyBody, idempotency_key: IdempotencyKey = None
 ) -> dict[str, Any]:
-    """Mint a key; the secret appears only in this response."""
+    """Mint an identity-scoped key; the secret appears only in this response.
+
+    Without `scoped_identity_id` the request asks for an admin key, which an API key may
+    not mint: 403 (Inkbox's documented behaviour).
+    """
     message = config_pb2.CreateApiKeyRequest(label=body.label, request_id=idempotency_key or "")
     if body.description is not None:
         message.description = body.description

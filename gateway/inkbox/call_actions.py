@@ -76,7 +76,10 @@ class IncomingCallActionBody(BaseModel):
         "Omitted or `null`: not set.",
     )
     forwarding_target_type: TargetType | None = Field(
-        default=None, description="Destination kind for `forward`." + _THREE_STATE
+        default=None,
+        description="Destination kind for `forward`."
+        + _THREE_STATE
+        + " `null` with another action also clears both saved destinations.",
     )
     forwarding_phone_number: Phone | None = Field(
         default=None,
@@ -153,7 +156,9 @@ async def put_incoming_call_action(
     `client_websocket_url` and `incoming_call_webhook_url` are replaced by every PUT
     (omitted means `null`). The `forwarding_*` fields and the Switchboard extensions
     `webhook_timeout_seconds` and `webhook_fallback` are kept when omitted, cleared by
-    `null` and set by a value. The result must be valid as a whole: `auto_accept` needs
+    `null` and set by a value; `forwarding_target_type: null` with an action other than
+    `forward` also clears both saved destinations (the Inkbox SDK's contract for
+    `forwarding_target_type=None`). The result must be valid as a whole: `auto_accept` needs
     a `wss://` `client_websocket_url`, `webhook` an `https://` `incoming_call_webhook_url`,
     `forward` exactly one destination (`phone` + E.164 number, or `sip` + SIP URI).
     """
@@ -184,11 +189,24 @@ def call_action_request(body: IncomingCallActionBody) -> config_pb2.UpdateIncomi
         if fallback.client_websocket_url is not None:
             action.webhook_fallback.client_websocket_url = fallback.client_websocket_url
         _set_destination(action.webhook_fallback, fallback.forwarding_target_type, fallback)
+    given = set(body.model_fields_set)
+    if _clears_forwarding(body):
+        # The SDK's contract: `forwarding_target_type: null` while leaving `forward` clears
+        # both saved destinations too (unless the body names them itself).
+        given |= {"forwarding_phone_number", "forwarding_sip_uri"}
     paths = [*_SEED_PATHS]
-    paths += [path for key, path in _THREE_STATE_PATHS.items() if key in body.model_fields_set]
+    paths += [path for key, path in _THREE_STATE_PATHS.items() if key in given]
     request = config_pb2.UpdateIncomingCallActionRequest(incoming_call_action=action)
     request.update_mask.paths.extend(paths)
     return request
+
+
+def _clears_forwarding(body: IncomingCallActionBody) -> bool:
+    return (
+        "forwarding_target_type" in body.model_fields_set
+        and body.forwarding_target_type is None
+        and body.incoming_call_action != "forward"
+    )
 
 
 def _set_destination(

@@ -46,7 +46,7 @@ class CreateIdentityBody(BaseModel):
 
 
 class UpdateIdentityBody(BaseModel):
-    """Fields to change; omitted fields are kept, `null` clears (display name -> handle)."""
+    """Fields to change; omitted fields are kept, `null` clears (`display_name` becomes null)."""
 
     agent_handle: Handle | None = None
     display_name: DisplayName | None = None
@@ -59,10 +59,14 @@ class IdentityObject(BaseModel):
     id: uuid.UUID
     organization_id: uuid.UUID
     agent_handle: str
-    display_name: str
+    display_name: str | None
     description: str | None
     created_at: str
     updated_at: str
+    signing_key_configured: bool = Field(description="Whether a webhook signing key exists.")
+    signing_key_created_at: str | None = Field(
+        description="When the signing key was created or last rotated."
+    )
 
 
 @router.post(
@@ -163,9 +167,9 @@ async def delete_identity(request: Request, agent_handle: HandlePath) -> Respons
 
 
 def _identity_message(body: CreateIdentityBody | UpdateIdentityBody) -> config_pb2.AgentIdentity:
-    identity = config_pb2.AgentIdentity(
-        agent_handle=body.agent_handle or "", display_name=body.display_name or ""
-    )
+    identity = config_pb2.AgentIdentity(agent_handle=body.agent_handle or "")
+    if body.display_name is not None:
+        identity.display_name = body.display_name
     if body.description is not None:
         identity.description = body.description
     return identity
@@ -177,8 +181,10 @@ def identity_json(message: config_pb2.AgentIdentity) -> dict[str, Any]:
         "id": message.id,
         "organization_id": message.organization_id,
         "agent_handle": message.agent_handle,
-        "display_name": message.display_name,
+        "display_name": optional(message, "display_name"),
         "description": optional(message, "description"),
         "created_at": timestamp(message, "create_time"),
         "updated_at": timestamp(message, "update_time"),
+        "signing_key_configured": message.signing_key_configured,
+        "signing_key_created_at": timestamp(message, "signing_key_create_time"),
     }

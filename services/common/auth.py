@@ -13,6 +13,8 @@ AUTHORIZATION_HEADER = "authorization"
 INTERNAL_TOKEN_HEADER = "x-switchboard-internal-token"
 _MAX_CREDENTIAL_LENGTH = 512
 MISSING_CREDENTIAL = "missing API key: send X-API-Key or Authorization: Bearer"
+SIGNING_KEY_PER_IDENTITY = "SIGNING_KEY_PER_IDENTITY"
+"""ErrorInfo reason: an admin key asked for the deprecated org-level signing-key rotation."""
 
 
 class Scope(StrEnum):

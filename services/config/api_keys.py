@@ -9,7 +9,7 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.auth import Principal
-from services.common.errors import NotFound
+from services.common.errors import NotFound, PermissionDenied
 from services.common.ids import parse_uuid
 from services.config import paging, repository
 from services.config.access import owned_identity
@@ -22,6 +22,10 @@ DESCRIPTION_MAX_LENGTH: Final = 10_000
 API_KEY_NOT_FOUND = "API key not found"
 API_CREATOR_TYPE = "agent"
 """Keys minted through the API are created programmatically, by another key."""
+ADMIN_KEY_REFUSED: Final = (
+    "an API key may only mint identity-scoped keys (scoped_identity_id is required); "
+    "an operator mints admin keys with `switchboard keys create --admin`"
+)
 
 
 @dataclass(frozen=True)
@@ -47,18 +51,20 @@ async def create_api_key(
     description: str | None,
     scoped_identity_id: str | None,
 ) -> MintedApiKey:
-    """Mint an admin key, or one scoped to an identity of the account (admin keys only)."""
+    """Mint a key scoped to an identity of the account (admin keys only).
+
+    As in Inkbox, an API key may not mint another admin key (PermissionDenied).
+    """
     principal.require_admin()
     label = check_length(label.strip(), "label", minimum=1, maximum=LABEL_MAX_LENGTH)
     if description is not None:
         check_length(description, "description", maximum=DESCRIPTION_MAX_LENGTH)
-    identity_id = (
-        parse_uuid(scoped_identity_id, "scoped_identity_id") if scoped_identity_id else None
-    )
+    if not scoped_identity_id:
+        raise PermissionDenied(ADMIN_KEY_REFUSED, reason="ADMIN_KEY_MINTING_REFUSED")
+    identity_id = parse_uuid(scoped_identity_id, "scoped_identity_id")
     minted = new_api_key_secret()
     async with sessions.begin() as session:
-        if identity_id is not None:
-            await owned_identity(session, principal, identity_id, lock=True)
+        await owned_identity(session, principal, identity_id, lock=True)
         record = await repository.add_api_key(
             session,
             principal.account_id,
@@ -98,3 +104,12 @@ async def revoke_api_key(
         if key is None or key.account_id != principal.account_id:
             raise NotFound(API_KEY_NOT_FOUND)
         return await repository.mark_api_key_revoked(session, key)
+
+
+async def get_caller_key(readers: async_sessionmaker[AsyncSession], principal: Principal) -> ApiKey:
+    """The record of the key the principal authenticated with (any key may ask)."""
+    async with readers() as session:
+        key = await repository.get_api_key(session, principal.api_key_id)
+    if key is None or key.account_id != principal.account_id:
+        raise NotFound(API_KEY_NOT_FOUND)
+    return key

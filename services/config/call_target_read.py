@@ -1,4 +1,4 @@
-"""``ResolveCallTarget``'s read: identity, call action and active signing secret in one query."""
+"""``ResolveCallTarget``'s read: identity, call action and signing key in one query."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, Final
 from sqlalchemy import Select, bindparam, select
 
 from services.common.point_reads import PointReader
-from services.config.models import AgentIdentity, IncomingCallAction, WebhookSigningSecret
+from services.config.models import AgentIdentity, IdentitySigningKey, IncomingCallAction
 
 _IDENTITY_COLUMNS: Final = tuple(AgentIdentity.__table__.columns)
 _ACTION_COLUMNS: Final = tuple(IncomingCallAction.__table__.columns)
@@ -17,13 +17,9 @@ _ACTION_KEY: Final = _ACTION_COLUMNS.index(IncomingCallAction.__table__.c.agent_
 
 def _statement() -> Select[Any]:
     return (
-        select(*_IDENTITY_COLUMNS, *_ACTION_COLUMNS, WebhookSigningSecret.secret)
+        select(*_IDENTITY_COLUMNS, *_ACTION_COLUMNS, IdentitySigningKey.secret)
         .outerjoin(IncomingCallAction, IncomingCallAction.agent_identity_id == AgentIdentity.id)
-        .outerjoin(
-            WebhookSigningSecret,
-            (WebhookSigningSecret.account_id == AgentIdentity.account_id)
-            & WebhookSigningSecret.active,
-        )
+        .outerjoin(IdentitySigningKey, IdentitySigningKey.agent_identity_id == AgentIdentity.id)
         .where(AgentIdentity.id == bindparam("identity_id"))
     )
 
@@ -37,7 +33,7 @@ class ResolvedTarget:
 
     identity: AgentIdentity
     action: IncomingCallAction | None
-    signing_secret: str | None
+    signing_key: str | None
 
 
 class CallTargetReader:

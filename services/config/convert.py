@@ -11,9 +11,10 @@ from switchboard.config.v1 import config_pb2
 from services.common.errors import InvalidArgument
 from services.common.proto_time import to_timestamp
 from services.config.call_actions import FIELDS, FORWARDING_FIELDS, CallActionConfig, Fallback
+from services.config.identities import CLEARED_DISPLAY_NAME, IdentityView
 from services.config.identity_read import IdentityRow
 from services.config.models import AgentIdentity, ApiKey, IncomingCallAction
-from services.config.signing_secrets import SigningSecretStatus
+from services.config.signing_keys import NewSigningKey, SigningKeyStatus
 
 ACTION_TYPES = {
     "auto_accept": config_pb2.INCOMING_CALL_ACTION_TYPE_AUTO_ACCEPT,
@@ -47,17 +48,27 @@ CREATOR_TYPES = {
 
 
 def identity_to_proto(identity: AgentIdentity | IdentityRow) -> config_pb2.AgentIdentity:
-    """The AgentIdentity message of a row."""
+    """The AgentIdentity message of a row (a cleared display name stays unset = null)."""
     message = config_pb2.AgentIdentity(
         id=identity.id,
         organization_id=identity.account_id,
         agent_handle=identity.agent_handle,
-        display_name=identity.display_name,
         create_time=to_timestamp(identity.created_at),
         update_time=to_timestamp(identity.updated_at),
     )
+    if identity.display_name != CLEARED_DISPLAY_NAME:
+        message.display_name = identity.display_name
     if identity.description is not None:
         message.description = identity.description
+    return message
+
+
+def identity_view_to_proto(view: IdentityView) -> config_pb2.AgentIdentity:
+    """The AgentIdentity message of a ConfigService answer, with its signing-key status."""
+    message = identity_to_proto(view.identity)
+    if view.signing_key_created_at is not None:
+        message.signing_key_configured = True
+        message.signing_key_create_time.CopyFrom(to_timestamp(view.signing_key_created_at))
     return message
 
 
@@ -211,13 +222,16 @@ def _fallback(message: config_pb2.CallFallback) -> Fallback:
     )
 
 
-def signing_secret_to_proto(status: SigningSecretStatus) -> config_pb2.WebhookSigningSecret:
-    """The WebhookSigningSecret status message (never the secret)."""
-    message = config_pb2.WebhookSigningSecret(configured=status.configured)
-    if status.display_prefix is not None:
-        message.display_prefix = status.display_prefix
+def signing_key_status_to_proto(status: SigningKeyStatus) -> config_pb2.SigningKeyStatus:
+    """The SigningKeyStatus message (never the key)."""
+    message = config_pb2.SigningKeyStatus(configured=status.configured)
     if status.created_at is not None:
         message.create_time.CopyFrom(to_timestamp(status.created_at))
-    if status.rotated_at is not None:
-        message.rotate_time.CopyFrom(to_timestamp(status.rotated_at))
     return message
+
+
+def signing_key_to_proto(key: NewSigningKey) -> config_pb2.SigningKey:
+    """The SigningKey message of a new key (its only appearance)."""
+    return config_pb2.SigningKey(
+        signing_key=key.signing_key, create_time=to_timestamp(key.created_at)
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy.exc import IntegrityError
@@ -17,16 +18,26 @@ from services.config.models import AgentIdentity
 from services.config.validation import check_length, normalize_handle
 
 DISPLAY_NAME_MAX_LENGTH: Final = 200
+CLEARED_DISPLAY_NAME: Final = ""
+"""What a cleared display name is stored as (the API shows null; see models.AgentIdentity)."""
 DESCRIPTION_MAX_LENGTH: Final = 10_000
 HANDLE_TAKEN = "agent_handle already taken"
 UPDATABLE_FIELDS: Final = frozenset({"agent_handle", "display_name", "description"})
 
 
 @dataclass(frozen=True)
+class IdentityView:
+    """An identity with the status of its webhook signing key (the Inkbox summary)."""
+
+    identity: AgentIdentity
+    signing_key_created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class IdentityPage:
     """One page of a listing and the token of the next (empty when last)."""
 
-    identities: Sequence[AgentIdentity]
+    identities: Sequence[IdentityView]
     next_page_token: str
 
 
@@ -36,7 +47,7 @@ async def create_identity(
     agent_handle: str,
     display_name: str | None,
     description: str | None,
-) -> AgentIdentity:
+) -> IdentityView:
     """A new identity in the principal's account (admin keys only)."""
     principal.require_admin()
     handle = normalize_handle(agent_handle)
@@ -48,20 +59,20 @@ async def create_identity(
     )
     try:
         async with sessions.begin() as session:
-            return await repository.add_identity(session, identity)
+            return IdentityView(await repository.add_identity(session, identity))
     except IntegrityError:
         raise AlreadyExists(HANDLE_TAKEN, reason="AGENT_HANDLE_TAKEN") from None
 
 
 async def get_identity(
     readers: async_sessionmaker[AsyncSession], principal: Principal, agent_handle: str
-) -> AgentIdentity:
+) -> IdentityView:
     """The account's identity with this handle; a scoped key may read only its own."""
     async with readers() as session:
-        identity = await _find_by_handle(session, agent_handle)
-    # A scoped key gets 403 for every handle but its own, so it cannot probe for handles.
-    check_own_identity(principal, identity.id if identity is not None else "")
-    return visible(principal, identity)
+        identity = await find_by_handle(session, agent_handle)
+        # A scoped key gets 403 for every handle but its own, so it cannot probe for handles.
+        check_own_identity(principal, identity.id if identity is not None else "")
+        return await _view(session, visible(principal, identity))
 
 
 async def list_identities(
@@ -76,7 +87,9 @@ async def list_identities(
     after = paging.decode_token(page_token)
     async with readers() as session:
         rows = await repository.list_identities(session, principal.account_id, size, after)
-    return IdentityPage(rows, paging.next_token(rows, size))
+        keys = await repository.signing_key_times(session, [row.id for row in rows])
+    views = [IdentityView(row, keys.get(row.id)) for row in rows]
+    return IdentityPage(views, paging.next_token(rows, size))
 
 
 async def update_identity(
@@ -84,7 +97,7 @@ async def update_identity(
     principal: Principal,
     agent_handle: str,
     changes: dict[str, str | None],
-) -> AgentIdentity:
+) -> IdentityView:
     """Apply ``changes`` (field -> new value, None clears) to an identity (admin keys only)."""
     principal.require_admin()
     unknown = set(changes) - UPDATABLE_FIELDS
@@ -96,17 +109,16 @@ async def update_identity(
         async with sessions.begin() as session:
             identity = await _by_handle(session, principal, agent_handle)
             values: dict[str, Any] = {}
-            handle = identity.agent_handle
             if "agent_handle" in changes:
                 new_handle = changes["agent_handle"]
                 if new_handle is None:
                     raise InvalidArgument.for_field("agent_handle", "agent_handle cannot be null")
-                handle = values["agent_handle"] = normalize_handle(new_handle)
+                values["agent_handle"] = normalize_handle(new_handle)
             if "display_name" in changes:
-                values["display_name"] = _display_name(changes["display_name"], handle)
+                values["display_name"] = _new_display_name(changes["display_name"])
             if "description" in changes:
                 values["description"] = _description(changes["description"])
-            return await repository.update_identity(session, identity, values)
+            return await _view(session, await repository.update_identity(session, identity, values))
     except IntegrityError:
         raise AlreadyExists(HANDLE_TAKEN, reason="AGENT_HANDLE_TAKEN") from None
 
@@ -121,7 +133,7 @@ async def delete_identity(
         await repository.delete_identity(session, identity.id)
 
 
-async def _find_by_handle(session: AsyncSession, raw: str) -> AgentIdentity | None:
+async def find_by_handle(session: AsyncSession, raw: str) -> AgentIdentity | None:
     """The identity with this handle in any account; None also for a malformed handle."""
     try:
         handle = normalize_handle(raw)
@@ -131,12 +143,24 @@ async def _find_by_handle(session: AsyncSession, raw: str) -> AgentIdentity | No
 
 
 async def _by_handle(session: AsyncSession, principal: Principal, raw: str) -> AgentIdentity:
-    return visible(principal, await _find_by_handle(session, raw))
+    return visible(principal, await find_by_handle(session, raw))
+
+
+async def _view(session: AsyncSession, identity: AgentIdentity) -> IdentityView:
+    key = await repository.get_signing_key(session, identity.id)
+    return IdentityView(identity, key.created_at if key is not None else None)
 
 
 def _display_name(value: str | None, handle: str) -> str:
     if value is None or not value.strip():
         return handle
+    return check_length(value.strip(), "display_name", maximum=DISPLAY_NAME_MAX_LENGTH)
+
+
+def _new_display_name(value: str | None) -> str:
+    """An update's display name; null or blank clears it (Inkbox: ``None`` clears)."""
+    if value is None or not value.strip():
+        return CLEARED_DISPLAY_NAME
     return check_length(value.strip(), "display_name", maximum=DISPLAY_NAME_MAX_LENGTH)
 
 

@@ -87,6 +87,6 @@ class ConfigInternalServicer(config_pb2_grpc.ConfigInternalServiceServicer):
         target = config_pb2.CallTarget(agent_identity=identity_to_proto(resolved.identity))
         if resolved.action is not None:
             target.incoming_call_action.CopyFrom(call_action_to_proto(resolved.action))
-        if resolved.signing_secret is not None:
-            target.webhook_signing_secret = resolved.signing_secret
+        if resolved.signing_key is not None:
+            target.webhook_signing_key = resolved.signing_key
         return target

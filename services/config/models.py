@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.idempotency import idempotency_table
@@ -67,6 +67,8 @@ class AgentIdentity(Base):
         UUIDString(), ForeignKey("accounts.id", ondelete="CASCADE")
     )
     agent_handle: Mapped[str] = mapped_column(String(64), unique=True)
+    # "" means cleared (the API shows null): the column stays NOT NULL because relaxing it
+    # would rebuild this table on SQLite, and its cascading children would be emptied.
     display_name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -98,18 +100,17 @@ class IncomingCallAction(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
-class WebhookSigningSecret(Base):
-    """The account's webhook signing secret (needed in clear to sign requests)."""
+class IdentitySigningKey(Base):
+    """An identity's webhook signing key (kept in clear: it is needed to sign requests)."""
 
-    __tablename__ = "webhook_signing_secrets"
+    __tablename__ = "identity_signing_keys"
 
-    account_id: Mapped[str] = mapped_column(
-        UUIDString(), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    agent_identity_id: Mapped[str] = mapped_column(
+        UUIDString(), ForeignKey("agent_identities.id", ondelete="CASCADE"), primary_key=True
     )
     secret: Mapped[str] = mapped_column(String(128))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    """When the key was created or last rotated (the Inkbox ``created_at``)."""
 
 
 IDEMPOTENCY_KEYS = idempotency_table(Base.metadata)

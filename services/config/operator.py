@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.errors import InvalidArgument, NotFound
+from services.common.ids import parse_uuid
 from services.config import repository
-from services.config.models import ApiKey
+from services.config.api_keys import LABEL_MAX_LENGTH
+from services.config.models import Account, ApiKey
 from services.config.secrets import new_api_key_secret
 
 ACCOUNT_NAME_MAX_LENGTH = 200
@@ -42,6 +44,33 @@ async def create_account(sessions: async_sessionmaker[AsyncSession], name: str) 
             creator_type="human",
         )
         return CreatedAccount(account.id, key.id, minted.secret)
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    """A new admin key's record and its secret (shown once)."""
+
+    account_id: str
+    api_key_id: str
+    api_key: str
+
+
+async def create_admin_key(
+    sessions: async_sessionmaker[AsyncSession], account_id: str, label: str
+) -> CreatedKey:
+    """Mint an admin key for an existing account (the API refuses to mint admin keys)."""
+    account_id = parse_uuid(account_id, "account_id")
+    label = label.strip()
+    if not label or len(label) > LABEL_MAX_LENGTH:
+        raise InvalidArgument.for_field("label", f"label must be 1-{LABEL_MAX_LENGTH} characters")
+    minted = new_api_key_secret()
+    async with sessions.begin() as session:
+        if await session.get(Account, account_id) is None:
+            raise NotFound(f"account {account_id} not found")
+        key = await repository.add_api_key(
+            session, account_id, minted, label=label, created_by="operator", creator_type="human"
+        )
+        return CreatedKey(account_id, key.id, minted.secret)
 
 
 async def revoke_key(sessions: async_sessionmaker[AsyncSession], key_id: str) -> ApiKey:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.orm import utcnow
@@ -14,8 +14,8 @@ from services.config.models import (
     Account,
     AgentIdentity,
     ApiKey,
+    IdentitySigningKey,
     IncomingCallAction,
-    WebhookSigningSecret,
 )
 from services.config.secrets import NewApiKeySecret
 
@@ -87,12 +87,6 @@ async def get_identity(session: AsyncSession, identity_id: str) -> AgentIdentity
 async def get_call_action(session: AsyncSession, identity_id: str) -> IncomingCallAction | None:
     """The identity's incoming-call action, if configured."""
     return await session.get(IncomingCallAction, identity_id)
-
-
-async def get_signing_secret(session: AsyncSession, account_id: str) -> WebhookSigningSecret | None:
-    """The account's active webhook signing secret, if any."""
-    secret = await session.get(WebhookSigningSecret, account_id)
-    return secret if secret is not None and secret.active else None
 
 
 PageCursor = tuple[datetime, str]
@@ -203,17 +197,38 @@ async def _newest_first(
     return (await session.execute(query)).scalars().all()
 
 
-async def get_signing_secret_row(
-    session: AsyncSession, account_id: str
-) -> WebhookSigningSecret | None:
-    """The account's signing-secret row, active or not."""
-    return await session.get(WebhookSigningSecret, account_id)
+async def get_signing_key(session: AsyncSession, identity_id: str) -> IdentitySigningKey | None:
+    """The identity's webhook signing key, if any."""
+    return await session.get(IdentitySigningKey, identity_id)
 
 
-async def add_signing_secret(
-    session: AsyncSession, secret: WebhookSigningSecret
-) -> WebhookSigningSecret:
-    """Insert an account's signing-secret row."""
-    session.add(secret)
+async def add_signing_key(session: AsyncSession, key: IdentitySigningKey) -> IdentitySigningKey:
+    """Insert an identity's signing key."""
+    session.add(key)
     await session.flush()
-    return secret
+    return key
+
+
+async def signing_key_times(
+    session: AsyncSession, identity_ids: Sequence[str]
+) -> dict[str, datetime]:
+    """identity id -> when its signing key was created or rotated, for those that have one."""
+    if not identity_ids:
+        return {}
+    result = await session.execute(
+        select(IdentitySigningKey.agent_identity_id, IdentitySigningKey.created_at).where(
+            IdentitySigningKey.agent_identity_id.in_(identity_ids)
+        )
+    )
+    return {identity_id: created_at for identity_id, created_at in result.all()}
+
+
+async def newest_signing_key_time(session: AsyncSession, account_id: str) -> datetime | None:
+    """When the account's most recently created or rotated identity key was; None if none."""
+    result = await session.execute(
+        select(func.max(IdentitySigningKey.created_at))
+        .join(AgentIdentity, AgentIdentity.id == IdentitySigningKey.agent_identity_id)
+        .where(AgentIdentity.account_id == account_id)
+    )
+    newest: datetime | None = result.scalar_one_or_none()
+    return newest

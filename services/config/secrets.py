@@ -1,4 +1,4 @@
-"""Generating and hashing API key secrets and webhook signing secrets."""
+"""Generating and hashing API key secrets and webhook signing keys."""
 
 from __future__ import annotations
 
@@ -42,5 +42,5 @@ def new_api_key_secret() -> NewApiKeySecret:
 
 
 def new_signing_secret() -> str:
-    """A new webhook signing secret in the ``whsec_`` form receivers expect."""
+    """A new webhook signing key in the ``whsec_`` form receivers expect."""
     return SIGNING_SECRET_PREFIX + secrets.token_urlsafe(32)

@@ -9,15 +9,16 @@ from switchboard.config.v1 import config_pb2, config_pb2_grpc
 from services.common import idempotency
 from services.common.errors import InvalidArgument
 from services.common.grpc_server import ServicerContext as Context
-from services.config import api_keys, call_actions, identities, signing_secrets
+from services.config import api_keys, call_actions, identities, signing_keys
 from services.config.authentication import Authenticator
 from services.config.convert import (
     api_key_to_proto,
     call_action_to_proto,
     call_action_update,
-    identity_to_proto,
+    identity_view_to_proto,
     requested_identity_id,
-    signing_secret_to_proto,
+    signing_key_status_to_proto,
+    signing_key_to_proto,
 )
 from services.config.settings import ConfigSettings
 
@@ -77,7 +78,7 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
                 given.display_name or None,
                 given.description if given.HasField("description") else None,
             )
-            return identity_to_proto(identity)
+            return identity_view_to_proto(identity)
 
         return await idempotency.once(
             self._sessions, principal, request, config_pb2.AgentIdentity, create
@@ -88,7 +89,7 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
     ) -> config_pb2.AgentIdentity:
         principal = await self._authenticator.authenticate_call(context)
         identity = await identities.get_identity(self._readers, principal, request.agent_handle)
-        return identity_to_proto(identity)
+        return identity_view_to_proto(identity)
 
     async def ListAgentIdentities(
         self, request: config_pb2.ListAgentIdentitiesRequest, context: Context
@@ -98,7 +99,7 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
             self._readers, principal, request.page_size, request.page_token
         )
         return config_pb2.ListAgentIdentitiesResponse(
-            agent_identities=[identity_to_proto(identity) for identity in page.identities],
+            agent_identities=[identity_view_to_proto(identity) for identity in page.identities],
             next_page_token=page.next_page_token,
         )
 
@@ -124,7 +125,7 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
             identity = await identities.update_identity(
                 self._sessions, principal, request.agent_handle, changes
             )
-            return identity_to_proto(identity)
+            return identity_view_to_proto(identity)
 
         return await idempotency.once(
             self._sessions, principal, request, config_pb2.AgentIdentity, update
@@ -177,27 +178,49 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
         key = await api_keys.revoke_api_key(self._sessions, principal, request.api_key_id)
         return api_key_to_proto(key)
 
-    async def GetWebhookSigningSecret(
-        self, request: config_pb2.GetWebhookSigningSecretRequest, context: Context
-    ) -> config_pb2.WebhookSigningSecret:
+    async def GetCallerApiKey(
+        self, request: config_pb2.GetCallerApiKeyRequest, context: Context
+    ) -> config_pb2.ApiKey:
         principal = await self._authenticator.authenticate_call(context)
-        return signing_secret_to_proto(await signing_secrets.get_status(self._readers, principal))
+        return api_key_to_proto(await api_keys.get_caller_key(self._readers, principal))
 
-    async def RotateWebhookSigningSecret(
-        self, request: config_pb2.RotateWebhookSigningSecretRequest, context: Context
-    ) -> config_pb2.RotateWebhookSigningSecretResponse:
+    async def GetAgentIdentitySigningKey(
+        self, request: config_pb2.GetAgentIdentitySigningKeyRequest, context: Context
+    ) -> config_pb2.SigningKeyStatus:
+        principal = await self._authenticator.authenticate_call(context)
+        status = await signing_keys.get_status(self._readers, principal, request.agent_handle)
+        return signing_key_status_to_proto(status)
+
+    async def RotateAgentIdentitySigningKey(
+        self, request: config_pb2.RotateAgentIdentitySigningKeyRequest, context: Context
+    ) -> config_pb2.SigningKey:
         principal = await self._authenticator.authenticate_call(context)
 
-        async def rotate() -> config_pb2.RotateWebhookSigningSecretResponse:
-            rotated = await signing_secrets.rotate(self._sessions, principal)
-            return config_pb2.RotateWebhookSigningSecretResponse(
-                secret=rotated.secret, status=signing_secret_to_proto(rotated.status)
+        async def rotate() -> config_pb2.SigningKey:
+            key = await signing_keys.rotate(self._sessions, principal, request.agent_handle)
+            return signing_key_to_proto(key)
+
+        return await idempotency.once(
+            self._sessions, principal, request, config_pb2.SigningKey, rotate
+        )
+
+    async def GetOrganizationSigningKey(
+        self, request: config_pb2.GetOrganizationSigningKeyRequest, context: Context
+    ) -> config_pb2.SigningKeyStatus:
+        principal = await self._authenticator.authenticate_call(context)
+        status = await signing_keys.get_organization_status(self._readers, principal)
+        return signing_key_status_to_proto(status)
+
+    async def RotateOrganizationSigningKey(
+        self, request: config_pb2.RotateOrganizationSigningKeyRequest, context: Context
+    ) -> config_pb2.SigningKey:
+        principal = await self._authenticator.authenticate_call(context)
+
+        async def rotate() -> config_pb2.SigningKey:
+            return signing_key_to_proto(
+                await signing_keys.rotate_organization(self._sessions, principal)
             )
 
         return await idempotency.once(
-            self._sessions,
-            principal,
-            request,
-            config_pb2.RotateWebhookSigningSecretResponse,
-            rotate,
+            self._sessions, principal, request, config_pb2.SigningKey, rotate
         )

@@ -88,7 +88,7 @@ class ConfigClient:
         return {identity.id: identity for identity in response.agent_identities}
 
     async def resolve_call_target(self, identity_id: str) -> config_pb2.CallTarget | None:
-        """Identity, call action and signing secret in one round trip; None if no identity."""
+        """Identity, call action and signing key in one round trip; None if no identity."""
         try:
             target: config_pb2.CallTarget = await self._call(
                 self._stub.ResolveCallTarget,
@@ -112,3 +112,11 @@ def _domain_error(error: grpc.aio.AioRpcError) -> SwitchboardError:
     if code == grpc.StatusCode.NOT_FOUND:
         return NotFound(error.details() or "not found")
     return Unavailable(f"config service unavailable ({code.name})", reason="CONFIG_UNAVAILABLE")
+
+
+def assistant_name(identity: config_pb2.AgentIdentity) -> str:
+    """An identity's ``assistant_name``: its display name, or its handle once that is cleared."""
+    name: str = (
+        identity.display_name if identity.HasField("display_name") else identity.agent_handle
+    )
+    return name

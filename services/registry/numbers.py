@@ -21,7 +21,7 @@ from services.common.phone import (
     normalize_phone_number,
 )
 from services.registry import repository
-from services.registry.config_client import ConfigClient
+from services.registry.config_client import ConfigClient, assistant_name
 from services.registry.models import InboundNumber
 from services.registry.pagination import (
     Cursor,
@@ -220,7 +220,7 @@ class InboundNumbers:
         identity = found.get(canonical)
         if identity is None:
             raise assistant_not_found()
-        return canonical, identity.display_name
+        return canonical, assistant_name(identity)
 
     async def _with_assistant_names(
         self, account_id: str, views: Collection[MappingView]
@@ -229,7 +229,7 @@ class InboundNumbers:
         ids = {v.mapping.assistant_id for v in views if v.mapping.assistant_id is not None}
         identities = await self._config.get_identities(account_id, ids) if ids else {}
         return [
-            replace(view, assistant_name=identities[assistant].display_name)
+            replace(view, assistant_name=assistant_name(identities[assistant]))
             if (assistant := view.mapping.assistant_id) in identities
             else view
             for view in views

@@ -49,7 +49,7 @@ class RegistrySettings(DatabaseServiceSettings):
         ge=0,
         le=5,
         description=(
-            "How long RouteCall reuses an identity's call action and signing secret before "
+            "How long RouteCall reuses an identity's call action and signing key before "
             "asking config again (default 5 s, at most 5 s; 0 disables); bounds how stale a "
             "routing decision can be. Entries in use are refreshed in the background during "
             "the last quarter of their life."

@@ -139,10 +139,11 @@ async def test_every_keyed_route_replays(stack: Stack, admin: dict[str, str]) ->
         "/api/v1/identities/", json={"agent_handle": new_handle()}, headers=admin
     )
     handle = identity.json()["agent_handle"]
+    scoped = {"label": "ci", "scoped_identity_id": identity.json()["id"]}
     calls: list[tuple[str, str, dict[str, Any] | None]] = [
-        ("POST", "/api/v1/api-keys", {"label": "ci"}),
-        ("POST", "/api/v1/webhooks/signing-secret:rotate", None),
-        ("POST", "/api/v1/webhooks/signing-secret", None),
+        ("POST", "/api/v1/api-keys", scoped),
+        ("POST", f"/api/v1/identities/{handle}/signing-key", {}),
+        ("POST", f"/api/v1/identities/{handle}/signing-key", None),
         ("PATCH", f"/api/v1/identities/{handle}", {"description": "replayed"}),
     ]
     for method, path, body in calls:
@@ -179,7 +180,8 @@ async def test_openapi_documents_the_header_on_keyed_routes(stack: Stack) -> Non
         ("/api/v1/identities/", "post"),
         ("/api/v1/identities/{agent_handle}", "patch"),
         ("/api/v1/api-keys", "post"),
-        ("/api/v1/webhooks/signing-secret", "post"),
+        ("/api/v1/identities/{agent_handle}/signing-key", "post"),
+        ("/api/v1/signing-keys", "post"),
         ("/inbound/assign", "post"),
         ("/inbound_context_strategy/create", "post"),
     ):

@@ -74,3 +74,40 @@ async def test_accounts_create_rejects_blank_name(stack: Stack) -> None:
     assert status == 1
     assert stdout == ""
     assert "Traceback" not in stderr
+
+
+async def test_keys_create_admin_mints_an_account_wide_key_shown_once(stack: Stack) -> None:
+    env = cli_env(SWITCHBOARD_CONFIG_DATABASE_URL=stack.database_urls["config"])
+    _, stdout, _ = await run_cli("accounts", "create", "--name", "Minting", "--json", env=env)
+    account_id = json.loads(stdout)["account_id"]
+    status, stdout, _ = await run_cli(
+        "keys", "create", "--admin", "--account", account_id, "--label", "ops", "--json", env=env
+    )
+    assert status == 0
+    created = json.loads(stdout)
+    assert set(created) == {"account_id", "api_key_id", "api_key"}
+    assert created["account_id"] == account_id
+    async with stack.config_sessions() as session:
+        key = await session.get(ApiKey, created["api_key_id"])
+    assert key is not None and key.secret_hash == hash_api_key(created["api_key"])
+    assert (key.account_id, key.scoped_identity_id, key.label) == (account_id, None, "ops")
+    assert (key.creator_type, key.status) == ("human", "active")
+    whoami = await stack.http.get("/api/whoami", headers={"X-API-Key": created["api_key"]})
+    assert whoami.json()["auth_subtype"] == "api_key.admin_scoped"
+
+    status, stdout, _ = await run_cli("keys", "create", "--admin", "--account", account_id, env=env)
+    assert status == 0
+    assert "admin key:" in stdout and "shown only this once" in stdout
+
+
+async def test_keys_create_fails_cleanly(stack: Stack) -> None:
+    env = cli_env(SWITCHBOARD_CONFIG_DATABASE_URL=stack.database_urls["config"])
+    for args, message in (
+        (("--account", "00000000-0000-0000-0000-000000000000"), "not found"),
+        (("--account", "not-a-uuid"), "account_id"),
+    ):
+        status, stdout, stderr = await run_cli("keys", "create", "--admin", *args, env=env)
+        assert status == 1 and stdout == "" and message in stderr, stderr
+        assert "Traceback" not in stderr
+    status, _, stderr = await run_cli("keys", "create", "--account", "x", env=env)
+    assert status == 2 and "--admin" in stderr

@@ -21,7 +21,7 @@ CallTarget: TypeAlias = config_pb2.CallTarget | None
 class CallTargetCache:
     """``ResolveCallTarget`` answers reused for at most ``ttl`` seconds (0: never cached).
 
-    A change to an identity, its call action or the account's signing secret therefore
+    A change to an identity, its call action or its signing key therefore
     reaches every registry replica within ``ttl`` (``call_target_cache_ttl_seconds``,
     default 5 s, at most 5 s): an entry's life is counted from the moment its request was
     sent, and nothing older is ever served. Errors (config unavailable) are never cached;

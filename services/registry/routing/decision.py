@@ -13,12 +13,13 @@ from typing import Final
 
 from switchboard.config.v1 import config_pb2
 
-from services.common.errors import InvalidArgument
+from services.common.errors import InvalidArgument, SwitchboardError
 from services.common.phone import (
     SERVICE_DEFAULT_REGIONS,
     InvalidPhoneNumber,
     normalize_phone_number,
 )
+from services.registry.config_client import assistant_name
 from services.registry.routing import context_lookup, webhook
 from services.registry.routing.call_targets import CallTargetCache
 from services.registry.routing.context_lookup import NOT_CONFIGURED, CallerContextResult
@@ -211,7 +212,7 @@ class Router:
             caller_number=caller_number,
             mapping=mapping,
             assistant_id=mapping.assistant_id,
-            assistant_name=target.agent_identity.display_name,
+            assistant_name=assistant_name(target.agent_identity),
         )
         if not target.HasField("incoming_call_action"):
             return _reject_for(call, RejectReason.NO_CALL_ACTION, "no incoming-call action")
@@ -263,10 +264,9 @@ class Router:
                 identity=target.agent_identity,
                 action=action,
                 secret=(
-                    target.webhook_signing_secret
-                    if target.HasField("webhook_signing_secret")
-                    else None
+                    target.webhook_signing_key if target.HasField("webhook_signing_key") else None
                 ),
+                remote_identities=await self._remote_identities(call),
             )
             decision = _from_webhook(call, action, answer)
             if decision.reject_reason is None:
@@ -277,6 +277,29 @@ class Router:
                 lookup.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await lookup
+
+    async def _remote_identities(self, call: _Call) -> list[config_pb2.AgentIdentity]:
+        """Inkbox's ``agent_identities``: the caller, when it is an identity of the account.
+
+        The caller matches when its number is an active mapping of the same account; any
+        failure to tell (unparseable caller, config unreachable) is "no match".
+        """
+        try:
+            normalized = normalize_phone_number(
+                call.caller_number, SERVICE_DEFAULT_REGIONS[call.service]
+            )
+        except InvalidPhoneNumber:
+            return []
+        try:
+            mapping = await self._mappings.find(normalized, call.mapping.account_id)
+            if mapping is None or mapping.assistant_id is None:
+                return []
+            target = await self._targets.get(mapping.assistant_id)
+        except SwitchboardError:
+            return []
+        if target is None or target.agent_identity.organization_id != call.mapping.account_id:
+            return []
+        return [target.agent_identity]
 
 
 def _from_webhook(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -48,14 +49,32 @@ def budget_seconds(action: config_pb2.IncomingCallAction) -> float:
     return min(max(seconds, MIN_TIMEOUT_SECONDS), MAX_TIMEOUT_SECONDS)
 
 
+def _identity_json(identity: config_pb2.AgentIdentity) -> dict[str, str | None]:
+    return {
+        "id": identity.id,
+        "agent_handle": identity.agent_handle,
+        "display_name": identity.display_name if identity.HasField("display_name") else None,
+    }
+
+
 def payload(
     call_id: str,
     local_number: str,
     remote_number: str,
     identity: config_pb2.AgentIdentity,
     action: config_pb2.IncomingCallAction,
+    remote_identities: Sequence[config_pb2.AgentIdentity] = (),
 ) -> bytes:
-    """The flat Inkbox incoming-call JSON body."""
+    """The flat Inkbox incoming-call JSON body: every key of Inkbox's own, in its order.
+
+    Keys Switchboard has no value for are null: ``use_inkbox_tts``/``use_inkbox_stt``
+    (no Inkbox media), ``hangup_reason``/``started_at``/``ended_at`` (the call has not
+    started), ``rate_limit`` (Switchboard has no call quotas). ``contacts`` is the
+    address-book match of the caller: Switchboard keeps no address book, so it is empty.
+    ``agent_identities`` is, as Inkbox documents it, the identity match of the *remote*
+    party: identities of the same account whose mapped number is the caller's. The called
+    identity is the Switchboard extension ``called_agent_identity``.
+    """
     now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     body = {
         "id": call_id,
@@ -66,15 +85,17 @@ def payload(
         "client_websocket_url": (
             action.client_websocket_url if action.HasField("client_websocket_url") else None
         ),
+        "use_inkbox_tts": None,
+        "use_inkbox_stt": None,
+        "hangup_reason": None,
+        "started_at": None,
+        "ended_at": None,
         "created_at": now,
         "updated_at": now,
-        "agent_identities": [
-            {
-                "id": identity.id,
-                "agent_handle": identity.agent_handle,
-                "display_name": identity.display_name,
-            }
-        ],
+        "rate_limit": None,
+        "contacts": [],
+        "agent_identities": [_identity_json(remote) for remote in remote_identities],
+        "called_agent_identity": _identity_json(identity),
     }
     return json.dumps(body, separators=(",", ":")).encode()
 
@@ -88,13 +109,14 @@ async def ask(
     identity: config_pb2.AgentIdentity,
     action: config_pb2.IncomingCallAction,
     secret: str | None,
+    remote_identities: Sequence[config_pb2.AgentIdentity] = (),
 ) -> WebhookResult:
     """POST the payload to the identity's webhook and interpret the answer (never raises)."""
     if not action.HasField("incoming_call_webhook_url"):
         return WebhookResult(
             WebhookVerdict.FAILED, detail="no incoming_call_webhook_url configured"
         )
-    body = payload(call_id, local_number, remote_number, identity, action)
+    body = payload(call_id, local_number, remote_number, identity, action, remote_identities)
     headers = signed_headers(secret, str(uuid.uuid4()), int(time.time()), body)
     try:
         response = await http.post_json(

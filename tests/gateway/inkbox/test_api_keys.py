@@ -31,9 +31,24 @@ RECORD_FIELDS = {
 RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 
 
-async def test_mint_list_and_revoke(stack: Stack, admin: Headers, account: Any) -> None:
+async def test_minting_an_admin_key_is_403_and_changes_nothing(
+    stack: Stack, admin: Headers, account: Any
+) -> None:
+    before = (await stack.http.get("/api/v1/api-keys", headers=admin)).json()
+    for body in ({"label": "ci"}, {"label": "ci", "scoped_identity_id": None}):
+        refused = await stack.http.post("/api/v1/api-keys", json=body, headers=admin)
+        assert refused.status_code == 403, refused.text
+        assert "switchboard keys create --admin" in refused.json()["detail"]
+    assert (await stack.http.get("/api/v1/api-keys", headers=admin)).json() == before
+
+
+async def test_mint_list_and_revoke(
+    stack: Stack, admin: Headers, account: Any, identity: Any
+) -> None:
     created = await stack.http.post(
-        "/api/v1/api-keys", json={"label": "ci", "description": "for CI"}, headers=admin
+        "/api/v1/api-keys",
+        json={"label": "ci", "description": "for CI", "scoped_identity_id": identity["id"]},
+        headers=admin,
     )
     assert created.status_code == 201, created.text
     body = created.json()
@@ -43,25 +58,30 @@ async def test_mint_list_and_revoke(stack: Stack, admin: Headers, account: Any) 
     assert record["organization_id"] == account.account_id
     assert record["created_by"] == account.api_key_id
     assert record["status"] == "active"
-    assert record["scoped_identity_id"] is None
+    assert record["scoped_identity_id"] == identity["id"]
     assert (record["label"], record["description"]) == ("ci", "for CI")
     assert secret.endswith(record["last4"]) and secret.startswith(record["display_prefix"])
     assert record["revoked_at"] is None and record["expires_at"] is None
     assert RFC3339_UTC.fullmatch(record["created_at"])
 
-    works = await stack.http.get("/api/v1/api-keys", headers=key_headers(secret))
+    works = await stack.http.get(
+        f"/api/v1/identities/{identity['agent_handle']}", headers=key_headers(secret)
+    )
     assert works.status_code == 200
-    listed = works.json()
+    listing = await stack.http.get("/api/v1/api-keys", headers=admin)
+    listed = listing.json()
     assert [r["id"] for r in listed] == [record["id"], account.api_key_id]
     assert all(set(r) == RECORD_FIELDS for r in listed)
-    assert secret not in works.text
+    assert secret not in listing.text
 
     revoked = await stack.http.delete(f"/api/v1/api-keys/{record['id']}", headers=admin)
     assert revoked.status_code == 200
     assert revoked.json()["status"] == "revoked"
     assert RFC3339_UTC.fullmatch(revoked.json()["revoked_at"])
     assert (
-        await stack.http.get("/api/v1/api-keys", headers=key_headers(secret))
+        await stack.http.get(
+            f"/api/v1/identities/{identity['agent_handle']}", headers=key_headers(secret)
+        )
     ).status_code == 401
     twice = await stack.http.delete(f"/api/v1/api-keys/{record['id']}", headers=admin)
     assert twice.json() == revoked.json()

@@ -27,6 +27,8 @@ FIELDS = {
     "description",
     "created_at",
     "updated_at",
+    "signing_key_configured",
+    "signing_key_created_at",
 }
 RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 
@@ -137,7 +139,9 @@ async def test_list_get_patch_delete(stack: Stack, admin: Headers) -> None:
     renamed = await stack.http.patch(
         f"/api/v1/identities/{new}", json={"display_name": None, "description": None}, headers=admin
     )
-    assert (renamed.json()["display_name"], renamed.json()["description"]) == (new, None)
+    assert (renamed.json()["display_name"], renamed.json()["description"]) == (None, None)
+    kept = await stack.http.get(f"/api/v1/identities/{new}", headers=admin)
+    assert kept.json()["display_name"] is None
     unchanged = await stack.http.patch(f"/api/v1/identities/{new}", json={}, headers=admin)
     assert unchanged.json()["agent_handle"] == new
 

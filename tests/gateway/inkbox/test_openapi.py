@@ -14,7 +14,9 @@ async def test_openapi_lists_inkbox_routes(stack: Stack) -> None:
         "/api/v1/identities/{agent_handle}": {"get", "patch", "delete"},
         "/api/v1/api-keys": {"get", "post"},
         "/api/v1/api-keys/{api_key_id}": {"delete"},
-        "/api/v1/webhooks/signing-secret": {"get", "post"},
+        "/api/v1/identities/{agent_handle}/signing-key": {"get", "post"},
+        "/api/v1/signing-keys": {"get", "post"},
+        "/api/whoami": {"get"},
     }
     for path, methods in expected.items():
         assert methods <= set(paths[path]), path
@@ -22,3 +24,8 @@ async def test_openapi_lists_inkbox_routes(stack: Stack) -> None:
     assert "Switchboard extension" in body["webhook_timeout_seconds"]["description"]
     assert "Omitted" in body["forwarding_phone_number"]["description"]
     assert "X-API-Key" in str(document["components"]["securitySchemes"])
+    assert paths["/api/v1/signing-keys"]["post"]["deprecated"] is True
+    assert "409" in paths["/api/v1/signing-keys"]["post"]["responses"]
+    retired = paths["/api/v1/webhooks/signing-secret"]
+    assert {"410", "401"} <= set(retired["get"]["responses"]) and retired["post"]["deprecated"]
+    assert paths["/api/whoami"]["get"]["security"] == paths["/api/v1/api-keys"]["get"]["security"]

@@ -104,22 +104,28 @@ async def test_keys_are_per_account_and_per_caller_scope(
 ) -> None:
     key = str(uuid.uuid4())
     other = await create_tenant(stack)
+    identity = await stub.CreateAgentIdentity(create_request(new_handle(), ""), metadata=admin)
     mine = await stub.CreateApiKey(
-        config_pb2.CreateApiKeyRequest(label="ci", request_id=key), metadata=admin
+        config_pb2.CreateApiKeyRequest(label="ci", request_id=key, scoped_identity_id=identity.id),
+        metadata=admin,
     )
     theirs = await stub.CreateApiKey(
-        config_pb2.CreateApiKeyRequest(label="ci", request_id=key), metadata=other.metadata
+        config_pb2.CreateApiKeyRequest(
+            label="ci", request_id=key, scoped_identity_id=other.assistant_id
+        ),
+        metadata=other.metadata,
     )
     assert theirs.api_key != mine.api_key
     assert theirs.record.organization_id == other.account_id
     # A scoped key of the same account never gets what an admin key's request returned.
-    identity = await stub.CreateAgentIdentity(create_request(new_handle(), ""), metadata=admin)
     scoped = await stub.CreateApiKey(
         config_pb2.CreateApiKeyRequest(label="s", scoped_identity_id=identity.id), metadata=admin
     )
     error = await rpc_error(
         stub.CreateApiKey(
-            config_pb2.CreateApiKeyRequest(label="ci", request_id=key),
+            config_pb2.CreateApiKeyRequest(
+                label="ci", request_id=key, scoped_identity_id=identity.id
+            ),
             metadata=key_metadata(scoped.api_key),
         )
     )
@@ -131,16 +137,22 @@ async def test_secrets_are_replayed_but_never_stored_in_clear(
     stub: Stub, admin: Metadata, stack: Stack, account: CreatedAccount
 ) -> None:
     key = f"rotate-{uuid.uuid4()}"
-    request = config_pb2.RotateWebhookSigningSecretRequest(request_id=key)
-    first = await stub.RotateWebhookSigningSecret(request, metadata=admin)
-    again = await stub.RotateWebhookSigningSecret(request, metadata=admin)
+    identity = await stub.CreateAgentIdentity(create_request(new_handle(), ""), metadata=admin)
+    handle = identity.agent_handle
+    request = config_pb2.RotateAgentIdentitySigningKeyRequest(agent_handle=handle, request_id=key)
+    first = await stub.RotateAgentIdentitySigningKey(request, metadata=admin)
+    again = await stub.RotateAgentIdentitySigningKey(request, metadata=admin)
     assert again == first
-    fresh = await stub.RotateWebhookSigningSecret(
-        config_pb2.RotateWebhookSigningSecretRequest(request_id=str(uuid.uuid4())),
+    fresh = await stub.RotateAgentIdentitySigningKey(
+        config_pb2.RotateAgentIdentitySigningKeyRequest(
+            agent_handle=handle, request_id=str(uuid.uuid4())
+        ),
         metadata=admin,
     )
-    assert fresh.secret != first.secret
-    minted = config_pb2.CreateApiKeyRequest(label="deploy", request_id=key + "-k")
+    assert fresh.signing_key != first.signing_key
+    minted = config_pb2.CreateApiKeyRequest(
+        label="deploy", request_id=key + "-k", scoped_identity_id=identity.id
+    )
     created = await stub.CreateApiKey(minted, metadata=admin)
     assert await stub.CreateApiKey(minted, metadata=admin) == created
 
@@ -153,7 +165,7 @@ async def test_secrets_are_replayed_but_never_stored_in_clear(
     assert len(rows) == 3
     for row in rows:
         stored = bytes(row.response)
-        assert first.secret.encode() not in stored
+        assert first.signing_key.encode() not in stored
         assert created.api_key.encode() not in stored
         assert key.encode() not in row.key_hash.encode()
 

@@ -1,4 +1,4 @@
-"""Identities, API keys and the signing secret over gRPC: paging, masks, scopes, accounts."""
+"""Identities, API keys, signing keys and whoami over gRPC: paging, masks, scopes, accounts."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import grpc
 from google.protobuf.field_mask_pb2 import FieldMask
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
+from services.config.operator import CreatedAccount
 from tests.services.config.conftest import Metadata, create_identity, key_metadata, rpc_error
 from tests.support.stack import Stack
 
@@ -56,7 +57,7 @@ async def test_identity_update_mask_and_delete(
         ),
         metadata=admin,
     )
-    assert cleared.display_name == identity.agent_handle
+    assert not cleared.HasField("display_name")
     assert not cleared.HasField("description")
     bad_path = await rpc_error(
         stub.UpdateAgentIdentity(
@@ -166,6 +167,13 @@ async def test_api_keys_mint_list_revoke(
     ):
         error = await rpc_error(stub.CreateApiKey(bad, metadata=admin))
         assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+    admin_key = await rpc_error(
+        stub.CreateApiKey(config_pb2.CreateApiKeyRequest(label="x"), metadata=admin)
+    )
+    assert (admin_key.code, admin_key.reason) == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "ADMIN_KEY_MINTING_REFUSED",
+    )
     missing = await rpc_error(
         stub.CreateApiKey(
             config_pb2.CreateApiKeyRequest(label="x", scoped_identity_id=str(uuid.uuid4())),
@@ -175,45 +183,109 @@ async def test_api_keys_mint_list_revoke(
     assert missing.code == grpc.StatusCode.NOT_FOUND
 
 
-async def test_signing_secret_rotation_reaches_call_routing(
+async def test_identity_signing_key_rotation_reaches_call_routing(
     stack: Stack, stub: Stub, admin: Metadata, scoped: Metadata, identity: config_pb2.AgentIdentity
 ) -> None:
-    status = await stub.GetWebhookSigningSecret(
-        config_pb2.GetWebhookSigningSecretRequest(), metadata=admin
+    handle = identity.agent_handle
+    status = await stub.GetAgentIdentitySigningKey(
+        config_pb2.GetAgentIdentitySigningKeyRequest(agent_handle=handle), metadata=admin
     )
-    assert not status.configured and not status.HasField("display_prefix")
-    first = await stub.RotateWebhookSigningSecret(
-        config_pb2.RotateWebhookSigningSecretRequest(), metadata=admin
+    assert not status.configured and not status.HasField("create_time")
+    request = config_pb2.RotateAgentIdentitySigningKeyRequest(agent_handle="@" + handle)
+    first = await stub.RotateAgentIdentitySigningKey(request, metadata=admin)
+    second = await stub.RotateAgentIdentitySigningKey(request, metadata=scoped)
+    assert first.signing_key != second.signing_key and second.signing_key.startswith("whsec_")
+    assert second.create_time.ToDatetime() >= first.create_time.ToDatetime()
+    status = await stub.GetAgentIdentitySigningKey(
+        config_pb2.GetAgentIdentitySigningKeyRequest(agent_handle=handle), metadata=scoped
     )
-    second = await stub.RotateWebhookSigningSecret(
-        config_pb2.RotateWebhookSigningSecretRequest(), metadata=admin
+    assert status.configured and status.create_time == second.create_time
+    read = await stub.GetAgentIdentity(
+        config_pb2.GetAgentIdentityRequest(agent_handle=handle), metadata=admin
     )
-    assert first.secret != second.secret and second.secret.startswith("whsec_")
-    assert second.status.create_time == first.status.create_time
+    assert read.signing_key_configured and read.signing_key_create_time == second.create_time
     internal = config_pb2_grpc.ConfigInternalServiceStub(stack.config_channel)
     target = await internal.ResolveCallTarget(
         config_pb2.ResolveCallTargetRequest(identity_id=identity.id)
     )
-    assert target.webhook_signing_secret == second.secret
-    denied = await rpc_error(
-        stub.RotateWebhookSigningSecret(
-            config_pb2.RotateWebhookSigningSecretRequest(), metadata=scoped
+    assert target.webhook_signing_key == second.signing_key
+
+
+async def test_signing_key_scopes_and_the_deprecated_organization_rpcs(
+    stub: Stub,
+    admin: Metadata,
+    other_admin: Metadata,
+    scoped: Metadata,
+    identity: config_pb2.AgentIdentity,
+) -> None:
+    other = await create_identity(stub, admin)
+    org_status = config_pb2.GetOrganizationSigningKeyRequest()
+    assert not (await stub.GetOrganizationSigningKey(org_status, metadata=admin)).configured
+    for metadata, handle, code in (
+        (scoped, other.agent_handle, grpc.StatusCode.PERMISSION_DENIED),
+        (scoped, "no-such-handle", grpc.StatusCode.PERMISSION_DENIED),
+        (other_admin, identity.agent_handle, grpc.StatusCode.NOT_FOUND),
+        (admin, "no-such-handle", grpc.StatusCode.NOT_FOUND),
+    ):
+        for call in (
+            stub.GetAgentIdentitySigningKey(
+                config_pb2.GetAgentIdentitySigningKeyRequest(agent_handle=handle),
+                metadata=metadata,
+            ),
+            stub.RotateAgentIdentitySigningKey(
+                config_pb2.RotateAgentIdentitySigningKeyRequest(agent_handle=handle),
+                metadata=metadata,
+            ),
+        ):
+            assert (await rpc_error(call)).code == code, (handle, code)
+
+    refused = await rpc_error(
+        stub.RotateOrganizationSigningKey(
+            config_pb2.RotateOrganizationSigningKeyRequest(), metadata=admin
         )
     )
-    assert denied.code == grpc.StatusCode.PERMISSION_DENIED
+    assert (refused.code, refused.reason) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "SIGNING_KEY_PER_IDENTITY",
+    )
+    rotated = await stub.RotateOrganizationSigningKey(
+        config_pb2.RotateOrganizationSigningKeyRequest(), metadata=scoped
+    )
+    own = await stub.GetAgentIdentitySigningKey(
+        config_pb2.GetAgentIdentitySigningKeyRequest(agent_handle=identity.agent_handle),
+        metadata=admin,
+    )
+    assert own.configured and own.create_time == rotated.create_time
+    assert (await stub.GetOrganizationSigningKey(org_status, metadata=scoped)) == own
+    aggregate = await stub.GetOrganizationSigningKey(org_status, metadata=admin)
+    assert aggregate.configured and aggregate.create_time == rotated.create_time
+    assert not (await stub.GetOrganizationSigningKey(org_status, metadata=other_admin)).configured
+    unkeyed = await stub.GetAgentIdentity(
+        config_pb2.GetAgentIdentityRequest(agent_handle=other.agent_handle), metadata=admin
+    )
+    assert not unkeyed.signing_key_configured and not unkeyed.HasField("signing_key_create_time")
 
 
-async def test_concurrent_first_rotations_all_succeed(stub: Stub, admin: Metadata) -> None:
+async def test_caller_api_key_is_the_authenticating_key(
+    stub: Stub, admin: Metadata, scoped: Metadata, account: CreatedAccount
+) -> None:
+    own = await stub.GetCallerApiKey(config_pb2.GetCallerApiKeyRequest(), metadata=admin)
+    assert own.id == account.api_key_id and not own.HasField("scoped_identity_id")
+    mine = await stub.GetCallerApiKey(config_pb2.GetCallerApiKeyRequest(), metadata=scoped)
+    assert mine.HasField("scoped_identity_id") and mine.organization_id == account.account_id
+    missing = await rpc_error(stub.GetCallerApiKey(config_pb2.GetCallerApiKeyRequest()))
+    assert missing.code == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_concurrent_first_rotations_all_succeed(
+    stack: Stack, stub: Stub, admin: Metadata, identity: config_pb2.AgentIdentity
+) -> None:
+    request = config_pb2.RotateAgentIdentitySigningKeyRequest(agent_handle=identity.agent_handle)
     results = await asyncio.gather(
-        *(
-            stub.RotateWebhookSigningSecret(
-                config_pb2.RotateWebhookSigningSecretRequest(), metadata=admin
-            )
-            for _ in range(10)
-        )
+        *(stub.RotateAgentIdentitySigningKey(request, metadata=admin) for _ in range(10))
     )
-    status = await stub.GetWebhookSigningSecret(
-        config_pb2.GetWebhookSigningSecretRequest(), metadata=admin
+    internal = config_pb2_grpc.ConfigInternalServiceStub(stack.config_channel)
+    target = await internal.ResolveCallTarget(
+        config_pb2.ResolveCallTargetRequest(identity_id=identity.id)
     )
-    assert status.configured
-    assert status.display_prefix in {r.secret[: len(status.display_prefix)] for r in results}
+    assert target.webhook_signing_key in {result.signing_key for result in results}

@@ -23,12 +23,12 @@ def test_default_registry_cache_ttl_is_at_most_30_seconds() -> None:
 
 
 async def test_revoked_key_is_refused_by_config_at_once_and_by_registry_within_ttl(
-    stack: Stack, admin: Metadata
+    stack: Stack, admin: Metadata, account: CreatedAccount
 ) -> None:
     stub = config_pb2_grpc.ConfigServiceStub(stack.config_channel)
-    created = await stub.CreateApiKey(
-        config_pb2.CreateApiKeyRequest(label="doomed"), metadata=admin
-    )
+    minted = await operator.create_admin_key(stack.config_sessions, account.account_id, "doomed")
+    created = config_pb2.CreateApiKeyResponse(api_key=minted.api_key)
+    created.record.id = minted.api_key_id
     settings = RegistrySettings(config_address=stack.config_target, auth_cache_ttl_seconds=0.5)
     client = ConfigClient.connect(settings)
     try:

@@ -42,7 +42,7 @@ async def identity_principal(stack: Stack, account: CreatedAccount) -> tuple[Pri
     created = await identities.create_identity(
         stack.config_sessions, admin, f"svc-{account.account_id[:8]}", None, None
     )
-    return admin, created.id
+    return admin, created.identity.id
 
 
 @pytest.mark.parametrize("config", PRIVATE.values(), ids=PRIVATE.keys())

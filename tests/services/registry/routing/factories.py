@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, update
 
 from services.common.phone import InvalidPhoneNumber, normalize_phone_number
-from services.config.models import AgentIdentity, IncomingCallAction, WebhookSigningSecret
+from services.config.models import AgentIdentity, IdentitySigningKey, IncomingCallAction
 from services.registry.models import InboundContextStrategy, InboundNumber
 from tests.support.stack import Stack
 
@@ -59,10 +59,10 @@ async def set_call_action(stack: Stack, identity_id: str, action: str, **fields:
                 setattr(existing, name, value)
 
 
-async def set_signing_secret(stack: Stack, account_id: str, secret: str) -> None:
-    """Give the account a webhook signing secret."""
+async def set_signing_key(stack: Stack, identity_id: str, secret: str) -> None:
+    """Give the identity a webhook signing key."""
     async with stack.config_sessions.begin() as session:
-        session.add(WebhookSigningSecret(account_id=account_id, secret=secret))
+        session.add(IdentitySigningKey(agent_identity_id=identity_id, secret=secret))
 
 
 async def delete_identity(stack: Stack, identity_id: str) -> None:

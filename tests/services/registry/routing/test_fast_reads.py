@@ -93,8 +93,8 @@ async def test_resolve_call_target_reads_what_the_repository_reads(
         fallback_forwarding_phone_number="+14155550100",
     )
     bare = await factories.create_identity(stack, account.account_id, "No action")
-    await factories.set_signing_secret(stack, account.account_id, "whsec_test")
     assert mapping.assistant_id is not None
+    await factories.set_signing_key(stack, mapping.assistant_id, "whsec_test")
     readers = create_read_only_session_factory(stack.config_engine)
     point_reader = PointReader(stack.config_engine, readers)
     reader = CallTargetReader(point_reader)
@@ -105,35 +105,35 @@ async def test_resolve_call_target_reads_what_the_repository_reads(
             async with readers() as session:
                 identity = await repository.get_identity(session, identity_id)
                 action = await repository.get_call_action(session, identity_id)
-                secret = await repository.get_signing_secret(session, account.account_id)
-            assert identity is not None and secret is not None
+                key = await repository.get_signing_key(session, identity_id)
+            assert identity is not None
             assert identity_to_proto(resolved.identity) == identity_to_proto(identity)
             assert (resolved.action is None) == (action is None)
             if action is not None and resolved.action is not None:
                 assert call_action_to_proto(resolved.action) == call_action_to_proto(action)
-            assert resolved.signing_secret == secret.secret
+            assert resolved.signing_key == (key.secret if key is not None else None)
+            assert (key is None) == (identity_id == bare)
         assert await reader.resolve("00000000-0000-0000-0000-000000000000") is None
     finally:
         await point_reader.close()
 
 
-async def test_an_inactive_signing_secret_is_not_resolved(
+async def test_another_identitys_signing_key_is_not_resolved(
     stack: Stack, account: CreatedAccount
 ) -> None:
-    identity_id = await factories.create_identity(stack, account.account_id)
-    await factories.set_signing_secret(stack, account.account_id, "whsec_old")
-    async with stack.config_sessions.begin() as session:
-        row = await repository.get_signing_secret_row(session, account.account_id)
-        assert row is not None
-        row.active = False
+    keyed = await factories.create_identity(stack, account.account_id)
+    bare = await factories.create_identity(stack, account.account_id)
+    await factories.set_signing_key(stack, keyed, "whsec_keyed")
     point_reader = PointReader(
         stack.config_engine, create_read_only_session_factory(stack.config_engine)
     )
     reader = CallTargetReader(point_reader)
     try:
-        resolved = await reader.resolve(identity_id)
+        resolved = await reader.resolve(bare)
         assert resolved is not None
-        assert resolved.signing_secret is None
+        assert resolved.signing_key is None
         assert isinstance(identity_to_proto(resolved.identity), config_pb2.AgentIdentity)
+        keyed_target = await reader.resolve(keyed)
+        assert keyed_target is not None and keyed_target.signing_key == "whsec_keyed"
     finally:
         await point_reader.close()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
+from pathlib import Path
 
 from switchboard.registry.v1 import registry_pb2 as pb
 
+from services.config import operator
 from services.config.operator import CreatedAccount
 from tests.services.registry.routing import factories
 from tests.support.https_receiver import Reply
@@ -16,6 +19,10 @@ from tests.support.routing_stack import RoutingStack
 CONFIGURED = "wss://configured.example.com/stream"
 ANSWERED = "wss://answered.example.com/stream"
 SECRET_BODY = "c2VjcmV0LWtleS1mb3ItdGVzdHM"
+INKBOX_FIXTURE = json.loads(
+    (Path(__file__).parents[3] / "fixtures" / "inkbox_phone_incoming_call.json").read_text()
+)
+"""Inkbox's own incoming-call webhook fixture (copied verbatim): the keys our body must carry."""
 
 
 def inkbox_signature_is_valid(secret: str, headers: dict[str, str], body: bytes) -> bool:
@@ -50,10 +57,11 @@ async def test_answer_with_url_is_signed_and_carries_the_inkbox_payload(
     routing: RoutingStack, account: CreatedAccount
 ) -> None:
     secret = "whsec_" + SECRET_BODY
-    await factories.set_signing_secret(routing.stack, account.account_id, secret)
     mapping, url = await webhook_mapping(
         routing, account, Reply.json({"action": "answer", "client_websocket_url": ANSWERED})
     )
+    assert mapping.assistant_id is not None
+    await factories.set_signing_key(routing.stack, mapping.assistant_id, secret)
     response = await routing.route(
         mapping.number, caller_number="+91 99000 12345", call_id="call-1"
     )
@@ -70,6 +78,7 @@ async def test_answer_with_url_is_signed_and_carries_the_inkbox_payload(
     assert inkbox_signature_is_valid(secret, request.headers, request.body)
     assert not inkbox_signature_is_valid("whsec_other", request.headers, request.body)
     body = request.json()
+    assert list(body) == [*INKBOX_FIXTURE, "called_agent_identity"]
     assert body["id"] == "call-1"
     assert body["local_phone_number"] == mapping.number
     assert body["remote_phone_number"] == "+91 99000 12345"
@@ -78,18 +87,45 @@ async def test_answer_with_url_is_signed_and_carries_the_inkbox_payload(
     assert body["client_websocket_url"] == CONFIGURED
     assert body["created_at"].endswith("Z")
     assert body["updated_at"].endswith("Z")
-    assert len(body["agent_identities"]) == 1
-    identity = body["agent_identities"][0]
-    assert identity["id"] == mapping.assistant_id
-    assert identity["display_name"] == "Webhook agent"
-    assert identity["agent_handle"].startswith("agent-")
+    for absent in ("use_inkbox_tts", "use_inkbox_stt", "hangup_reason", "started_at"):
+        assert body[absent] is None
+    assert (body["ended_at"], body["rate_limit"], body["contacts"]) == (None, None, [])
+    # The caller is no identity of the account: no remote-party match.
+    assert body["agent_identities"] == []
+    called = body["called_agent_identity"]
+    assert called["id"] == mapping.assistant_id
+    assert called["display_name"] == "Webhook agent"
+    assert called["agent_handle"].startswith("agent-")
+
+
+async def test_agent_identities_is_the_calling_identity_of_the_same_account(
+    routing: RoutingStack, account: CreatedAccount
+) -> None:
+    mapping, url = await webhook_mapping(routing, account, Reply.json({"action": "answer"}))
+    caller = await factories.routed_identity(
+        routing.stack, account.account_id, "auto_reject", display_name="Calling agent"
+    )
+    stranger = await factories.map_number(
+        routing.stack,
+        (await operator.create_account(routing.stack.config_sessions, "Other")).account_id,
+        await factories.create_identity(routing.stack, account.account_id, "Elsewhere"),
+    )
+    await routing.route(mapping.number, caller_number=caller.number)
+    await routing.route(mapping.number, caller_number=stranger.number)
+    await routing.route(mapping.number, caller_number="not a number")
+    matched, foreign, garbage = (request.json() for request in routing.receiver.received(url))
+    [remote] = matched["agent_identities"]
+    assert (remote["id"], remote["display_name"]) == (caller.assistant_id, "Calling agent")
+    assert matched["called_agent_identity"]["id"] == mapping.assistant_id
+    assert foreign["agent_identities"] == [] and garbage["agent_identities"] == []
 
 
 async def test_secret_without_prefix_signs_too(
     routing: RoutingStack, account: CreatedAccount
 ) -> None:
-    await factories.set_signing_secret(routing.stack, account.account_id, SECRET_BODY)
     mapping, url = await webhook_mapping(routing, account, Reply.json({"action": "answer"}))
+    assert mapping.assistant_id is not None
+    await factories.set_signing_key(routing.stack, mapping.assistant_id, SECRET_BODY)
     await routing.route(mapping.number)
     [request] = routing.receiver.received(url)
     assert inkbox_signature_is_valid(SECRET_BODY, request.headers, request.body)
