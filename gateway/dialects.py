@@ -6,6 +6,7 @@ Vyom routes answer the ``{"success": false, "message", "data"}`` envelope.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar
@@ -22,6 +23,8 @@ from gateway.rpc import UpstreamError, has_credential
 from services.common.auth import MISSING_CREDENTIAL
 
 _log = logging.getLogger(__name__)
+
+SHUTTING_DOWN = "service is shutting down; retry"
 
 
 class DialectError(Exception):
@@ -78,6 +81,11 @@ class _DialectRoute(APIRoute):
                 return self.render(self.status_for(error), error.message, data)
             except DialectError as error:
                 return self.render(error.status_code, error.message, error.data)
+            except asyncio.CancelledError:
+                if not getattr(request.app.state, "stopping", False):
+                    raise
+                # The gateway's shutdown grace ran out before the upstream answered.
+                return self.render(503, SHUTTING_DOWN)
             except Exception:
                 _log.exception("unhandled error in %s %s", request.method, request.url.path)
                 return self.render(500, "Internal server error")

@@ -20,7 +20,11 @@ async def healthz() -> dict[str, str]:
     responses={503: {"description": "A service is unreachable or not SERVING (same body)"}},
 )
 async def readyz(request: Request) -> JSONResponse:
-    """200 when config and registry both answer SERVING, 503 otherwise."""
+    """200 when config and registry both answer SERVING, 503 otherwise (and while draining)."""
+    if getattr(request.app.state, "draining", False):
+        # Stopping (SIGTERM's drain delay): requests are still served, but a load balancer
+        # polling readiness must send new ones elsewhere.
+        return JSONResponse({"status": "draining", "services": {}}, status_code=503)
     services = await request.app.state.upstreams.health()
     ready = all(status == "SERVING" for status in services.values())
     return JSONResponse(

@@ -30,6 +30,8 @@ HTTP_STATUS = {
     grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
     grpc.StatusCode.UNIMPLEMENTED: 501,
     grpc.StatusCode.UNAVAILABLE: 503,
+    # The gateway never cancels its own calls: CANCELLED means the service was stopping.
+    grpc.StatusCode.CANCELLED: 503,
     grpc.StatusCode.DEADLINE_EXCEEDED: 504,
 }
 """Default HTTP status of each gRPC code; a dialect may override per reason."""
@@ -121,6 +123,11 @@ def upstream_error(error: grpc.aio.AioRpcError) -> UpstreamError:
                 violations.extend((v.field, v.description) for v in bad_request.field_violations)
     code = error.code()
     message = error.details() or code.name.lower()
-    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED) and reason is None:
+    unavailable = (
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+    )
+    if code in unavailable and reason is None:
         message = "upstream service unavailable"
     return UpstreamError(code, message, reason, tuple(violations))

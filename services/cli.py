@@ -94,6 +94,9 @@ def _serve(args: argparse.Namespace) -> int:
         from services.supervisor import run_all
 
         return run_all()
+    from services.common.shutdown import die_with_supervisor
+
+    die_with_supervisor()
     if args.process == "config":
         from services.config.server import serve
 

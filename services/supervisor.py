@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -11,32 +13,52 @@ from types import FrameType
 
 from gateway.settings import GatewaySettings
 from services.common.db import describe_database
+from services.common.shutdown import STOP_SIGNALS, SUPERVISOR_PID_VARIABLE
 from services.config.settings import ConfigSettings
 from services.registry.settings import RegistrySettings
 
 PROCESSES = ("config", "registry", "gateway")
 _POLL_SECONDS = 0.2
-_STOP_TIMEOUT_SECONDS = 15.0
+_KILL_MARGIN_SECONDS = 10.0
+"""How long past its drain delay and grace a child may take before it is killed."""
 
 
 def run_all() -> int:
-    """Start config, registry and gateway; forward SIGINT/SIGTERM; stop all when one dies.
+    """Start config, registry and gateway; stop all (gateway first) on a signal or a death.
 
-    Returns the exit status of the first child that ended on its own (or 0 when
-    the supervisor was asked to stop).
+    Refuses to start (before the banner) when one of the three ports is taken. Children
+    run in their own process group, so a terminal's Ctrl-C reaches only this supervisor,
+    which stops them in order; they also stop when it dies (even by ``kill -9``). Returns
+    the exit status of the first child that ended on its own (or 0 when asked to stop).
     """
-    children = {
-        name: subprocess.Popen([sys.executable, "-m", "services.cli", "serve", name])
-        for name in PROCESSES
-    }
+    config, registry, gateway = ConfigSettings(), RegistrySettings(), GatewaySettings()
+    taken = _taken_port(
+        config.bind_host,
+        (
+            ("config", config.config_port, "SWITCHBOARD_CONFIG_PORT"),
+            ("registry", registry.registry_port, "SWITCHBOARD_REGISTRY_PORT"),
+            ("gateway", gateway.gateway_port, "SWITCHBOARD_GATEWAY_PORT"),
+        ),
+    )
+    if taken is not None:
+        print(f"switchboard: {taken}", file=sys.stderr, flush=True)
+        return 1
+
     stop_signal: list[int] = []
 
-    def forward(signum: int, _frame: FrameType | None) -> None:
+    def record(signum: int, _frame: FrameType | None) -> None:
         stop_signal.append(signum)
 
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    _print_banner()
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, record)
+    env = {**os.environ, SUPERVISOR_PID_VARIABLE: str(os.getpid())}
+    children = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "serve", name], env=env, process_group=0
+        )
+        for name in PROCESSES
+    }
+    _print_banner(config, registry, gateway)
 
     status = 0
     while not stop_signal:
@@ -53,25 +75,49 @@ def run_all() -> int:
             break
         time.sleep(_POLL_SECONDS)
 
-    _stop_all(children, stop_signal[0] if stop_signal else signal.SIGTERM)
+    # Ctrl-C stops at once (in-flight work still finishes); SIGTERM/SIGHUP drain first.
+    forwarded = signal.SIGINT if stop_signal and stop_signal[0] == signal.SIGINT else signal.SIGTERM
+    _stop_all(children, forwarded, config.shutdown_drain_seconds + config.shutdown_grace_seconds)
     return status
 
 
-def _stop_all(children: dict[str, subprocess.Popen[bytes]], signum: int) -> None:
-    # Stop in reverse dependency order: gateway, then registry, then config.
+def _stop_all(children: dict[str, subprocess.Popen[bytes]], signum: int, budget: float) -> None:
+    # Reverse dependency order, each fully stopped before the next: the gateway's in-flight
+    # requests still reach the registry, and the registry's still reach config.
     for name in reversed(PROCESSES):
         child = children[name]
         if child.poll() is None:
             child.send_signal(signum)
             try:
-                child.wait(timeout=_STOP_TIMEOUT_SECONDS)
+                child.wait(timeout=budget + _KILL_MARGIN_SECONDS)
             except subprocess.TimeoutExpired:
+                print(f"switchboard: {name} did not stop in time; killed", file=sys.stderr)
                 child.kill()
                 child.wait()
 
 
-def _print_banner() -> None:
-    config, registry, gateway = ConfigSettings(), RegistrySettings(), GatewaySettings()
+def _taken_port(host: str, ports: tuple[tuple[str, int, str], ...]) -> str | None:
+    """A one-line refusal naming the first port already in use (and its setting), if any."""
+    for name, port, setting in ports:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            # The servers set SO_REUSEADDR too: a port in TIME_WAIT is free, a listener is not.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as error:
+                if error.errno != errno.EADDRINUSE:
+                    return f"cannot bind {name} to {host}:{port}: {error.strerror}"
+                return (
+                    f"port {port} ({name}) on {host} is already in use, probably by another "
+                    f"Switchboard; stop it or set {setting} to a free port"
+                )
+    return None
+
+
+def _print_banner(
+    config: ConfigSettings, registry: RegistrySettings, gateway: GatewaySettings
+) -> None:
     host = config.bind_host
     config_db = describe_database(config.database_url)
     registry_db = describe_database(registry.database_url)

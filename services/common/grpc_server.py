@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
@@ -14,6 +14,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from services.common.grpc_errors import DomainErrorInterceptor
+from services.common.shutdown import STOP_SIGNALS, StopRequest, signal_name
 
 _log = logging.getLogger(__name__)
 
@@ -43,9 +44,13 @@ class GrpcServer:
         """Run ``callback`` after the server has stopped (e.g. dispose an engine)."""
         self._on_stop.append(callback)
 
-    async def stop(self, grace: float) -> None:
-        """NOT_SERVING first, then drain in-flight RPCs for up to ``grace`` seconds."""
+    async def enter_drain(self) -> None:
+        """Report NOT_SERVING (``Check`` and ``Watch``) for good; RPCs are still served."""
         await self.health_servicer.enter_graceful_shutdown()
+
+    async def stop(self, grace: float) -> None:
+        """NOT_SERVING, refuse new RPCs, let in-flight ones finish for up to ``grace`` seconds."""
+        await self.enter_drain()
         await self.server.stop(grace)
         for callback in reversed(self._on_stop):
             await callback()
@@ -85,20 +90,45 @@ async def start_grpc_server(
 
 
 async def serve_until_signalled(
-    start: Callable[[], Awaitable[GrpcServer]], *, name: str, grace: float
+    start: Callable[[], Awaitable[GrpcServer]], *, name: str, grace: float, drain: float = 0.0
 ) -> None:
-    """Run a server until SIGTERM/SIGINT, then shut it down gracefully."""
-    stop_requested = asyncio.Event()
+    """Run a server until a stop signal, then drain (SIGTERM) and shut it down gracefully.
+
+    SIGTERM: health reports NOT_SERVING on ``Check`` and ``Watch`` for ``drain`` seconds
+    while every RPC, new ones included, is still served; then new RPCs are refused and
+    in-flight ones get ``grace`` seconds to finish.
+    SIGINT skips (or cuts short) the drain delay. Further signals change nothing.
+    """
+    stop = StopRequest()
+    stopping = asyncio.Event()
+    interrupted = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop_requested.set)
+
+    def on_signal(signum: int) -> None:
+        stop.record(signum)
+        stopping.set()
+        if stop.interrupted:
+            interrupted.set()
+
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, on_signal, signum)
     running = await start()
     _log.info("%s listening on port %d", name, running.port)
     print(f"switchboard {name}: gRPC listening on port {running.port}", flush=True)
     waiter = asyncio.create_task(running.server.wait_for_termination())
-    stopper = asyncio.create_task(stop_requested.wait())
+    stopper = asyncio.create_task(stopping.wait())
     await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    _log.info("%s shutting down", name)
+    await running.enter_drain()
+    if stop.drains and drain > 0:
+        print(
+            f"switchboard {name}: {signal_name(stop.signum)}: health NOT_SERVING, draining "
+            f"for {drain:g} s, then in-flight RPCs get up to "
+            f"{grace:g} s",
+            flush=True,
+        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(interrupted.wait(), timeout=drain)
     await running.stop(grace)
     waiter.cancel()
     stopper.cancel()
+    print(f"switchboard {name}: stopped", flush=True)

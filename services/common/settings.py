@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Final
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,6 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_CONFIG_PORT = 50051
 DEFAULT_REGISTRY_PORT = 50052
 DEFAULT_GATEWAY_PORT = 8080
+LONGEST_ROUTING_WAIT_SECONDS: Final = 10.0
+"""The longest a routing decision waits on a customer (webhook and strategy budgets' maximum)."""
 
 _CHECKOUT = Path(__file__).resolve().parents[2]
 _WILDCARD_HOSTS = ("", "0.0.0.0", "::", "[::]")
@@ -67,7 +70,22 @@ class BaseServiceSettings(BaseSettings):
         default=False,
         description="Accept webhook/strategy URLs on private, loopback or link-local hosts.",
     )
-    shutdown_grace_seconds: float = 5.0
+    shutdown_drain_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "On SIGTERM, how long health reports NOT_SERVING (gRPC Check/Watch, gateway "
+            "/readyz) while every request, new ones included, is still served."
+        ),
+    )
+    shutdown_grace_seconds: float = Field(
+        default=LONGEST_ROUTING_WAIT_SECONDS + 10.0,
+        ge=0,
+        description=(
+            "After the drain delay, how long in-flight requests may finish; the default "
+            "covers the longest webhook/strategy wait plus the config calls around it."
+        ),
+    )
 
     @field_validator("data_dir", mode="after")
     @classmethod

@@ -73,5 +73,8 @@ async def serve(settings: ConfigSettings | None = None) -> None:
     """Run the config service until SIGTERM/SIGINT."""
     settings = settings or ConfigSettings()
     await serve_until_signalled(
-        lambda: start(settings), name="config", grace=settings.shutdown_grace_seconds
+        lambda: start(settings),
+        name="config",
+        grace=settings.shutdown_grace_seconds,
+        drain=settings.shutdown_drain_seconds,
     )

@@ -54,5 +54,8 @@ async def serve(settings: RegistrySettings | None = None) -> None:
     """Run the registry service until SIGTERM/SIGINT."""
     settings = settings or RegistrySettings()
     await serve_until_signalled(
-        lambda: start(settings), name="registry", grace=settings.shutdown_grace_seconds
+        lambda: start(settings),
+        name="registry",
+        grace=settings.shutdown_grace_seconds,
+        drain=settings.shutdown_drain_seconds,
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from services.probe import grpc_serving
 from tests.support.processes import SWITCHBOARD, cli_env, eventually, free_port
 
 PROCESSES = ("config", "registry", "gateway")
@@ -128,3 +129,73 @@ async def serve_all(
             for pid in children.values():
                 if alive(pid):
                     os.kill(pid, signal.SIGKILL)
+
+
+@dataclass
+class Served:
+    """One ``switchboard serve NAME`` process and its merged output file."""
+
+    name: str
+    process: asyncio.subprocess.Process
+    port: int
+    output_path: Path
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return self.output_path.read_text(errors="replace")
+
+    async def wait(self, timeout: float = 60) -> int:
+        """Its exit status, waiting up to ``timeout`` seconds."""
+        return await asyncio.wait_for(self.process.wait(), timeout=timeout)
+
+    async def ready(self, timeout: float = 90) -> None:
+        """Wait until it serves (gRPC health SERVING, or the gateway's /readyz 200)."""
+        check = (lambda: http_ready(self.url)) if self.name == "gateway" else self._serving
+        if not await eventually(check, timeout=timeout, interval=0.2):
+            raise AssertionError(f"{self.name} did not become ready:\n{self.output()}")
+
+    async def _serving(self) -> bool:
+        return await grpc_serving(self.target, timeout=1)
+
+
+@asynccontextmanager
+async def serving(
+    processes: Mapping[str, tuple[str, int]],
+    workdir: Path,
+    env: Mapping[str, str],
+    extra_env: Mapping[str, Mapping[str, str]] | None = None,
+) -> AsyncIterator[dict[str, Served]]:
+    """Start ``switchboard serve KIND`` for each ``label: (kind, port)`` at once; all ready.
+
+    Unset addresses follow ``SWITCHBOARD_*_PORT`` in ``env``; each process gets its own
+    port variable, plus ``extra_env[label]``. Killed on exit if still running.
+    """
+    started: dict[str, Served] = {}
+    try:
+        for label, (kind, port) in processes.items():
+            own = {**env, **(extra_env or {}).get(label, {})}
+            output_path = workdir / f"{label}.log"
+            with output_path.open("wb") as output:
+                process = await asyncio.create_subprocess_exec(
+                    *SWITCHBOARD,
+                    "serve",
+                    kind,
+                    env={**own, f"SWITCHBOARD_{kind.upper()}_PORT": str(port)},
+                    stdout=output,
+                    stderr=asyncio.subprocess.STDOUT,
+                )
+            started[label] = Served(kind, process, port, output_path)
+        await asyncio.gather(*(served.ready() for served in started.values()))
+        yield started
+    finally:
+        for served in started.values():
+            if served.process.returncode is None:
+                served.process.kill()
+                await served.process.wait()
