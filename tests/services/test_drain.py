@@ -12,6 +12,7 @@ import asyncio
 import signal
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -29,7 +30,7 @@ from services.registry.settings import RegistrySettings
 from services.registry.strategy_config import MAX_TIMEOUT_SECONDS as STRATEGY_MAX_SECONDS
 from tests.services.registry.routing import factories
 from tests.support.https_receiver import HttpsReceiver, Reply
-from tests.support.processes import cli_env, free_port
+from tests.support.processes import cli_env, eventually, free_port
 from tests.support.routing_stack import EDGE_TOKEN
 from tests.support.serve_all import Served, serving
 from tests.support.stack import Stack
@@ -37,7 +38,7 @@ from tests.support.stack import Stack
 STARTED = time.monotonic()
 IN_FLIGHT = 16
 WEBHOOK_SECONDS = 8.0
-DRAIN_SECONDS = 3.0
+DRAIN_SECONDS = 10.0
 ANSWERED = "wss://drained.example.com/stream"
 EDGE = (("x-switchboard-edge-token", EDGE_TOKEN),)
 
@@ -92,8 +93,25 @@ async def processes(
         yield started
 
 
+@dataclass(frozen=True)
+class SlowNumber:
+    """A mapped number whose webhook answers after WEBHOOK_SECONDS, and that webhook."""
+
+    number: str
+    receiver: HttpsReceiver
+    url: str
+
+    async def reached(self, count: int) -> None:
+        """Wait until ``count`` calls in all have reached the webhook (they are in flight)."""
+
+        async def enough() -> bool:
+            return len(self.receiver.received(self.url)) >= count
+
+        assert await eventually(enough, timeout=60)
+
+
 @pytest.fixture
-async def slow_number(stack: Stack, receiver: HttpsReceiver, account: CreatedAccount) -> str:
+async def slow(stack: Stack, receiver: HttpsReceiver, account: CreatedAccount) -> SlowNumber:
     """A number whose identity's webhook answers after WEBHOOK_SECONDS."""
     url = receiver.endpoint(Reply.json({"action": "answer"}, delay=WEBHOOK_SECONDS))
     mapping = await factories.routed_identity(
@@ -104,7 +122,7 @@ async def slow_number(stack: Stack, receiver: HttpsReceiver, account: CreatedAcc
         client_websocket_url=ANSWERED,
         webhook_timeout_ms=MAX_WEBHOOK_TIMEOUT_MS,
     )
-    return mapping.number
+    return SlowNumber(mapping.number, receiver, url)
 
 
 async def _health(target: str) -> str:
@@ -159,9 +177,11 @@ async def _route_http_at(url: str, number: str) -> str:
         return await _route_http(http, number)
 
 
+@pytest.mark.timeout(400)  # five processes to start, then two drains and 8 s webhooks
 async def test_sigterm_under_load_fails_no_request_in_flight(
-    processes: dict[str, Served], slow_number: str
+    processes: dict[str, Served], slow: SlowNumber
 ) -> None:
+    slow_number = slow.number
     gateway, registry = processes["gateway-1"], processes["registry"]
     short_grace = processes["short-grace"]
     async with (
@@ -173,10 +193,10 @@ async def test_sigterm_under_load_fails_no_request_in_flight(
         in_flight = [_route_http(first, slow_number) for _ in range(IN_FLIGHT)]
         gateway_results = asyncio.gather(*in_flight)
         cut_short = asyncio.create_task(_route_http_at(short_grace.url, slow_number))
-        await asyncio.sleep(1)
+        await slow.reached(IN_FLIGHT + 1)
         gateway.process.send_signal(signal.SIGTERM)
         short_grace.process.send_signal(signal.SIGTERM)
-        await asyncio.sleep(DRAIN_SECONDS / 3)
+        await asyncio.sleep(1)
         ready = await first.get("/readyz")
         assert (ready.status_code, ready.json()["status"]) == (503, "draining")
         during_drain = await asyncio.gather(*(_route_http(first, slow_number) for _ in range(4)))
@@ -193,9 +213,9 @@ async def test_sigterm_under_load_fails_no_request_in_flight(
             *(_route_grpc(registry.target, slow_number) for _ in range(IN_FLIGHT))
         )
         proxied = asyncio.gather(*(_route_http(second, slow_number) for _ in range(IN_FLIGHT)))
-        await asyncio.sleep(1)
+        await slow.reached(3 * IN_FLIGHT + 1 + 4)
         registry.process.send_signal(signal.SIGTERM)
-        await asyncio.sleep(DRAIN_SECONDS / 3)
+        await asyncio.sleep(1)
         assert await _health(registry.target) == "NOT_SERVING"
         drained = await asyncio.gather(
             *(_route_grpc(registry.target, slow_number) for _ in range(4))
@@ -213,8 +233,8 @@ async def test_sigterm_under_load_fails_no_request_in_flight(
     assert after.startswith('503 {"detail":"upstream service unavailable"} at '), after
 
     for served, drained_line in (
-        (gateway, "/readyz 503, draining for 3 s"),
-        (registry, "health NOT_SERVING, draining for 3 s"),
+        (gateway, "/readyz 503, draining for 10 s"),
+        (registry, "health NOT_SERVING, draining for 10 s"),
     ):
         output = served.output()
         assert drained_line in output
