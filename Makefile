@@ -63,7 +63,7 @@ fmt: setup
 	$(BIN)/ruff check --fix services gateway tests bench
 	$(BIN)/ruff format services gateway tests bench
 
-## bench: RouteCall vs a bare gRPC echo at 1k and 1M mappings (BENCH_ARGS="--quick", "--postgres URL")
+## bench: interleaved h2load benchmark, see README (BENCH_ARGS="--quick", "--postgres URL")
 bench: setup
 	$(BIN)/python -m bench $(BENCH_ARGS)
 

@@ -12,25 +12,39 @@ from types import FrameType
 from bench import service_time
 from bench.run import REPO_ROOT, Settings, run
 
-QUICK_SIZES = (1_000, 10_000)
-QUICK_WARMUP_S = 0.3
-QUICK_DURATION_S = 1.0
-RPC_CONCURRENCY = (1, 16)
+QUICK = {
+    "sizes": (1_000, 10_000),
+    "list_size": 10_000,
+    "warmup_s": 0.3,
+    "duration_s": 1.0,
+    "staleness_samples": 5,
+    "idle_s": 3.0,
+    "service_time_calls": 200,
+}
+"""``--quick``: small data, short runs (about 3 minutes); still 3 pairs per point."""
+RPC_CONCURRENCY = (16,)
 """In-flight counts of the ConfigInternalService points."""
-RPC_DURATION_MAX_S = 2.0
-"""Their measured window: the points' duration, at most this."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse options, run, and clean up on SIGTERM as on Ctrl-C."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smoke run: 1k/10k, 1 s per point")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1k/10k, 1 s per run")
     parser.add_argument("--small", type=int, default=1_000, help="mappings of the first size")
     parser.add_argument("--large", type=int, default=1_000_000, help="mappings of the second")
+    parser.add_argument(
+        "--list-size", type=int, default=100_000, help="mappings for the list and assign points"
+    )
     parser.add_argument("--concurrency", default="1,16,64", help="requests in flight, comma list")
-    parser.add_argument("--warmup", type=float, default=1.0, help="seconds before each window")
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds measured per point")
+    parser.add_argument("--pairs", type=int, default=3, help="ABAB pairs per point (>= 3)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds before each run")
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds measured per run")
     parser.add_argument("--identities", type=int, default=1_000, help="agent identities")
+    parser.add_argument("--staleness-samples", type=int, default=20, help="call-action changes")
+    parser.add_argument("--idle", type=float, default=10.0, help="seconds of the idle-CPU window")
+    parser.add_argument(
+        "--gateway-workers", type=int, help="SWITCHBOARD_GATEWAY_WORKERS (default: the gateway's)"
+    )
     parser.add_argument(
         "--postgres", metavar="URL", help="also run on PostgreSQL (server URL; DBs are created)"
     )
@@ -41,6 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="RouteCall credential: the edge token (SWITCHBOARD_EDGE_TOKEN) or the admin key",
     )
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "bench" / "results.json")
+    parser.add_argument("--chart", type=Path, default=REPO_ROOT / "bench" / "results.png")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, DBs)")
     parser.add_argument(
         "--service-time-calls",
@@ -50,19 +65,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    duration_s = QUICK_DURATION_S if args.quick else args.duration
+    if args.pairs < 3:
+        parser.error("--pairs must be at least 3")
+    values = {
+        "sizes": (args.small, args.large),
+        "list_size": args.list_size,
+        "concurrency": tuple(int(value) for value in args.concurrency.split(",")),
+        "warmup_s": args.warmup,
+        "duration_s": args.duration,
+        "staleness_samples": args.staleness_samples,
+        "idle_s": args.idle,
+        "service_time_calls": args.service_time_calls,
+    }
+    if args.quick:
+        values.update(QUICK)
     settings = Settings(
-        sizes=QUICK_SIZES if args.quick else (args.small, args.large),
-        concurrency=tuple(int(value) for value in args.concurrency.split(",")),
-        warmup_s=QUICK_WARMUP_S if args.quick else args.warmup,
-        duration_s=duration_s,
+        **values,
+        pairs=args.pairs,
         identities=args.identities,
         rpc_concurrency=RPC_CONCURRENCY,
-        rpc_duration_s=min(duration_s, RPC_DURATION_MAX_S),
-        service_time_calls=args.service_time_calls,
+        gateway_workers=args.gateway_workers,
         postgres_url=args.postgres,
         auth=args.auth,
         output=args.output,
+        chart=args.chart,
         keep=args.keep,
         seed=args.seed,
     )

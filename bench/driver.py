@@ -1,38 +1,25 @@
-"""The load generator, run in its own process: N requests in flight for a fixed time.
+"""The Python load driver, only for scenarios h2load cannot drive: requests that must differ.
 
-Prints one JSON object (a :class:`bench.report.PointResult`) on stdout.
+``POST /inbound/assign`` needs a new number per request (h2load repeats one
+body), so it runs here: N requests in flight for a fixed time over HTTP/1.1
+keep-alive connections, each assigning the next unused benchmark number.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import random
-import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
-import grpc
-from switchboard.bench.v1 import echo_pb2, echo_pb2_grpc
-from switchboard.config.v1 import config_pb2_grpc
-from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
+import httpx
 
-from bench import internal_rpcs
-from bench.numbers import CALLER_NUMBER, SERVICE, inbound_number
+from bench.numbers import SERVICE, inbound_number
 from bench.report import PointResult, summarize
 
-REQUEST_POOL = 50_000
-"""Distinct pre-built requests cycled through (numbers drawn at random from the loaded set)."""
-INTERNAL_REQUEST_POOL = 5_000
-"""Distinct pre-built ConfigInternalService requests cycled through."""
-RPC_TIMEOUT_S = 10.0
-
 Call = Callable[[int], Awaitable[str | None]]
-"""Sends request ``i`` of the pool; None when OK, else an error label."""
+"""Sends request ``i``; None when OK, else an error label."""
+REQUEST_TIMEOUT_S = 10.0
 
 
 async def measure(
@@ -69,110 +56,46 @@ async def measure(
     return summarize(latencies, errors, duration_s)
 
 
-def echo_call(channel: grpc.aio.Channel, pool_size: int) -> Call:
-    """Echo of a payload the size of a dialed number."""
-    stub = echo_pb2_grpc.EchoServiceStub(channel)
-    requests = [echo_pb2.EchoRequest(payload=inbound_number(i)) for i in range(pool_size)]
+def assign_call(client: httpx.AsyncClient, api_key: str, assistant_id: str, first: int) -> Call:
+    """``POST /inbound/assign`` of number ``first + i`` (never loaded before) to the assistant."""
 
     async def call(i: int) -> str | None:
+        number = inbound_number(first + i)
+        body = {
+            "assistant_id": assistant_id,
+            "service": SERVICE,
+            "inbound_config": {"type": SERVICE, "phone_number": number},
+        }
         try:
-            await stub.Echo(requests[i % pool_size], timeout=RPC_TIMEOUT_S)
-        except grpc.aio.AioRpcError as error:
-            return str(error.code().name)
-        return None
-
-    return call
-
-
-def route_call(channel: grpc.aio.Channel, mappings: int, token: str, seed: int) -> Call:
-    """RouteCall for numbers drawn at random from the ``mappings`` loaded ones.
-
-    Every loaded number routes to an ``auto_accept`` identity, so anything but
-    ACCEPT is counted as an error (the hot path was not measured).
-    """
-    stub = registry_pb2_grpc.CallRoutingServiceStub(channel)
-    draw = random.Random(seed)
-    requests = [
-        registry_pb2.RouteCallRequest(
-            inbound_number=inbound_number(draw.randrange(mappings)),
-            caller_number=CALLER_NUMBER,
-            call_id=f"bench-{seed}-{i}",
-            service=SERVICE,
-        )
-        for i in range(REQUEST_POOL)
-    ]
-    metadata = (("authorization", f"Bearer {token}"),)
-
-    async def call(i: int) -> str | None:
-        try:
-            response = await stub.RouteCall(
-                requests[i % REQUEST_POOL], metadata=metadata, timeout=RPC_TIMEOUT_S
+            response = await client.post(
+                "/inbound/assign",
+                json=body,
+                headers={"authorization": f"Bearer {api_key}"},
+                timeout=REQUEST_TIMEOUT_S,
             )
-        except grpc.aio.AioRpcError as error:
-            return str(error.code().name)
-        if response.decision != registry_pb2.ROUTING_DECISION_ACCEPT:
-            reason = registry_pb2.RejectReason.Name(response.reject_reason)
-            return f"decision={registry_pb2.RoutingDecision.Name(response.decision)}/{reason}"
-        return None
+        except httpx.HTTPError as error:
+            return type(error).__name__
+        return None if response.status_code == 200 else f"HTTP {response.status_code}"
 
     return call
 
 
-def internal_call(
-    channel: grpc.aio.Channel, rpc: str, fixture: internal_rpcs.Fixture, seed: int
-) -> Call:
-    """One ConfigInternalService RPC, with the internal token, checked for the right answer."""
-    method = getattr(config_pb2_grpc.ConfigInternalServiceStub(channel), rpc)
-    requests = internal_rpcs.requests(fixture, rpc, INTERNAL_REQUEST_POOL, seed)
-    metadata = fixture.metadata()
-
-    async def call(i: int) -> str | None:
-        request = requests[i % INTERNAL_REQUEST_POOL]
-        try:
-            response = await method(request, metadata=metadata, timeout=RPC_TIMEOUT_S)
-        except grpc.aio.AioRpcError as error:
-            return str(error.code().name)
-        return internal_rpcs.check(rpc, request, response)
-
-    return call
-
-
-async def run(args: argparse.Namespace) -> PointResult:
-    """Connect, then measure one point."""
-    async with grpc.aio.insecure_channel(args.target) as channel:
-        await asyncio.wait_for(channel.channel_ready(), timeout=10)
-        if args.kind == "echo":
-            call = echo_call(channel, REQUEST_POOL)
-        elif args.kind == "route":
-            call = route_call(channel, args.mappings, args.token, args.seed)
-        else:
-            fixture = internal_rpcs.Fixture.load(args.fixture)
-            call = internal_call(channel, args.kind, fixture, args.seed)
+async def measure_assign(
+    base_url: str,
+    api_key: str,
+    assistant_id: str,
+    first: int,
+    *,
+    concurrency: int,
+    warmup_s: float,
+    duration_s: float,
+) -> PointResult:
+    """One assign point against the gateway at ``base_url``."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits) as client:
         return await measure(
-            call, concurrency=args.concurrency, warmup_s=args.warmup, duration_s=args.duration
+            assign_call(client, api_key, assistant_id, first),
+            concurrency=concurrency,
+            warmup_s=warmup_s,
+            duration_s=duration_s,
         )
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m bench.driver --kind route --target HOST:PORT ...``."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--kind", choices=("echo", "route", *internal_rpcs.RPCS), required=True)
-    parser.add_argument("--target", required=True, help="host:port")
-    parser.add_argument("--concurrency", type=int, required=True)
-    parser.add_argument("--warmup", type=float, default=1.0)
-    parser.add_argument("--duration", type=float, default=5.0)
-    parser.add_argument("--mappings", type=int, default=1, help="route: numbers loaded")
-    parser.add_argument("--token", default="", help="route: bearer credential")
-    parser.add_argument(
-        "--fixture", type=Path, help="internal RPCs: the JSON file of internal_rpcs.Fixture"
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    result = asyncio.run(run(args))
-    json.dump(asdict(result), sys.stdout)
-    sys.stdout.write("\n")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

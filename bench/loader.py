@@ -163,7 +163,9 @@ def _load_sqlite(path: str, start: int, stop: int, account: SeededAccount) -> No
 
 def _sqlite_processor(column: str) -> Callable[[Any], Any]:
     dialect = sqlite_dialect.dialect()
-    processor = InboundNumber.__table__.c[column].type.bind_processor(dialect)
+    # dialect_impl: what the ORM itself binds (a TypeDecorator's own bind_processor
+    # would use its generic impl and store timestamps in another text form).
+    processor = InboundNumber.__table__.c[column].type.dialect_impl(dialect).bind_processor(dialect)
     return processor if processor is not None else (lambda value: value)
 
 

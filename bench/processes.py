@@ -14,7 +14,8 @@ from pathlib import Path
 
 SWITCHBOARD = (sys.executable, "-m", "services.cli")
 ECHO_SERVER = (sys.executable, "-m", "bench.echo_server")
-_LISTENING = re.compile(r"gRPC listening on port (\d+)")
+GRPC_LISTENING = re.compile(r"gRPC listening on port (\d+)")
+HTTP_LISTENING = re.compile(r"HTTP listening on http://[^\s:]+:(\d+)")
 START_TIMEOUT_S = 60.0
 STOP_GRACE_S = 5.0
 
@@ -37,13 +38,32 @@ class ServerProcess:
         """``127.0.0.1:PORT``."""
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT`` (the gateway)."""
+        return f"http://{self.address}"
+
     def peak_rss_mib(self) -> float:
         """VmHWM (peak resident set size) of the process so far, in MiB."""
         return read_vm_hwm_kib(Path(f"/proc/{self.process.pid}/status")) / 1024
 
+    def rss_mib(self) -> float:
+        """VmRSS (resident set size now), in MiB."""
+        return read_status_kib(Path(f"/proc/{self.process.pid}/status"), "VmRSS") / 1024
+
     def cpu_seconds(self) -> float:
-        """User + system CPU time the process has used so far."""
-        return read_cpu_seconds(Path(f"/proc/{self.process.pid}/stat"))
+        """User + system CPU time the process and its live children have used so far."""
+        return sum(
+            read_cpu_seconds(Path(f"/proc/{pid}/stat"))
+            for pid in (self.process.pid, *self.children())
+        )
+
+    def children(self) -> list[int]:
+        """Pids of its direct children (gateway worker processes)."""
+        found: list[int] = []
+        for task in Path(f"/proc/{self.process.pid}/task").glob("*/children"):
+            found.extend(int(pid) for pid in task.read_text().split())
+        return found
 
     def stop(self) -> None:
         """SIGTERM (graceful shutdown), SIGKILL if it outlives the grace period."""
@@ -52,10 +72,15 @@ class ServerProcess:
 
 def read_vm_hwm_kib(status_file: Path) -> int:
     """The ``VmHWM`` line of a ``/proc/<pid>/status`` file, in KiB."""
+    return read_status_kib(status_file, "VmHWM")
+
+
+def read_status_kib(status_file: Path, field: str) -> int:
+    """One ``<field>: N kB`` line of a ``/proc/<pid>/status`` file, in KiB."""
     for line in status_file.read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
-    raise ValueError(f"no VmHWM in {status_file}")
+    raise ValueError(f"no {field} in {status_file}")
 
 
 def read_cpu_seconds(stat_file: Path) -> float:
@@ -78,9 +103,14 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
 
 
 def start_server(
-    name: str, argv: Sequence[str], env: Mapping[str, str], log: Path, cwd: Path
+    name: str,
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    log: Path,
+    cwd: Path,
+    listening: re.Pattern[str] = GRPC_LISTENING,
 ) -> ServerProcess:
-    """Start ``argv`` (which binds port 0) and wait for its "listening on port" line.
+    """Start ``argv`` and wait for its "listening on port" line (``listening``).
 
     The caller owns the result and must stop it; on failure the process is
     stopped here and the log tail is in the error.
@@ -92,7 +122,7 @@ def start_server(
     deadline = time.monotonic() + START_TIMEOUT_S
     try:
         while time.monotonic() < deadline:
-            match = _LISTENING.search(log.read_text(errors="replace"))
+            match = listening.search(log.read_text(errors="replace"))
             if match:
                 return ServerProcess(name, process, int(match.group(1)), log)
             if process.poll() is not None:

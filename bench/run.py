@@ -1,20 +1,27 @@
-"""The benchmark run: start the real processes, load data, drive each point, report."""
+"""The benchmark run: start the real processes, load data, drive each paired point, report.
+
+Every comparison is a target point and its baseline run alternately (ABAB...,
+``pairs`` pairs) at the same number of requests in flight, each run by h2load;
+the report is the median of the per-pair ratios and their spread, so a machine
+that gets busier or quieter during the run moves both sides of a pair alike.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import platform
 import secrets
 import shutil
+import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -23,31 +30,46 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import grpc
+import httpx
+from google.protobuf import field_mask_pb2
 from sqlalchemy.engine import make_url
+from switchboard.bench.v1 import echo_pb2
+from switchboard.config.v1 import config_pb2, config_pb2_grpc
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
-from bench import internal_rpcs, loader, service_time
+from bench import driver, h2load, internal_rpcs, loader, service_time
+from bench.chart import write_chart
 from bench.numbers import CALLER_NUMBER, SERVICE, inbound_number
 from bench.processes import (
     ECHO_SERVER,
+    HTTP_LISTENING,
     SWITCHBOARD,
     ServerProcess,
     service_env,
     start_server,
 )
 from bench.report import (
-    P99_GOAL,
-    SCALING_GOAL,
-    THROUGHPUT_GOAL,
     BackendReport,
+    Paired,
     PointResult,
-    backend_json,
+    Staleness,
+    evaluate,
+    goals_table,
     table,
     write_json,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EDGE_TOKEN_ENV = "SWITCHBOARD_EDGE_TOKEN"
+ECHO_METHOD = "/switchboard.bench.v1.EchoService/Echo"
+ROUTE_METHOD = "/switchboard.registry.v1.CallRoutingService/RouteCall"
+GET_ACTION_METHOD = "/switchboard.config.v1.ConfigService/GetIncomingCallAction"
+INTERNAL_METHOD = "/switchboard.config.v1.ConfigInternalService/{rpc}"
+ASSIGN_FIRST = 5_000_000
+"""Numbers assigned by the assign points start here (never loaded)."""
+LIST_PAGE = 50
+STALENESS_TIMEOUT_S = 15.0
+READY_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -55,17 +77,25 @@ class Settings:
     """What to measure and where to write it."""
 
     sizes: tuple[int, int]
+    """Mappings for RouteCall's small and large points."""
+    list_size: int
+    """Mappings when the list (first vs deep page) and assign points run."""
     concurrency: tuple[int, ...]
+    pairs: int
     warmup_s: float
     duration_s: float
     identities: int
     rpc_concurrency: tuple[int, ...]
     """In-flight counts of the ConfigInternalService points."""
-    rpc_duration_s: float
+    staleness_samples: int
+    idle_s: float
     service_time_calls: int
+    gateway_workers: int | None
+    """SWITCHBOARD_GATEWAY_WORKERS for the gateway (None: its default)."""
     postgres_url: str | None
     auth: str
     output: Path
+    chart: Path
     keep: bool
     seed: int
 
@@ -79,257 +109,526 @@ def size_label(size: int) -> str:
 
 
 def run(settings: Settings) -> int:
-    """Measure echo, then every backend; write the JSON and print the tables."""
+    """Measure every backend; write the JSON and the chart, print the tables and the goals."""
+    binary = h2load.ensure_installed()
     started = datetime.now(UTC)
     load_before = os.getloadavg()
     workdir = Path(tempfile.mkdtemp(prefix="switchboard-bench-"))
-    small, large = (f"route@{size_label(size)}" for size in settings.sizes)
     try:
-        echo, echo_cpu = _measure_echo(settings, workdir)
         backends = ["sqlite", *(["postgresql"] if settings.postgres_url else [])]
-        reports = [_run_backend(backend, settings, workdir / backend) for backend in backends]
+        reports = [
+            Backend(backend, settings, binary, workdir / backend).run() for backend in backends
+        ]
     finally:
         if settings.keep:
             print(f"kept {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+    goals = evaluate(reports)
     document = {
         "generated_at": started.isoformat().replace("+00:00", "Z"),
         "machine": _machine(load_before),
         "settings": _settings_json(settings),
-        "goals": {
-            "throughput_over_echo_min": THROUGHPUT_GOAL,
-            "p99_over_echo_max": P99_GOAL,
-            "p50_large_over_small_max": SCALING_GOAL,
-        },
-        "echo": {str(c): asdict(point) for c, point in echo.items()},
-        "echo_cpu_cores": echo_cpu,
-        "backends": {
-            report.backend: backend_json(report, echo, small, large) for report in reports
-        },
+        "goals": [asdict(goal) for goal in goals],
+        "backends": {report.backend: report.as_json() for report in reports},
     }
     write_json(settings.output, document)
-    for report in reports:
-        report.cpu_cores = {"echo": echo_cpu, **report.cpu_cores}
+    write_chart(settings.chart, reports)
     print()
     for report in reports:
-        print(table(report, echo, small, large))
+        print(table(report))
         print()
+    print(goals_table(goals))
     print(f"load average before/after: {_loadavg(load_before)} / {_loadavg(os.getloadavg())}")
-    print(f"wrote {settings.output}")
+    print(f"wrote {settings.output} and {settings.chart}")
     return 0
 
 
-def _measure_echo(
-    settings: Settings, workdir: Path
-) -> tuple[dict[int, PointResult], dict[int, dict[str, float]]]:
-    echo = start_server("echo", ECHO_SERVER, service_env(), workdir / "echo.log", REPO_ROOT)
-    points: dict[int, PointResult] = {}
-    cpu: dict[int, dict[str, float]] = {}
-    try:
-        for concurrency in settings.concurrency:
-            points[concurrency], cpu[concurrency] = _drive(
-                "echo", echo.address, concurrency, settings, watched=(echo,)
+class Backend:
+    """One backend's processes, data and points."""
+
+    def __init__(self, backend: str, settings: Settings, binary: str, workdir: Path) -> None:
+        self.settings = settings
+        self.binary = binary
+        self.workdir = workdir
+        self.report = BackendReport(backend)
+        self.runs = 0
+
+    def run(self) -> BackendReport:
+        """Start everything, measure in order, stop everything."""
+        self.workdir.mkdir(parents=True)
+        settings, report = self.settings, self.report
+        with ExitStack() as stack:
+            urls = stack.enter_context(
+                _databases(report.backend, self.workdir, settings.postgres_url)
             )
-        return points, cpu
-    finally:
-        echo.stop()
+            processes = self._start(stack, urls)
+            echo, config, registry, replica, gateway = processes
+            account = asyncio.run(loader.seed_config(urls["config"], settings.identities))
+            token = self.edge_token if settings.auth == "edge" else account.api_key
+            fixture = internal_rpcs.Fixture(
+                account.account_id, account.api_key, account.identity_ids, self.internal_token
+            )
+            small, large = settings.sizes
+            loaded = self._load(urls["registry"], 0, small, account)
+            echo_target = h2load.Target.grpc(
+                "echo",
+                echo.address,
+                ECHO_METHOD,
+                echo_pb2.EchoRequest(payload=inbound_number(0)).SerializeToString(),
+            )
+            self._internal_rpcs(config, fixture, echo_target)
+            report.service_time = asyncio.run(
+                service_time.measure(
+                    urls["config"], fixture, calls=settings.service_time_calls, seed=settings.seed
+                )
+            )
+            route_small = self._route_target(registry, small, token)
+            for c in settings.concurrency:
+                self._pairs("route_small", route_small, echo_target, c)
+            gateway_route = _gateway_route_target(gateway, small, token)
+            for c in settings.concurrency:
+                self._pairs("gateway_route", gateway_route, route_small, c)
+            identity = account.identity_ids[0]
+            direct_action = h2load.Target.grpc(
+                "GetIncomingCallAction",
+                config.address,
+                GET_ACTION_METHOD,
+                config_pb2.GetIncomingCallActionRequest(
+                    agent_identity_id=identity
+                ).SerializeToString(),
+                metadata=(("x-api-key", account.api_key),),
+            )
+            _check_grpc(direct_action, lambda _: None)
+            gateway_action = h2load.Target(
+                "GET call action (gw)",
+                f"{gateway.url}/api/v1/phone/incoming-call-action?agent_identity_id={identity}",
+                headers=(("x-api-key", account.api_key),),
+                http1=True,
+            )
+            _check_http(gateway_action)
+            for c in settings.concurrency:
+                self._pairs("gateway_call_action", gateway_action, direct_action, c)
+            report.staleness = asyncio.run(
+                _staleness(
+                    (registry, replica),
+                    config,
+                    account,
+                    token,
+                    settings.staleness_samples,
+                )
+            )
+            _progress(f"staleness: {report.staleness.as_json()}")
+            report.idle_cpu_cores = asyncio.run(
+                _idle_cpu(processes, (registry, replica), token, settings)
+            )
+            _progress(f"idle CPU: {report.idle_cpu_cores}")
+            if settings.list_size > loaded:
+                loaded = self._load(urls["registry"], loaded, settings.list_size, account)
+            self._list_points(registry, gateway, account)
+            self._assign_points(gateway, account)
+            if large > loaded:
+                loaded = self._load(urls["registry"], loaded, large, account)
+            route_large = self._route_target(registry, large, token)
+            for c in settings.concurrency:
+                self._pairs("route_large", route_large, echo_target, c)
+            report.rss_mib = {
+                process.name: {"rss": process.rss_mib(), "peak": process.peak_rss_mib()}
+                for process in processes
+            }
+            for name, pid in _gateway_workers(gateway):
+                status = Path(f"/proc/{pid}/status")
+                report.rss_mib[name] = {
+                    "rss": _status_mib(status, "VmRSS"),
+                    "peak": _status_mib(status, "VmHWM"),
+                }
+        return report
 
-
-def _run_backend(backend: str, settings: Settings, workdir: Path) -> BackendReport:
-    workdir.mkdir(parents=True)
-    report = BackendReport(backend)
-    edge_token = "sbedge_" + secrets.token_urlsafe(24)
-    with ExitStack() as stack:
-        urls = stack.enter_context(_databases(backend, workdir, settings.postgres_url))
+    def _start(self, stack: ExitStack, urls: dict[str, str]) -> list[ServerProcess]:
+        backend = self.report.backend
+        self.edge_token = "sbedge_" + secrets.token_urlsafe(24)
+        self.internal_token = secrets.token_urlsafe(24)
         common = {
-            "SWITCHBOARD_DATA_DIR": str(workdir),
-            "SWITCHBOARD_INTERNAL_TOKEN": secrets.token_urlsafe(24),
+            "SWITCHBOARD_DATA_DIR": str(self.workdir),
+            "SWITCHBOARD_INTERNAL_TOKEN": self.internal_token,
         }
-        config = start_server(
+
+        def started(name: str, argv: Sequence[str], **env: str) -> ServerProcess:
+            process = start_server(
+                name, argv, service_env(**env), self.workdir / f"{name}.log", REPO_ROOT
+            )
+            stack.callback(process.stop)
+            return process
+
+        echo = started("echo", ECHO_SERVER)
+        config = started(
             "config",
             (*SWITCHBOARD, "serve", "config"),
-            service_env(
-                **common,
-                SWITCHBOARD_CONFIG_PORT="0",
-                SWITCHBOARD_CONFIG_DATABASE_URL=urls["config"],
-            ),
-            workdir / "config.log",
-            REPO_ROOT,
+            **common,
+            SWITCHBOARD_CONFIG_PORT="0",
+            SWITCHBOARD_CONFIG_DATABASE_URL=urls["config"],
         )
-        stack.callback(config.stop)
-        registry = start_server(
-            "registry",
-            (*SWITCHBOARD, "serve", "registry"),
-            service_env(
+        replicas = [
+            started(
+                name,
+                (*SWITCHBOARD, "serve", "registry"),
                 **common,
                 SWITCHBOARD_REGISTRY_PORT="0",
                 SWITCHBOARD_REGISTRY_DATABASE_URL=urls["registry"],
                 SWITCHBOARD_CONFIG_ADDRESS=config.address,
-                **{EDGE_TOKEN_ENV: edge_token},
+                **{EDGE_TOKEN_ENV: self.edge_token},
+            )
+            for name in ("registry", "registry-2")
+        ]
+        workers = self.settings.gateway_workers
+        gateway = start_server(
+            "gateway",
+            (*SWITCHBOARD, "serve", "gateway"),
+            service_env(
+                **common,
+                SWITCHBOARD_GATEWAY_PORT=str(_free_port()),
+                SWITCHBOARD_CONFIG_ADDRESS=config.address,
+                SWITCHBOARD_REGISTRY_ADDRESS=replicas[0].address,
+                **({"SWITCHBOARD_GATEWAY_WORKERS": str(workers)} if workers else {}),
             ),
-            workdir / "registry.log",
+            self.workdir / "gateway.log",
             REPO_ROOT,
+            listening=HTTP_LISTENING,
         )
-        stack.callback(registry.stop)
+        stack.callback(gateway.stop)
+        _wait_ready(gateway.url)
         _progress(
-            f"{backend}: config pid {config.process.pid}, registry pid {registry.process.pid}"
+            f"{backend}: "
+            + ", ".join(f"{p.name} pid {p.process.pid}" for p in (echo, config, *replicas, gateway))
         )
-        account = asyncio.run(loader.seed_config(urls["config"], settings.identities))
-        fixture = internal_rpcs.Fixture(
-            account.account_id,
-            account.api_key,
-            account.identity_ids,
-            common["SWITCHBOARD_INTERNAL_TOKEN"],
+        return [echo, config, *replicas, gateway]
+
+    def _load(self, database_url: str, start: int, stop: int, account: loader.SeededAccount) -> int:
+        began = time.monotonic()
+        asyncio.run(loader.load_mappings(database_url, start, stop, account))
+        label = size_label(stop)
+        self.report.load_seconds[label] = time.monotonic() - began
+        _progress(
+            f"{self.report.backend}: {stop} mappings ({self.report.load_seconds[label]:.1f} s)"
         )
-        _measure_internal(report, config, fixture, urls["config"], settings, workdir)
-        token = edge_token if settings.auth == "edge" else account.api_key
-        loaded = 0
-        for size in settings.sizes:
-            label = size_label(size)
-            began = time.monotonic()
-            asyncio.run(loader.load_mappings(urls["registry"], loaded, size, account))
-            report.load_seconds[label] = time.monotonic() - began
-            _progress(f"{backend}: loaded {size} mappings in {report.load_seconds[label]:.1f} s")
-            # Flush the load's dirty pages now, so kernel writeback of a freshly written
-            # 1M-row database does not land in the middle of a measured point.
-            os.sync()
-            loaded = size
-            report.notes.append(f"preflight at {label}: {_preflight(registry.address, token)}")
-            _progress(report.notes[-1])
-            target = f"route@{label}"
-            report.points[target], report.cpu_cores[target] = {}, {}
-            for concurrency in settings.concurrency:
-                point, cores = _drive(
-                    "route",
-                    registry.address,
-                    concurrency,
-                    settings,
-                    watched=(registry, config),
-                    mappings=size,
-                    token=token,
-                )
-                report.points[target][concurrency] = point
-                report.cpu_cores[target][concurrency] = cores
-            report.peak_rss_mib[label] = {
-                process.name: process.peak_rss_mib() for process in (registry, config)
-            }
-    return report
+        # Flush the load's dirty pages now, so kernel writeback of a freshly written
+        # 1M-row database does not land in the middle of a measured point.
+        os.sync()
+        return stop
 
+    def _route_target(self, registry: ServerProcess, size: int, token: str) -> h2load.Target:
+        """RouteCall of the last number loaded (an auto-accepting identity), checked once."""
+        target = h2load.Target.grpc(
+            f"RouteCall@{size_label(size)}",
+            registry.address,
+            ROUTE_METHOD,
+            _route_request(size - 1).SerializeToString(),
+            metadata=(("authorization", f"Bearer {token}"),),
+        )
+        _check_grpc(target, _accepted)
+        return target
 
-def _measure_internal(
-    report: BackendReport,
-    config: ServerProcess,
-    fixture: internal_rpcs.Fixture,
-    database_url: str,
-    settings: Settings,
-    workdir: Path,
-) -> None:
-    """The ConfigInternalService RPCs over gRPC (driver process), then their service time.
+    def _pairs(
+        self, key: str, target: h2load.Target, baseline: h2load.Target, concurrency: int
+    ) -> Paired:
+        paired = Paired(key, target.name, baseline.name, concurrency)
+        for _ in range(self.settings.pairs):
+            paired.pairs.append(
+                (self._h2load(target, concurrency), self._h2load(baseline, concurrency))
+            )
+        self.report.paired.append(paired)
+        rps, p99 = paired.ratio("rps"), paired.ratio("p99")
+        _progress(
+            f"{target.name} / {baseline.name} x{concurrency}: rps {paired.median(0, 'rps'):.0f} / "
+            f"{paired.median(1, 'rps'):.0f}, ratio {rps.median:.2f} [{rps.minimum:.2f}-"
+            f"{rps.maximum:.2f}]{' WIDE' if rps.wide else ''}, p99 ratio {p99.median:.2f}"
+            + (f", errors {paired.errors}" if paired.errors else "")
+        )
+        return paired
 
-    Service time is the servicer's handler awaited in this process, on the same
-    database, with the config process idle.
-    """
-    path = workdir / "internal-rpcs.json"
-    fixture.save(path)
-    for rpc in internal_rpcs.RPCS:
-        report.rpc_points[rpc], report.cpu_cores[rpc] = {}, {}
-        for concurrency in settings.rpc_concurrency:
-            point, cores = _drive(
+    def _h2load(self, target: h2load.Target, concurrency: int, duration: float = 0) -> PointResult:
+        self.runs += 1
+        return h2load.run(
+            self.binary,
+            target,
+            concurrency=concurrency,
+            warmup_s=self.settings.warmup_s,
+            duration_s=duration or self.settings.duration_s,
+            workdir=self.workdir / "h2load",
+        )
+
+    def _internal_rpcs(
+        self, config: ServerProcess, fixture: internal_rpcs.Fixture, echo: h2load.Target
+    ) -> None:
+        for rpc in internal_rpcs.RPCS:
+            request = internal_rpcs.requests(fixture, rpc, 1, self.settings.seed)[0]
+            target = h2load.Target.grpc(
                 rpc,
                 config.address,
-                concurrency,
-                settings,
-                watched=(config,),
-                duration_s=settings.rpc_duration_s,
-                fixture=path,
+                INTERNAL_METHOD.format(rpc=rpc),
+                request.SerializeToString(),
+                metadata=fixture.metadata(),
             )
-            report.rpc_points[rpc][concurrency] = point
-            report.cpu_cores[rpc][concurrency] = cores
-    report.service_time = asyncio.run(
-        service_time.measure(
-            database_url, fixture, calls=settings.service_time_calls, seed=settings.seed
+            response_type = {
+                "Authenticate": config_pb2.Principal,
+                "BatchGetAgentIdentities": config_pb2.BatchGetAgentIdentitiesResponse,
+                "ResolveCallTarget": config_pb2.CallTarget,
+            }[rpc]
+            _check_grpc(target, functools.partial(_internal_answer, rpc, request, response_type))
+            for c in self.settings.rpc_concurrency:
+                self._pairs(f"rpc:{rpc}", target, echo, c)
+
+    def _list_points(
+        self, registry: ServerProcess, gateway: ServerProcess, account: loader.SeededAccount
+    ) -> None:
+        deep_token = _deep_page_token(registry, account.api_key, self.settings.list_size // 2)
+        label = size_label(self.settings.list_size)
+        headers = (("authorization", f"Bearer {account.api_key}"),)
+        first = h2load.Target(
+            f"list first page@{label}",
+            f"{gateway.url}/inbound/list?page_size={LIST_PAGE}",
+            headers=headers,
+            http1=True,
         )
+        deep = h2load.Target(
+            f"list deep page@{label}",
+            f"{gateway.url}/inbound/list?page_size={LIST_PAGE}&page_token={deep_token}",
+            headers=headers,
+            http1=True,
+        )
+        for target in (first, deep):
+            _check_http(target)
+        for c in self.settings.concurrency:
+            self._pairs("list_deep", deep, first, c)
+
+    def _assign_points(self, gateway: ServerProcess, account: loader.SeededAccount) -> None:
+        points = self.report.points.setdefault(
+            f"POST /inbound/assign@{size_label(self.settings.list_size)}", {}
+        )
+        first = ASSIGN_FIRST
+        for c in self.settings.concurrency:
+            point = asyncio.run(
+                driver.measure_assign(
+                    gateway.url,
+                    account.api_key,
+                    account.identity_ids[0],
+                    first,
+                    concurrency=c,
+                    warmup_s=self.settings.warmup_s,
+                    duration_s=self.settings.duration_s,
+                )
+            )
+            first += point.requests + 100_000
+            points[c] = point
+            _progress(
+                f"assign x{c}: {point.throughput_rps:.0f} rps, p50 {point.p50_ms:.2f} ms, "
+                f"p99 {point.p99_ms:.2f} ms, errors {point.errors}"
+            )
+
+
+def _route_request(index: int) -> registry_pb2.RouteCallRequest:
+    return registry_pb2.RouteCallRequest(
+        inbound_number=inbound_number(index), caller_number=CALLER_NUMBER, service=SERVICE
     )
-    for rpc, spent in report.service_time.items():
-        _progress(f"service time {rpc}: p50 {spent.p50_us:.1f} us, p99 {spent.p99_us:.1f} us")
 
 
-def _drive(
-    kind: str,
-    address: str,
-    concurrency: int,
-    settings: Settings,
-    *,
-    watched: Sequence[ServerProcess],
-    mappings: int = 1,
-    token: str = "",
-    duration_s: float | None = None,
-    fixture: Path | None = None,
-) -> tuple[PointResult, dict[str, float]]:
-    """Run one point in a separate driver process (``duration_s``: default the settings').
-
-    Also returns the CPU (in cores) each ``watched`` server used meanwhile.
-    """
-    duration_s = settings.duration_s if duration_s is None else duration_s
-    argv = [
-        sys.executable,
-        "-m",
-        "bench.driver",
-        f"--kind={kind}",
-        f"--target={address}",
-        f"--concurrency={concurrency}",
-        f"--warmup={settings.warmup_s}",
-        f"--duration={duration_s}",
-        f"--mappings={mappings}",
-        f"--token={token}",
-        f"--seed={settings.seed + concurrency}",
-        *([f"--fixture={fixture}"] if fixture else []),
-    ]
-    cpu_before = [process.cpu_seconds() for process in watched]
-    began = time.monotonic()
-    finished = subprocess.run(
-        argv,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=settings.warmup_s + duration_s + 120,
-        check=False,
-    )
-    if finished.returncode != 0:
-        raise RuntimeError(f"driver failed ({finished.returncode}):\n{finished.stderr[-3000:]}")
-    elapsed = time.monotonic() - began
-    cores = {
-        process.name: (process.cpu_seconds() - before) / elapsed
-        for process, before in zip(watched, cpu_before, strict=True)
+def _gateway_route_target(gateway: ServerProcess, size: int, token: str) -> h2load.Target:
+    body = {
+        "inbound_number": inbound_number(size - 1),
+        "caller_number": CALLER_NUMBER,
+        "service": SERVICE,
     }
-    point = PointResult(**json.loads(finished.stdout))
-    _progress(
-        f"{kind:<5} {mappings if kind == 'route' else '':>8} x{concurrency:<3} "
-        f"{point.throughput_rps:8.0f} rps  p50 {point.p50_ms:6.2f}  p99 {point.p99_ms:6.2f} ms"
-        f"  errors {point.errors}  cpu "
-        + " ".join(f"{name} {value:.2f}" for name, value in cores.items())
+    target = h2load.Target(
+        f"POST /v1/calls:route@{size_label(size)}",
+        f"{gateway.url}/v1/calls:route",
+        headers=(("content-type", "application/json"), ("authorization", f"Bearer {token}")),
+        body=json.dumps(body).encode(),
+        http1=True,
     )
-    return point, cores
+    answer = _check_http(target)
+    if answer.get("decision") != "accept":
+        raise RuntimeError(f"gateway route preflight: {answer}")
+    return target
 
 
-def _preflight(address: str, token: str) -> str:
-    """One RouteCall for mapping 0, described (decision, or the RPC error)."""
-    with grpc.insecure_channel(address) as channel:
-        stub = registry_pb2_grpc.CallRoutingServiceStub(channel)
-        request = registry_pb2.RouteCallRequest(
-            inbound_number=inbound_number(0), caller_number=CALLER_NUMBER, service=SERVICE
-        )
-        try:
-            response = stub.RouteCall(
-                request, metadata=(("authorization", f"Bearer {token}"),), timeout=10
-            )
-        except grpc.RpcError as error:
-            return f"RouteCall failed: {error.code().name} {error.details()}"
-    decision = registry_pb2.RoutingDecision.Name(response.decision)
+def _internal_answer(rpc: str, request: Any, response_type: Any, raw: bytes) -> str | None:
+    return internal_rpcs.check(rpc, request, response_type.FromString(raw))
+
+
+def _accepted(raw: bytes) -> str | None:
+    response = registry_pb2.RouteCallResponse.FromString(raw)
     if response.decision == registry_pb2.ROUTING_DECISION_ACCEPT:
-        return f"RouteCall OK: {decision} {response.client_websocket_url}"
-    return f"RouteCall {decision} {registry_pb2.RejectReason.Name(response.reject_reason)}"
+        return None
+    return f"RouteCall {registry_pb2.RejectReason.Name(response.reject_reason)}"
+
+
+def _check_grpc(target: h2load.Target, check: Callable[[bytes], str | None]) -> None:
+    """One call of what h2load will repeat, answered right (h2load sees only HTTP 200)."""
+    address = target.url.removeprefix("http://").split("/", 1)[0]
+    method = "/" + target.url.removeprefix("http://").split("/", 1)[1]
+    metadata = tuple(
+        (name, value) for name, value in target.headers if name not in ("content-type", "te")
+    )
+    assert target.body is not None
+    with grpc.insecure_channel(address) as channel:
+        call = channel.unary_unary(method)
+        try:
+            raw = call(target.body[5:], metadata=metadata, timeout=10)
+        except grpc.RpcError as error:
+            raise RuntimeError(f"{target.name} preflight: {error.code().name}") from None
+    problem = check(raw)
+    if problem:
+        raise RuntimeError(f"{target.name} preflight: {problem}")
+
+
+def _check_http(target: h2load.Target) -> dict[str, Any]:
+    """One request of what h2load will repeat: it must answer 200 (JSON body returned)."""
+    response = httpx.request(
+        "POST" if target.body is not None else "GET",
+        target.url,
+        headers=dict(target.headers),
+        content=target.body,
+        timeout=10,
+    )
+    if response.status_code != target.expect:
+        raise RuntimeError(f"{target.name} preflight: HTTP {response.status_code}")
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def _deep_page_token(registry: ServerProcess, api_key: str, depth: int) -> str:
+    """The page token after ``depth`` mappings of the newest-first list."""
+    token, seen = "", 0
+    with grpc.insecure_channel(registry.address) as channel:
+        stub = registry_pb2_grpc.InboundNumberServiceStub(channel)
+        while seen < depth:
+            page = stub.ListInboundNumbers(
+                registry_pb2.ListInboundNumbersRequest(
+                    page_size=min(1000, depth - seen), page_token=token
+                ),
+                metadata=(("authorization", f"Bearer {api_key}"),),
+                timeout=30,
+            )
+            seen += len(page.inbound_numbers)
+            token = page.next_page_token
+            if not token:
+                raise RuntimeError(f"only {seen} mappings listed, wanted {depth}")
+    return token
+
+
+async def _staleness(
+    replicas: Sequence[ServerProcess],
+    config: ServerProcess,
+    account: loader.SeededAccount,
+    token: str,
+    samples: int,
+) -> Staleness:
+    """Change an identity's websocket URL; time until every replica routes with the new one."""
+    identity = account.identity_ids[0]
+    request = _route_request(0)  # mapping 0 belongs to identity 0
+    routing_metadata = (("authorization", f"Bearer {token}"),)
+    measured: list[float] = []
+    channels = [grpc.aio.insecure_channel(replica.address) for replica in replicas]
+    try:
+        stubs = [registry_pb2_grpc.CallRoutingServiceStub(channel) for channel in channels]
+        async with grpc.aio.insecure_channel(config.address) as config_channel:
+            config_stub = config_pb2_grpc.ConfigServiceStub(config_channel)
+            for stub in stubs:  # cache the target on every replica first
+                await stub.RouteCall(request, metadata=routing_metadata, timeout=10)
+            for sample in range(samples):
+                url = f"wss://agents.example.com/bench/stale/{sample}"
+                await config_stub.UpdateIncomingCallAction(
+                    config_pb2.UpdateIncomingCallActionRequest(
+                        incoming_call_action=config_pb2.IncomingCallAction(
+                            agent_identity_id=identity, client_websocket_url=url
+                        ),
+                        update_mask=field_mask_pb2.FieldMask(paths=["client_websocket_url"]),
+                    ),
+                    metadata=(("x-api-key", account.api_key),),
+                    timeout=10,
+                )
+                changed = time.perf_counter()
+                pending = set(range(len(stubs)))
+                while pending:
+                    if time.perf_counter() - changed > STALENESS_TIMEOUT_S:
+                        raise RuntimeError(f"change not routed within {STALENESS_TIMEOUT_S} s")
+                    for index in sorted(pending):
+                        answer = await stubs[index].RouteCall(
+                            request, metadata=routing_metadata, timeout=10
+                        )
+                        if answer.client_websocket_url == url:
+                            pending.discard(index)
+                    if pending:
+                        await asyncio.sleep(0.001)
+                measured.append((time.perf_counter() - changed) * 1000)
+    finally:
+        for channel in channels:
+            await channel.close()
+    return Staleness(len(replicas), measured)
+
+
+async def _idle_cpu(
+    processes: Sequence[ServerProcess],
+    replicas: Sequence[ServerProcess],
+    token: str,
+    settings: Settings,
+) -> dict[str, float]:
+    """CPU of every process over an idle window, after every identity was routed on every replica.
+
+    Mapping ``i`` belongs to identity ``i % identities``: routing the first
+    ``identities`` numbers caches every identity's call target.
+    """
+    count = min(settings.identities, settings.sizes[0])
+    metadata = (("authorization", f"Bearer {token}"),)
+    for replica in replicas:
+        async with grpc.aio.insecure_channel(replica.address) as channel:
+            stub = registry_pb2_grpc.CallRoutingServiceStub(channel)
+            for start in range(0, count, 64):
+                await asyncio.gather(
+                    *(
+                        stub.RouteCall(_route_request(i), metadata=metadata, timeout=10)
+                        for i in range(start, min(start + 64, count))
+                    )
+                )
+    await asyncio.sleep(1.0)
+    before = {process.name: process.cpu_seconds() for process in processes}
+    began = time.monotonic()
+    await asyncio.sleep(settings.idle_s)
+    elapsed = time.monotonic() - began
+    return {
+        process.name: (process.cpu_seconds() - before[process.name]) / elapsed
+        for process in processes
+    }
+
+
+def _gateway_workers(gateway: ServerProcess) -> list[tuple[str, int]]:
+    return [(f"gateway worker {n}", pid) for n, pid in enumerate(gateway.children(), 1)]
+
+
+def _status_mib(status: Path, field: str) -> float:
+    for line in status.read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_ready(url: str) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"gateway at {url} not ready within {READY_TIMEOUT_S:.0f} s")
 
 
 @contextmanager
@@ -386,6 +685,7 @@ def _machine(load_before: tuple[float, float, float]) -> dict[str, Any]:
 def _settings_json(settings: Settings) -> dict[str, Any]:
     values = asdict(settings)
     values["output"] = str(settings.output)
+    values["chart"] = str(settings.chart)
     values["postgres_url"] = (
         make_url(settings.postgres_url).render_as_string(hide_password=True)
         if settings.postgres_url

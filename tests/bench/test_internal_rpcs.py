@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from switchboard.config.v1 import config_pb2
+from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
-from bench import driver, internal_rpcs, loader, service_time
+from bench import internal_rpcs, loader, service_time
 from tests.support.stack import Stack
 
 
@@ -38,17 +38,14 @@ def test_requests_and_answer_checks() -> None:
     assert internal_rpcs.check("Authenticate", None, scoped) is not None
 
 
-async def test_driver_calls_each_internal_rpc_without_errors(stack: Stack) -> None:
+async def test_each_internal_rpc_request_gets_an_answer_its_check_accepts(stack: Stack) -> None:
+    """What the bench's preflight does before h2load repeats one request of each RPC."""
     fixture = await seeded(stack.database_urls["config"])
+    stub = config_pb2_grpc.ConfigInternalServiceStub(stack.config_channel)
     for rpc in internal_rpcs.RPCS:
-        result = await driver.measure(
-            driver.internal_call(stack.config_channel, rpc, fixture, seed=1),
-            concurrency=2,
-            warmup_s=0.0,
-            duration_s=0.2,
-        )
-        assert result.errors == 0, (rpc, result.error_codes)
-        assert result.requests > 0
+        for request in internal_rpcs.requests(fixture, rpc, 3, seed=1):
+            response = await getattr(stub, rpc)(request, metadata=fixture.metadata(), timeout=10)
+            assert internal_rpcs.check(rpc, request, response) is None, rpc
 
 
 async def test_service_time_times_every_handler(bench_databases: dict[str, str]) -> None:

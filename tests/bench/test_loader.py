@@ -9,7 +9,9 @@ from bench.numbers import inbound_number, normalized_number
 from services.common.db import create_engine, create_session_factory
 from services.config.models import AgentIdentity, ApiKey, IncomingCallAction
 from services.config.secrets import hash_api_key
+from services.registry import repository
 from services.registry.models import InboundNumber
+from services.registry.pagination import Cursor
 
 
 async def test_seed_and_load_in_two_steps(bench_databases: dict[str, str]) -> None:
@@ -48,3 +50,29 @@ async def test_seed_and_load_in_two_steps(bench_databases: dict[str, str]) -> No
     finally:
         await registry.dispose()
         await config.dispose()
+
+
+async def test_loaded_rows_page_through_the_registry_keyset(
+    bench_databases: dict[str, str],
+) -> None:
+    """Two loads (two timestamps): the service's keyset paging returns every row once."""
+    account = await loader.seed_config(bench_databases["config"], identities=2)
+    await loader.load_mappings(bench_databases["registry"], 0, 30, account)
+    await loader.load_mappings(bench_databases["registry"], 30, 100, account)
+    registry = create_engine(bench_databases["registry"])
+    try:
+        seen: list[str] = []
+        after: Cursor | None = None
+        async with create_session_factory(registry)() as session:
+            while True:
+                rows = await repository.list_mappings(
+                    session, account.account_id, assistant_id=None, after=after, limit=21
+                )
+                page = [row for row, _ in rows[:20]]
+                seen.extend(row.phone_number for row in page)
+                if len(rows) <= 20:
+                    break
+                after = Cursor(page[-1].created_at, page[-1].id)
+        assert sorted(seen) == sorted(inbound_number(i) for i in range(100))
+    finally:
+        await registry.dispose()

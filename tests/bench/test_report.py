@@ -1,4 +1,4 @@
-"""Percentiles, summaries, ratios, verdicts and the output of bench/report.py."""
+"""Percentiles, summaries, paired ratios and their spread, goal verdicts, JSON, table, chart."""
 
 from __future__ import annotations
 
@@ -8,18 +8,22 @@ from pathlib import Path
 
 import pytest
 
+from bench.chart import write_chart
 from bench.report import (
     ERRORS,
     MISS,
     PASS,
+    SPREAD_LIMIT,
     BackendReport,
+    Paired,
     PointResult,
     ServiceTime,
-    backend_json,
-    compare,
+    Staleness,
+    evaluate,
+    goals_table,
     percentile,
-    scaling,
     summarize,
+    summarize_ratios,
     summarize_service_time,
     table,
     write_json,
@@ -30,7 +34,7 @@ def point(rps: float, p50: float, p99: float, errors: int = 0) -> PointResult:
     return PointResult(
         requests=100 + errors,
         errors=errors,
-        error_codes={"UNAVAILABLE": errors} if errors else {},
+        error_codes={"HTTP 503": errors} if errors else {},
         duration_s=1.0,
         throughput_rps=rps,
         p50_ms=p50,
@@ -40,12 +44,14 @@ def point(rps: float, p50: float, p99: float, errors: int = 0) -> PointResult:
     )
 
 
+def paired(key: str, concurrency: int, *pairs: tuple[PointResult, PointResult]) -> Paired:
+    return Paired(key, f"{key} target", f"{key} baseline", concurrency, list(pairs))
+
+
 def test_percentile_is_nearest_rank() -> None:
     values = [float(v) for v in range(1, 101)]
     assert percentile(values, 50) == 50
-    assert percentile(values, 95) == 95
     assert percentile(values, 99) == 99
-    assert percentile(values, 100) == 100
     assert percentile([7.0], 99) == 7.0
     assert percentile([1.0, 2.0], 50) == 1.0
     assert math.isnan(percentile([], 50))
@@ -54,87 +60,99 @@ def test_percentile_is_nearest_rank() -> None:
 
 
 def test_summarize_counts_errors_but_times_only_ok_requests() -> None:
-    result = summarize([0.003, 0.001, 0.002, 0.004], {"UNIMPLEMENTED": 6}, duration_s=2.0)
-    assert result.requests == 10
-    assert result.errors == 6
-    assert result.throughput_rps == 2.0
+    result = summarize([0.003, 0.001, 0.002, 0.004], {"HTTP 503": 6}, duration_s=2.0)
+    assert (result.requests, result.errors, result.throughput_rps) == (10, 6, 2.0)
     assert result.p50_ms == pytest.approx(2.0)
     assert result.p99_ms == pytest.approx(4.0)
-    assert result.max_ms == pytest.approx(4.0)
+    empty = summarize([], {"failed": 3}, duration_s=1.0)
+    assert empty.throughput_rps == 0 and math.isnan(empty.p99_ms)
 
 
-def test_all_failing_point_has_no_latency_and_no_throughput() -> None:
-    result = summarize([], {"UNIMPLEMENTED": 1000}, duration_s=1.0)
-    assert result.throughput_rps == 0
-    assert math.isnan(result.p99_ms)
-    comparison = compare(result, point(1000, 1, 2))
-    assert comparison.throughput_verdict == ERRORS
-    assert comparison.p99_verdict == ERRORS
+def test_ratio_summary_is_the_median_with_its_spread() -> None:
+    odd = summarize_ratios([0.8, 0.6, 0.7])
+    assert (odd.median, odd.minimum, odd.maximum) == (0.7, 0.6, 0.8)
+    assert odd.spread == pytest.approx(0.2 / 0.7)
+    assert odd.wide is (odd.spread > SPREAD_LIMIT)
+    even = summarize_ratios([1.0, 1.05, 0.95, 1.0])
+    assert even.median == 1.0 and not even.wide
+    assert summarize_ratios([math.nan]).wide
 
 
-def test_compare_against_the_goals() -> None:
-    echo = point(rps=1000, p50=1.0, p99=4.0)
-    good = compare(point(rps=700, p50=1.2, p99=8.0), echo)
-    assert (good.throughput_ratio, good.p99_ratio) == (0.7, 2.0)
-    assert (good.throughput_verdict, good.p99_verdict) == (PASS, PASS)
-    slow = compare(point(rps=699, p50=1.2, p99=8.1), echo)
-    assert (slow.throughput_verdict, slow.p99_verdict) == (MISS, MISS)
-    failing = compare(point(rps=5000, p50=0.1, p99=0.2, errors=1), echo)
-    assert (failing.throughput_verdict, failing.p99_verdict) == (ERRORS, ERRORS)
+def test_paired_ratios_are_taken_pair_by_pair() -> None:
+    drifting = paired(
+        "route_large",
+        16,
+        (point(700, 2, 4), point(1000, 1, 2)),  # quiet machine
+        (point(350, 4, 8), point(500, 2, 4)),  # busy: both sides slow down alike
+        (point(720, 2, 4), point(1000, 1, 2)),
+    )
+    rps = drifting.ratio("rps")
+    assert rps.median == pytest.approx(0.70) and not rps.wide
+    assert drifting.ratio("p99").median == pytest.approx(2.0)
+    assert drifting.median(0, "rps") == 700
+    assert drifting.median(1, "rps") == 1000
 
 
-def test_scaling_of_p50_between_sizes() -> None:
-    assert scaling(point(1, p50=2.0, p99=3), point(1, p50=2.4, p99=3)).verdict == PASS
-    grown = scaling(point(1, p50=2.0, p99=3), point(1, p50=2.5, p99=3))
-    assert grown.p50_ratio == 1.25
-    assert grown.verdict == MISS
-    assert scaling(point(1, 2.0, 3), point(1, 2.0, 3, errors=2)).verdict == ERRORS
-
-
-def test_json_and_table_carry_every_figure(tmp_path: Path) -> None:
-    echo = {1: point(1000, 1.0, 2.0), 16: point(3000, 5.0, 8.0)}
+def report_with_everything() -> BackendReport:
     report = BackendReport("sqlite")
-    report.points["route@1k"] = {1: point(800, 1.1, 3.0), 16: point(900, 15.0, 30.0)}
-    report.points["route@1M"] = {1: point(790, 1.2, 3.1), 16: summarize([], {"INTERNAL": 3}, 1.0)}
-    report.peak_rss_mib = {"1k": {"registry": 80.0, "config": 70.0}}
+    good = (point(800, 1.1, 3.0), point(1000, 1.0, 2.0))
+    report.paired = [
+        paired("route_large", 1, good, good, good),
+        paired("route_large", 16, good, (point(100, 5, 9), point(1000, 1, 2)), good),
+        paired("gateway_route", 16, *[(point(400, 1, 2, errors=1), point(1000, 1, 2))] * 3),
+        paired("list_deep", 16, *[(point(90, 1.4, 2), point(100, 1.0, 2))] * 3),
+    ]
+    report.points["POST /inbound/assign@100k"] = {16: point(50, 10, 20)}
+    report.staleness = Staleness(2, [3.0, 5.0, 250.0])
+    report.idle_cpu_cores = {"config": 0.001, "registry": 0.01, "registry-2": 0.03}
+    report.rss_mib = {"registry": {"rss": 90.0, "peak": 100.0}}
+    report.service_time["Authenticate"] = ServiceTime(2000, 21.5, 60.25, 25.0, 200.0)
     report.load_seconds = {"1k": 0.1}
+    return report
+
+
+def test_goals_are_evaluated_from_the_medians() -> None:
+    goals = {(goal.figure, goal.backend): goal for goal in evaluate([report_with_everything()])}
+    throughput = goals["RouteCall at the large size / echo, throughput", "sqlite"]
+    assert throughput.verdict == PASS
+    assert "x16: 0.80 [0.10-0.80] PASS+WIDE" in throughput.measured
+    assert goals["gateway /v1/calls:route / direct RouteCall", "sqlite"].measured.endswith(ERRORS)
+    assert goals["deep list page / first page, p50 latency", "sqlite"].verdict == PASS
+    assert goals["RouteCall on PostgreSQL / echo", "postgresql"].measured == "not measured"
+    stale = goals["call-action change visible to routing, p99, 2 replicas", "sqlite"]
+    assert stale.verdict == MISS and "p99 250.0 ms" in stale.measured
+    assert goals["registry CPU, identities cached, no traffic", "sqlite"].verdict == MISS
+    assert goals["RSS per process (peak)", "sqlite"].verdict == PASS
+
+
+def test_json_table_and_chart_carry_every_figure(tmp_path: Path) -> None:
+    report = report_with_everything()
     path = tmp_path / "results.json"
-    write_json(path, {"backends": {"sqlite": backend_json(report, echo, "route@1k", "route@1M")}})
+    write_json(path, {"backends": {"sqlite": report.as_json()}})
     written = json.loads(path.read_text())["backends"]["sqlite"]
-    one = written["targets"]["route@1k"]["1"]
-    assert one["throughput_ratio"] == pytest.approx(0.8)
-    assert one["p99_ratio"] == pytest.approx(1.5)
-    assert (one["throughput_verdict"], one["p99_verdict"]) == (PASS, PASS)
-    assert written["targets"]["route@1M"]["16"]["p99_ms"] is None  # NaN is not JSON
-    assert written["targets"]["route@1M"]["16"]["throughput_verdict"] == ERRORS
-    assert written["p50_route@1M_over_route@1k"]["1"]["verdict"] == PASS
-    assert written["p50_route@1M_over_route@1k"]["16"]["verdict"] == ERRORS
-    text = table(report, echo, "route@1k", "route@1M")
-    assert "echo" in text
-    assert "INTERNAL=3" in text
-    assert "registry 80 MiB" in text
-    assert MISS in text  # route@1k at 16: 0.30 of the echo's throughput
+    first = written["paired"][0]
+    assert first["rps_ratio"]["median"] == pytest.approx(0.8)
+    assert len(first["pairs"]) == 3 and first["pairs"][0]["baseline"]["throughput_rps"] == 1000
+    assert written["staleness"]["p99_ms"] == 250.0
+    assert written["points"]["POST /inbound/assign@100k"]["16"]["throughput_rps"] == 50
+    assert written["service_time_us"]["Authenticate"]["p99_us"] == 60.25
+    text = table(report)
+    assert "WIDE" in text and "errors=3" in text
+    assert "RSS registry: 90 MiB now, peak 100 MiB" in text
+    assert "p99 250.0 ms" in text
+    goals = goals_table(evaluate([report]))
+    assert "| RSS per process (peak) | sqlite | < 150 MiB | registry 100 | PASS |" in goals
+    chart = tmp_path / "results.png"
+    write_chart(chart, [report])
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_nan_and_infinity_become_null(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    write_json(path, {"a": math.nan, "b": [math.inf, 1.0]})
+    assert json.loads(path.read_text()) == {"a": None, "b": [None, 1.0]}
 
 
 def test_service_time_summary_is_in_microseconds() -> None:
     spent = summarize_service_time([3_000, 1_000, 2_000, 4_000])
     assert spent == ServiceTime(calls=4, p50_us=2.0, p99_us=4.0, mean_us=2.5, max_us=4.0)
-
-
-def test_internal_rpcs_are_compared_to_the_echo_without_route_verdicts(tmp_path: Path) -> None:
-    echo = {1: point(1000, 1.0, 2.0)}
-    report = BackendReport("postgresql")
-    report.rpc_points["Authenticate"] = {1: point(500, 1.5, 3.0), 16: point(900, 9.0, 12.0)}
-    report.service_time["Authenticate"] = ServiceTime(2000, 21.5, 60.25, 25.0, 200.0)
-    path = tmp_path / "results.json"
-    write_json(path, backend_json(report, echo, "route@1k", "route@1M"))
-    written = json.loads(path.read_text())
-    one = written["config_internal_rpcs"]["Authenticate"]["1"]
-    assert (one["throughput_ratio"], one["p99_ratio"]) == (0.5, 1.5)
-    assert "throughput_verdict" not in one
-    assert "throughput_ratio" not in written["config_internal_rpcs"]["Authenticate"]["16"]
-    assert written["service_time_us"]["Authenticate"]["p99_us"] == 60.25
-    text = table(report, echo, "route@1k", "route@1M")
-    row = next(line for line in text.splitlines() if line.startswith("Authenticate"))
-    assert "0.50" in row and MISS not in row
-    assert "service time Authenticate (in-process, 2000 warm calls): p50 21.5 us" in text
