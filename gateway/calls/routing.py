@@ -11,6 +11,7 @@ from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 from gateway.calls.convert import decision_json
 from gateway.dialects import InkboxRoute
 from gateway.messages import Text
+from gateway.responses import FastJSONResponse
 from gateway.rpc import call, upstreams
 
 router = APIRouter(route_class=InkboxRoute, tags=["calls"])
@@ -92,7 +93,7 @@ class RouteCallResult(BaseModel):
         503: {"description": "Switchboard cannot decide now: treat as temporarily unavailable"},
     },
 )
-async def route_call(body: RouteCallBody, request: Request) -> dict[str, Any]:
+async def route_call(body: RouteCallBody, request: Request) -> FastJSONResponse:
     """Route one call. Authenticate with the edge token or an admin key of the number's account
     (``Authorization: Bearer <token or key>`` or ``X-API-Key: <key>``); another account's number
     answers like an unmapped one. Every routing failure is a 200 ``reject`` decision."""
@@ -105,4 +106,4 @@ async def route_call(body: RouteCallBody, request: Request) -> dict[str, Any]:
         message.call_id = body.call_id
     stub = registry_pb2_grpc.CallRoutingServiceStub(upstreams(request).registry)
     response = await call(request, stub.RouteCall, message)
-    return decision_json(response)
+    return FastJSONResponse(decision_json(response))

@@ -12,6 +12,7 @@ from switchboard.config.v1 import config_pb2
 from gateway.dialects import InkboxRoute
 from gateway.inkbox.common import config_stub
 from gateway.messages import Text, enum_number, enum_text, optional
+from gateway.responses import FastJSONResponse
 from gateway.rpc import call
 
 router = APIRouter(route_class=InkboxRoute, tags=["incoming calls"])
@@ -133,13 +134,13 @@ async def get_incoming_call_action(
         uuid.UUID | None,
         Query(description="Required with an admin key; identity-scoped keys use their own."),
     ] = None,
-) -> dict[str, Any]:
+) -> FastJSONResponse:
     """Read the inbound-call configuration of an agent identity."""
     message = config_pb2.GetIncomingCallActionRequest()
     if agent_identity_id is not None:
         message.agent_identity_id = str(agent_identity_id)
     found = await call(request, config_stub(request).GetIncomingCallAction, message)
-    return call_action_json(found)
+    return FastJSONResponse(call_action_json(found))
 
 
 @router.put(
