@@ -74,9 +74,12 @@ def _begin_immediate(connection: Any) -> None:
 _SQLITE_BEGIN_OPTION = "switchboard_sqlite_begin"
 
 
-def create_session_factory(engine: AsyncEngine) -> WriteSessions:
-    """The read-write session factory; one per process, built at start-up."""
-    return WriteSessions(engine, expire_on_commit=False)
+def create_session_factory(engine: AsyncEngine, **options: Any) -> WriteSessions:
+    """The read-write session factory; one per process, built at start-up.
+
+    ``options`` go to ``async_sessionmaker`` (the config process tracks its commits).
+    """
+    return WriteSessions(engine, expire_on_commit=False, **options)
 
 
 class WriteSessions(async_sessionmaker[AsyncSession]):

@@ -45,6 +45,10 @@ def local_target(host: str, port: int) -> str:
     return f"{host}:{port}"
 
 
+CHANGE_HEARTBEAT_SECONDS = 5.0
+"""A config change stream silent this long gets a heartbeat (registries notice a dead one)."""
+
+
 class BaseServiceSettings(BaseSettings):
     """Fields every Switchboard process reads from ``SWITCHBOARD_*`` variables."""
 

@@ -10,6 +10,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.orm import utcnow
+from services.config.changes import API_KEY, CALL_TARGET, note_change
 from services.config.models import (
     Account,
     AgentIdentity,
@@ -58,6 +59,7 @@ async def mark_api_key_revoked(session: AsyncSession, key: ApiKey) -> ApiKey:
             .where(ApiKey.id == key.id)
             .values(status="revoked", revoked_at=now, updated_at=now)
         )
+        note_change(session, API_KEY, key.id)
         await session.refresh(key)
     return key
 
@@ -137,6 +139,7 @@ async def update_identity(
 async def delete_identity(session: AsyncSession, identity_id: str) -> None:
     """Delete an identity; its call action and scoped keys go with it (FK cascade)."""
     await session.execute(delete(AgentIdentity).where(AgentIdentity.id == identity_id))
+    note_change(session, CALL_TARGET, identity_id)
 
 
 async def list_identities(

@@ -16,6 +16,7 @@ from services.common.grpc_server import GrpcServer, serve_until_signalled
 from services.common.point_reads import PointReader
 from services.common.service_process import start_service
 from services.config.authentication import Authenticator
+from services.config.changes import ChangeLog, session_options
 from services.config.internal_servicer import ConfigInternalServicer
 from services.config.models import MIGRATIONS_DIR
 from services.config.servicer import ConfigServicer
@@ -38,13 +39,14 @@ class Servicers:
 
 def build_servicers(engine: AsyncEngine, settings: ConfigSettings) -> Servicers:
     """Both servicers, sharing one authenticator and one fast read path."""
-    sessions = create_session_factory(engine)
+    changes = ChangeLog()
+    sessions = create_session_factory(engine, **session_options(changes))
     readers = create_read_only_session_factory(engine)
     reader = PointReader(readers.kw["bind"], readers)
     authenticator = Authenticator(sessions, reader)
     return Servicers(
         public=ConfigServicer(sessions, readers, authenticator, settings),
-        internal=ConfigInternalServicer(reader, authenticator, settings),
+        internal=ConfigInternalServicer(reader, authenticator, settings, changes),
         reader=reader,
     )
 

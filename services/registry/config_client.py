@@ -74,6 +74,24 @@ class ConfigClient:
                 self._auth_cache.popitem(last=False)
         return principal
 
+    def forget_key(self, api_key_id: str) -> None:
+        """Drop cached authentications of one API key (it was revoked)."""
+        for cache_key in [
+            k for k, (_, p) in self._auth_cache.items() if p.api_key_id == api_key_id
+        ]:
+            del self._auth_cache[cache_key]
+
+    def forget_all_keys(self) -> None:
+        """Drop every cached authentication (the change stream could not resume)."""
+        self._auth_cache.clear()
+
+    def watch_changes(self, stream_id: str, after_version: int) -> Any:
+        """The ``WatchChanges`` stream call (read it with ``await call.read()``)."""
+        return self._stub.WatchChanges(
+            config_pb2.WatchChangesRequest(stream_id=stream_id, after_version=after_version),
+            metadata=self._metadata,
+        )
+
     async def get_identities(
         self, account_id: str, ids: Iterable[str]
     ) -> dict[str, config_pb2.AgentIdentity]:

@@ -73,11 +73,12 @@ class CallRoutingServicer(RegistryServicerBase, registry_pb2_grpc.CallRoutingSer
         )
         self._auth = EdgeAuthenticator(settings.edge_token, config)
         self._mappings = MappingLookup(readers)
-        self._router = Router(
-            self._mappings,
-            CallTargetCache(config, settings.call_target_cache_ttl_seconds),
-            self._http,
+        self.call_targets = CallTargetCache(
+            config,
+            settings.call_target_cache_ttl_seconds,
+            settings.call_target_cache_pushed_ttl_seconds,
         )
+        self._router = Router(self._mappings, self.call_targets, self._http)
 
     async def close(self) -> None:
         """Close the outgoing HTTP client and the mapping reads' connections (on server stop)."""

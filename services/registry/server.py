@@ -11,6 +11,7 @@ from services.common.db import (
 )
 from services.common.grpc_server import GrpcServer, serve_until_signalled
 from services.common.service_process import start_service
+from services.registry.config_changes import ChangeWatcher
 from services.registry.config_client import ConfigClient
 from services.registry.models import MIGRATIONS_DIR
 from services.registry.routing_servicer import CallRoutingServicer
@@ -32,6 +33,8 @@ async def start(settings: RegistrySettings) -> GrpcServer:
     numbers = InboundNumberServicer(sessions, readers, config, settings)
     strategies = InboundContextStrategyServicer(sessions, readers, config, settings)
     routing = CallRoutingServicer(sessions, readers, config, settings)
+    watcher = ChangeWatcher(config, routing.call_targets)
+    watcher.start()
     return await start_service(
         settings=settings,
         host=settings.bind_host,
@@ -46,7 +49,7 @@ async def start(settings: RegistrySettings) -> GrpcServer:
             lambda s: registry_pb2_grpc.add_CallRoutingServiceServicer_to_server(routing, s),
         ],
         service_names=SERVICE_NAMES,
-        closers=[routing.close, config.close],
+        closers=[watcher.stop, routing.close, config.close],
     )
 
 

@@ -56,6 +56,19 @@ class RegistrySettings(DatabaseServiceSettings):
         ),
     )
 
+    call_target_cache_pushed_ttl_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description=(
+            "How long call targets are reused while the config change stream is live (every "
+            "change committed by the config process it streams from invalidates them at once); "
+            "on loss of the stream the cache falls back to call_target_cache_ttl_seconds. "
+            "Bounds changes config cannot announce (another config replica's, direct database "
+            "edits); 0 keeps the short TTL always."
+        ),
+    )
+
     @property
     def database_url(self) -> str:
         """The configured URL, or the embedded SQLite default."""

@@ -29,7 +29,14 @@ WSS = "wss://agent.example.com/stream"
 async def replicas(
     stack: Stack, tmp_path: Path
 ) -> AsyncIterator[list[registry_pb2_grpc.CallRoutingServiceStub]]:
-    settings = routing_registry_settings(stack, tmp_path, None, call_target_cache_ttl_seconds=TTL)
+    # TTL semantics only: the test writes the database directly, which config cannot announce.
+    settings = routing_registry_settings(
+        stack,
+        tmp_path,
+        None,
+        call_target_cache_ttl_seconds=TTL,
+        call_target_cache_pushed_ttl_seconds=0,
+    )
     async with AsyncExitStack() as exits:
         stubs = []
         for _ in range(2):
