@@ -69,7 +69,8 @@ ASSIGN_FIRST = 5_000_000
 """Numbers assigned by the assign points start here (never loaded)."""
 LIST_PAGE = 50
 STALENESS_TIMEOUT_S = 15.0
-READY_TIMEOUT_S = 60.0
+READY_TIMEOUT_S = 180.0
+"""A gateway with worker processes can take this long to serve on a loaded machine."""
 
 
 @dataclass(frozen=True)
