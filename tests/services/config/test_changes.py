@@ -90,7 +90,11 @@ async def test_committed_writes_are_streamed(stack: Stack, account: CreatedAccou
             headers=admin,
         )
         assert rejected.status_code == 422
-        key = await stack.http.post("/api/v1/api-keys", json={"label": "x"}, headers=admin)
+        key = await stack.http.post(
+            "/api/v1/api-keys",
+            json={"label": "x", "scoped_identity_id": identity},
+            headers=admin,
+        )
         assert key.status_code == 201, key.text
         key_id = key.json()["record"]["id"]
         revoked = await stack.http.delete(f"/api/v1/api-keys/{key_id}", headers=admin)
@@ -98,10 +102,11 @@ async def test_committed_writes_are_streamed(stack: Stack, account: CreatedAccou
         change = await watch.next()  # the rejected write published nothing
         assert (change.kind, change.id) == (API_KEY, key_id)
 
-        rotated = await stack.http.post("/api/v1/webhooks/signing-secret", headers=admin)
+        handle = created.json()["agent_handle"]
+        rotated = await stack.http.post(f"/api/v1/identities/{handle}/signing-key", headers=admin)
         assert rotated.status_code in (200, 201), rotated.text
         change = await watch.next()
-        assert (change.kind, change.id) == (ACCOUNT, account.account_id)
+        assert (change.kind, change.id) == (CALL_TARGET, identity)
     finally:
         watch.call.cancel()
 
