@@ -43,9 +43,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--staleness-samples", type=int, default=20, help="call-action changes")
     parser.add_argument("--idle", type=float, default=10.0, help="seconds of the idle-CPU window")
     parser.add_argument(
-        "--gateway-workers", type=int, help="SWITCHBOARD_GATEWAY_WORKERS (default: the gateway's)"
-    )
-    parser.add_argument(
         "--postgres", metavar="URL", help="also run on PostgreSQL (server URL; DBs are created)"
     )
     parser.add_argument(
@@ -84,7 +81,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         pairs=args.pairs,
         identities=args.identities,
         rpc_concurrency=RPC_CONCURRENCY,
-        gateway_workers=args.gateway_workers,
         postgres_url=args.postgres,
         auth=args.auth,
         output=args.output,

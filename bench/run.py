@@ -70,7 +70,7 @@ ASSIGN_FIRST = 5_000_000
 LIST_PAGE = 50
 STALENESS_TIMEOUT_S = 15.0
 READY_TIMEOUT_S = 180.0
-"""A gateway with worker processes can take this long to serve on a loaded machine."""
+"""A gateway can take this long to serve on a loaded machine."""
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,6 @@ class Settings:
     staleness_samples: int
     idle_s: float
     service_time_calls: int
-    gateway_workers: int | None
-    """SWITCHBOARD_GATEWAY_WORKERS for the gateway (None: its default)."""
     postgres_url: str | None
     auth: str
     output: Path
@@ -281,7 +279,6 @@ class Backend:
             )
             for name in ("registry", "registry-2")
         ]
-        workers = self.settings.gateway_workers
         gateway = start_server(
             "gateway",
             (*SWITCHBOARD, "serve", "gateway"),
@@ -290,7 +287,6 @@ class Backend:
                 SWITCHBOARD_GATEWAY_PORT=str(_free_port()),
                 SWITCHBOARD_CONFIG_ADDRESS=config.address,
                 SWITCHBOARD_REGISTRY_ADDRESS=replicas[0].address,
-                **({"SWITCHBOARD_GATEWAY_WORKERS": str(workers)} if workers else {}),
             ),
             self.workdir / "gateway.log",
             REPO_ROOT,
