@@ -89,7 +89,7 @@ async def test_swagger_ui_loads_offline_and_lists_every_route(
         ".opblock",
         """blocks => blocks.map(block => [
             block.querySelector('.opblock-summary-method').textContent.trim(),
-            block.querySelector('.opblock-summary-path').getAttribute('data-path'),
+            block.querySelector('.opblock-summary [data-path]').getAttribute('data-path'),
         ])""",
     )
     await page.close()
@@ -155,7 +155,7 @@ async def test_try_it_out_authenticates_with_either_scheme(
         ".opblock:has(.authorization__btn)",
         """blocks => blocks.map(block => [
             block.querySelector('.opblock-summary-method').textContent.trim(),
-            block.querySelector('.opblock-summary-path').getAttribute('data-path'),
+            block.querySelector('.opblock-summary [data-path]').getAttribute('data-path'),
         ])""",
     )
     assert {(method, path) for method, path in locked} == secured
