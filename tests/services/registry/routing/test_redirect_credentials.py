@@ -86,7 +86,6 @@ async def test_a_strategy_redirected_within_its_origin_keeps_its_headers(
 async def webhook_call(
     routing: RoutingStack, account: CreatedAccount, first_url: str
 ) -> pb.RouteCallResponse:
-    await factories.set_signing_secret(routing.stack, account.account_id, "whsec_" + "s" * 40)
     mapping = await factories.routed_identity(
         routing.stack,
         account.account_id,
@@ -94,6 +93,8 @@ async def webhook_call(
         incoming_call_webhook_url=first_url,
         client_websocket_url=WSS,
     )
+    # Webhooks are signed with the called identity's key (per-identity signing keys).
+    await factories.set_signing_key(routing.stack, mapping.assistant_id, "whsec_" + "s" * 40)
     return await routing.route(mapping.number)
 
 
