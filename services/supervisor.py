@@ -11,8 +11,18 @@ import sys
 import time
 from types import FrameType
 
+from pydantic import SecretStr
+
 from gateway.settings import GatewaySettings
 from services.common.db import describe_database
+from services.common.local_secrets import (
+    EDGE_TOKEN_ENV,
+    INTERNAL_TOKEN_ENV,
+    edge_token,
+    internal_token,
+    is_configured,
+    require_token_off_loopback,
+)
 from services.common.shutdown import STOP_SIGNALS, SUPERVISOR_PID_VARIABLE
 from services.config.settings import ConfigSettings
 from services.registry.settings import RegistrySettings
@@ -43,6 +53,7 @@ def run_all() -> int:
     if taken is not None:
         print(f"switchboard: {taken}", file=sys.stderr, flush=True)
         return 1
+    tokens = _run_tokens()
 
     stop_signal: list[int] = []
 
@@ -51,14 +62,18 @@ def run_all() -> int:
 
     for signum in STOP_SIGNALS:
         signal.signal(signum, record)
-    env = {**os.environ, SUPERVISOR_PID_VARIABLE: str(os.getpid())}
+    env = {
+        **os.environ,
+        SUPERVISOR_PID_VARIABLE: str(os.getpid()),
+        **{name: token.get_secret_value() for name, token in tokens.items()},
+    }
     children = {
         name: subprocess.Popen(
             [sys.executable, "-m", "services.cli", "serve", name], env=env, process_group=0
         )
         for name in PROCESSES
     }
-    _print_banner(config, registry, gateway)
+    _print_banner(config, registry, gateway, tokens[EDGE_TOKEN_ENV])
 
     status = 0
     while not stop_signal:
@@ -115,10 +130,27 @@ def _taken_port(host: str, ports: tuple[tuple[str, int, str], ...]) -> str | Non
     return None
 
 
+def _run_tokens() -> dict[str, SecretStr]:
+    """This run's internal and edge tokens: configured ones, else the data dir's generated ones.
+
+    Refuses (before any child starts) a non-loopback config listener without a configured
+    internal token. Every child gets both through its environment.
+    """
+    config, registry = ConfigSettings(), RegistrySettings()
+    require_token_off_loopback(config.bind_host, config.internal_token, "the config service binds")
+    return {
+        INTERNAL_TOKEN_ENV: internal_token(config, config.internal_token),
+        EDGE_TOKEN_ENV: edge_token(registry, registry.edge_token),
+    }
+
+
 def _print_banner(
-    config: ConfigSettings, registry: RegistrySettings, gateway: GatewaySettings
+    config: ConfigSettings, registry: RegistrySettings, gateway: GatewaySettings, edge: SecretStr
 ) -> None:
     host = config.bind_host
+    # A configured edge token is the operator's secret; a generated one is this machine's.
+    configured = is_configured(registry.edge_token)
+    shown = "$SWITCHBOARD_EDGE_TOKEN" if configured else edge.get_secret_value()
     config_db = describe_database(config.database_url)
     registry_db = describe_database(registry.database_url)
     lines = [
@@ -128,6 +160,7 @@ def _print_banner(
         f"  gateway  HTTP  http://{host}:{gateway.gateway_port}  (docs: /docs, /openapi.json)",
         "Get an API key:  .venv/bin/switchboard accounts create --name 'My company'",
         f"Reflection:      grpcurl -plaintext {host}:{registry.registry_port} list",
+        f"Exotel applet:   http://{host}:{gateway.gateway_port}/exotel/{shown}/stream",
         f"Process id {os.getpid()}; Ctrl-C stops all three.",
     ]
     print("\n".join(lines), flush=True)

@@ -126,3 +126,19 @@ def test_dockerfile_builds_with_the_make_setup_the_readme_uses() -> None:
     ]
     for path in ("pyproject.toml", "Makefile", "protos", "services", "gateway"):
         assert path in dockerfile
+
+
+def test_tokens_come_from_an_ignored_env_file_whose_example_holds_no_secret(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    for service in ("config", "registry"):
+        assert services[service]["env_file"] == "switchboard.env"
+        assert "SWITCHBOARD_INTERNAL_TOKEN" not in services[service]["environment"]
+    assert "switchboard.env" in (ROOT / ".gitignore").read_text().splitlines()
+    assert "switchboard.env" in (ROOT / ".dockerignore").read_text().splitlines()
+    example = (ROOT / "switchboard.env.example").read_text().splitlines()
+    assignments = dict(line.split("=", 1) for line in example if line and line[0] != "#")
+    assert assignments == {"SWITCHBOARD_INTERNAL_TOKEN": "", "SWITCHBOARD_EDGE_TOKEN": ""}
+    for name in assignments:
+        assert name.removeprefix("SWITCHBOARD_").lower() in RegistrySettings.model_fields

@@ -106,9 +106,13 @@ class BaseServiceSettings(BaseSettings):
             self.registry_address = local_target(self.bind_host, self.registry_port)
         return self
 
+    def data_file(self, name: str) -> Path:
+        """The path of ``name`` in the data dir (every data-dir file is resolved here)."""
+        return self.data_dir / name
+
     def sqlite_url(self, service: str) -> str:
         """The embedded default database URL for ``service``."""
-        return f"sqlite+aiosqlite:///{(self.data_dir / f'{service}.db').as_posix()}"
+        return f"sqlite+aiosqlite:///{self.data_file(f'{service}.db').as_posix()}"
 
 
 class DatabaseServiceSettings(BaseServiceSettings):

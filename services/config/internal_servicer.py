@@ -9,10 +9,17 @@ from grpc_status import rpc_status
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
 from services.common.auth import INTERNAL_TOKEN_HEADER, Scope
-from services.common.errors import InvalidArgument, NotFound, SwitchboardError, Unauthenticated
+from services.common.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    SwitchboardError,
+    Unauthenticated,
+)
 from services.common.grpc_errors import to_rpc_status
 from services.common.grpc_server import ServicerContext as Context
 from services.common.ids import parse_uuid
+from services.common.local_secrets import is_configured
 from services.common.point_reads import PointReader
 from services.config.authentication import Authenticator
 from services.config.call_target_read import CallTargetReader
@@ -29,7 +36,7 @@ _SCOPES = {
 
 
 class ConfigInternalServicer(config_pb2_grpc.ConfigInternalServiceServicer):
-    """Internal RPCs; guarded by a shared token when ``SWITCHBOARD_INTERNAL_TOKEN`` is set."""
+    """Internal RPCs; every one requires the shared internal token (there is no open mode)."""
 
     def __init__(
         self,
@@ -42,13 +49,15 @@ class ConfigInternalServicer(config_pb2_grpc.ConfigInternalServiceServicer):
         self._changes = changes
         self._identities = IdentityBatchReader(reader)
         self._targets = CallTargetReader(reader)
-        self._token = (
-            settings.internal_token.get_secret_value() if settings.internal_token else None
-        )
+        if settings.internal_token is None or not is_configured(settings.internal_token):
+            raise FailedPrecondition(
+                "the config service needs an internal token (SWITCHBOARD_INTERNAL_TOKEN, "
+                "or the one `switchboard serve` generates in the data dir)",
+                reason="INTERNAL_TOKEN_REQUIRED",
+            )
+        self._token = settings.internal_token.get_secret_value()
 
     def _check_caller(self, context: Context) -> None:
-        if self._token is None:
-            return
         presented = dict(context.invocation_metadata() or ()).get(INTERNAL_TOKEN_HEADER, "")
         if not isinstance(presented, str) or not hmac.compare_digest(presented, self._token):
             raise Unauthenticated("internal RPCs require the internal token")

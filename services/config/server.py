@@ -13,6 +13,7 @@ from services.common.db import (
     create_session_factory,
 )
 from services.common.grpc_server import GrpcServer, serve_until_signalled
+from services.common.local_secrets import internal_token, require_token_off_loopback
 from services.common.point_reads import PointReader
 from services.common.service_process import start_service
 from services.config.authentication import Authenticator
@@ -74,6 +75,11 @@ async def start(settings: ConfigSettings) -> GrpcServer:
 async def serve(settings: ConfigSettings | None = None) -> None:
     """Run the config service until SIGTERM/SIGINT."""
     settings = settings or ConfigSettings()
+    require_token_off_loopback(
+        settings.bind_host, settings.internal_token, "the config service binds"
+    )
+    token = internal_token(settings, settings.internal_token)
+    settings = settings.model_copy(update={"internal_token": token})
     await serve_until_signalled(
         lambda: start(settings),
         name="config",

@@ -15,7 +15,10 @@ class ConfigSettings(DatabaseServiceSettings):
     )
     internal_token: SecretStr | None = Field(
         default=None,
-        description="When set, internal RPCs require `x-switchboard-internal-token` to match.",
+        description=(
+            "Internal RPCs require `x-switchboard-internal-token` to match. Unset: `switchboard "
+            "serve` uses the token generated in the data dir (loopback binds only)."
+        ),
     )
 
     @property

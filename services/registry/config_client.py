@@ -12,7 +12,14 @@ import grpc
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
 from services.common.auth import INTERNAL_TOKEN_HEADER, Principal, Scope
-from services.common.errors import NotFound, SwitchboardError, Unauthenticated, Unavailable
+from services.common.errors import (
+    FailedPrecondition,
+    NotFound,
+    SwitchboardError,
+    Unauthenticated,
+    Unavailable,
+)
+from services.common.local_secrets import is_configured
 from services.registry.settings import RegistrySettings
 
 _AUTH_CACHE_MAX_ENTRIES = 10_000
@@ -35,11 +42,13 @@ class ConfigClient:
         self._stub = config_pb2_grpc.ConfigInternalServiceStub(channel)
         self._timeout = settings.config_timeout_seconds
         self._ttl = settings.auth_cache_ttl_seconds
-        self._metadata = (
-            ((INTERNAL_TOKEN_HEADER, settings.internal_token.get_secret_value()),)
-            if settings.internal_token
-            else ()
-        )
+        if settings.internal_token is None or not is_configured(settings.internal_token):
+            raise FailedPrecondition(
+                "the registry needs the config service's internal token (SWITCHBOARD_INTERNAL_TOKEN"
+                ", or the one `switchboard serve` generates in the data dir)",
+                reason="INTERNAL_TOKEN_REQUIRED",
+            )
+        self._metadata = ((INTERNAL_TOKEN_HEADER, settings.internal_token.get_secret_value()),)
         self._auth_cache: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
 
     @classmethod

@@ -10,6 +10,7 @@ from services.common.db import (
     create_session_factory,
 )
 from services.common.grpc_server import GrpcServer, serve_until_signalled
+from services.common.local_secrets import host_of, internal_token, require_token_off_loopback
 from services.common.service_process import start_service
 from services.registry.config_changes import ChangeWatcher
 from services.registry.config_client import ConfigClient
@@ -56,6 +57,11 @@ async def start(settings: RegistrySettings) -> GrpcServer:
 async def serve(settings: RegistrySettings | None = None) -> None:
     """Run the registry service until SIGTERM/SIGINT."""
     settings = settings or RegistrySettings()
+    require_token_off_loopback(
+        host_of(settings.config_address), settings.internal_token, "the config service is at"
+    )
+    token = internal_token(settings, settings.internal_token)
+    settings = settings.model_copy(update={"internal_token": token})
     await serve_until_signalled(
         lambda: start(settings),
         name="registry",

@@ -25,7 +25,11 @@ class RegistrySettings(DatabaseServiceSettings):
         description="How long an authenticated credential is trusted before asking config again.",
     )
     internal_token: SecretStr | None = Field(
-        default=None, description="Sent as `x-switchboard-internal-token` to the config service."
+        default=None,
+        description=(
+            "Sent as `x-switchboard-internal-token` to the config service. Unset: `switchboard "
+            "serve` uses the token generated in the data dir."
+        ),
     )
     edge_token: SecretStr | None = Field(
         default=None,

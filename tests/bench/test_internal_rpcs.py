@@ -8,7 +8,7 @@ from pathlib import Path
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
 from bench import internal_rpcs, loader, service_time
-from tests.support.stack import Stack
+from tests.support.stack import INTERNAL_TOKEN, Stack
 
 
 async def seeded(database_url: str, token: str = "") -> internal_rpcs.Fixture:
@@ -40,7 +40,7 @@ def test_requests_and_answer_checks() -> None:
 
 async def test_each_internal_rpc_request_gets_an_answer_its_check_accepts(stack: Stack) -> None:
     """What the bench's preflight does before h2load repeats one request of each RPC."""
-    fixture = await seeded(stack.database_urls["config"])
+    fixture = await seeded(stack.database_urls["config"], token=INTERNAL_TOKEN)
     stub = config_pb2_grpc.ConfigInternalServiceStub(stack.config_channel)
     for rpc in internal_rpcs.RPCS:
         for request in internal_rpcs.requests(fixture, rpc, 3, seed=1):

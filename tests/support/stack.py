@@ -11,16 +11,22 @@ from pathlib import Path
 import grpc
 import httpx
 import uvicorn
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
+from services.common.auth import INTERNAL_TOKEN_HEADER
 from services.common.db import create_engine, create_session_factory
 from services.common.grpc_server import GrpcServer
 from services.config import server as config_server
 from services.config.settings import ConfigSettings
 from services.registry import server as registry_server
 from services.registry.settings import RegistrySettings
+
+INTERNAL_TOKEN = "internal-token-for-tests-0123456789abcdef"
+INTERNAL_METADATA = ((INTERNAL_TOKEN_HEADER, INTERNAL_TOKEN),)
+"""What the registry sends on every ConfigInternalService call of the test stack."""
 
 
 @dataclass
@@ -55,6 +61,7 @@ def service_settings(
     """Settings for both services on ephemeral ports, private URLs allowed (local receivers)."""
     common: dict[str, object] = {
         "data_dir": workdir,
+        "internal_token": SecretStr(INTERNAL_TOKEN),
         "allow_private_urls": True,
         "shutdown_grace_seconds": 0.5,
     }

@@ -14,6 +14,10 @@ from services.common.errors import Unauthenticated
 from services.registry.config_client import ConfigClient
 
 EDGE_TOKEN_HEADER: Final = "x-switchboard-edge-token"
+NO_EDGE_TOKEN: Final = (
+    "no edge token is configured on this deployment (set SWITCHBOARD_EDGE_TOKEN on the registry; "
+    "`make run` generates one)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,8 @@ class EdgeAuthenticator:
         entries = tuple(metadata or ())
         for key, value in entries:
             if key.lower() == EDGE_TOKEN_HEADER:
+                if self._token is None:
+                    raise Unauthenticated(NO_EDGE_TOKEN, reason="EDGE_TOKEN_NOT_CONFIGURED")
                 if isinstance(value, str) and self._is_edge_token(value.strip()):
                     return EDGE
                 raise Unauthenticated("invalid edge token")

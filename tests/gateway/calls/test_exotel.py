@@ -6,9 +6,11 @@ import logging
 
 import gateway.calls.exotel  # noqa: F401  (installs the access-log filter)
 from services.config.operator import CreatedAccount
+from services.registry.routing.edge_auth import NO_EDGE_TOKEN
 from tests.services.registry.routing import factories
 from tests.support.https_receiver import Reply
 from tests.support.routing_stack import RoutingStack
+from tests.support.stack import Stack
 
 WSS = "wss://agent.example.com/stream"
 
@@ -117,3 +119,14 @@ def test_the_path_token_is_kept_out_of_the_access_log() -> None:
         assert log_filter.filter(record)
     assert "s3cret" not in record.getMessage()
     assert "/exotel/****/stream?CallTo=1" in record.getMessage()
+
+
+async def test_without_any_edge_token_configured_the_401_says_so(stack: Stack) -> None:
+    # The shared stack's registry has no SWITCHBOARD_EDGE_TOKEN (the routing stack's has one).
+    unmapped, _ = factories.new_number()
+    response = await stack.http.get(
+        "/exotel/anything/stream", params={"CallSid": "s", "CallFrom": "1", "CallTo": unmapped}
+    )
+    assert response.status_code == 401
+    assert response.json() == {"detail": NO_EDGE_TOKEN}
+    assert "no edge token is configured" in NO_EDGE_TOKEN

@@ -11,7 +11,7 @@ from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
 from services.config.operator import CreatedAccount
 from tests.services.config.conftest import Metadata, create_identity, key_metadata, rpc_error
-from tests.support.stack import Stack
+from tests.support.stack import INTERNAL_METADATA, Stack
 
 Stub = config_pb2_grpc.ConfigServiceStub
 
@@ -206,7 +206,7 @@ async def test_identity_signing_key_rotation_reaches_call_routing(
     assert read.signing_key_configured and read.signing_key_create_time == second.create_time
     internal = config_pb2_grpc.ConfigInternalServiceStub(stack.config_channel)
     target = await internal.ResolveCallTarget(
-        config_pb2.ResolveCallTargetRequest(identity_id=identity.id)
+        config_pb2.ResolveCallTargetRequest(identity_id=identity.id), metadata=INTERNAL_METADATA
     )
     assert target.webhook_signing_key == second.signing_key
 

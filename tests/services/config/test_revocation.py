@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import SecretStr
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
 from services.common.errors import Unauthenticated
@@ -12,7 +13,7 @@ from services.registry.config_client import ConfigClient
 from services.registry.settings import RegistrySettings
 from tests.services.config.conftest import Metadata, key_metadata, rpc_error
 from tests.support.processes import eventually
-from tests.support.stack import Stack
+from tests.support.stack import INTERNAL_TOKEN, Stack
 
 
 def test_default_registry_cache_ttl_is_at_most_30_seconds() -> None:
@@ -29,7 +30,11 @@ async def test_revoked_key_is_refused_by_config_at_once_and_by_registry_within_t
     minted = await operator.create_admin_key(stack.config_sessions, account.account_id, "doomed")
     created = config_pb2.CreateApiKeyResponse(api_key=minted.api_key)
     created.record.id = minted.api_key_id
-    settings = RegistrySettings(config_address=stack.config_target, auth_cache_ttl_seconds=0.5)
+    settings = RegistrySettings(
+        config_address=stack.config_target,
+        auth_cache_ttl_seconds=0.5,
+        internal_token=SecretStr(INTERNAL_TOKEN),
+    )
     client = ConfigClient.connect(settings)
     try:
         principal = await client.authenticate(created.api_key)
