@@ -8,11 +8,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.settings import GatewaySettings
-
-_CHANNEL_OPTIONS = [
-    ("grpc.keepalive_time_ms", 30_000),
-    ("grpc.enable_retries", 1),
-]
+from services.common.channels import open_channel
 
 
 @dataclass
@@ -25,10 +21,10 @@ class Upstreams:
 
     @classmethod
     def connect(cls, settings: GatewaySettings) -> Upstreams:
-        """Open (lazily connecting) channels to both services."""
+        """Open (lazily connecting, TLS if configured) channels to both services, once."""
         return cls(
-            config=grpc.aio.insecure_channel(settings.config_address, options=_CHANNEL_OPTIONS),
-            registry=grpc.aio.insecure_channel(settings.registry_address, options=_CHANNEL_OPTIONS),
+            config=open_channel(settings.config_address, settings),
+            registry=open_channel(settings.registry_address, settings),
             timeout=settings.upstream_timeout_seconds,
         )
 

@@ -8,12 +8,23 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.common.channels import open_channel
+from services.common.settings import BaseServiceSettings
+
 PROBE_TIMEOUT_SECONDS = 2.0
+_PLAINTEXT = BaseServiceSettings.model_construct()
 
 
-async def grpc_serving(target: str, timeout: float = PROBE_TIMEOUT_SECONDS) -> bool:
-    """True when ``target`` answers ``grpc.health.v1`` Check with SERVING."""
-    async with grpc.aio.insecure_channel(target) as channel:
+async def grpc_serving(
+    target: str,
+    timeout: float = PROBE_TIMEOUT_SECONDS,
+    settings: BaseServiceSettings | None = None,
+) -> bool:
+    """True when ``target`` answers ``grpc.health.v1`` Check with SERVING.
+
+    ``settings`` give the TLS files to dial with (plaintext without them).
+    """
+    async with open_channel(target, settings or _PLAINTEXT) as channel:
         try:
             response = await health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(), timeout=timeout
@@ -35,5 +46,7 @@ async def http_ok(url: str, timeout: float = PROBE_TIMEOUT_SECONDS) -> bool:
 
 def probe(kind: str, target: str) -> bool:
     """Run one probe synchronously."""
-    check = grpc_serving(target) if kind == "grpc" else http_ok(target)
+    check = (
+        grpc_serving(target, settings=BaseServiceSettings()) if kind == "grpc" else http_ok(target)
+    )
     return asyncio.run(check)

@@ -63,10 +63,12 @@ async def start_grpc_server(
     registrars: Sequence[Registrar],
     service_names: Sequence[str],
     options: Sequence[tuple[str, int | str]] = (),
+    credentials: grpc.ServerCredentials | None = None,
 ) -> GrpcServer:
     """Bind, register health and reflection, and start; health starts NOT_SERVING.
 
     ``port`` 0 picks an ephemeral port; the bound port is asserted and returned.
+    ``credentials`` (TLS) make the port refuse plaintext clients.
     """
     server = grpc.aio.server(
         interceptors=[DomainErrorInterceptor()],
@@ -80,7 +82,11 @@ async def start_grpc_server(
     reflection.enable_server_reflection(
         [*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
     )
-    bound = server.add_insecure_port(f"{host}:{port}")
+    address = f"{host}:{port}"
+    if credentials is None:
+        bound = server.add_insecure_port(address)
+    else:
+        bound = server.add_secure_port(address, credentials)
     if bound == 0 or (port and bound != port):
         raise RuntimeError(f"could not bind gRPC server to {host}:{port}")
     await server.start()

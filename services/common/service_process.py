@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common.channels import server_credentials
 from services.common.db import create_session_factory
 from services.common.grpc_server import GrpcServer, Registrar, start_grpc_server
 from services.common.idempotency import start_pruning
@@ -34,7 +35,11 @@ async def start_service(
     cleanups = [*closers, engine.dispose]
     try:
         server = await start_grpc_server(
-            host=host, port=port, registrars=registrars, service_names=service_names
+            host=host,
+            port=port,
+            registrars=registrars,
+            service_names=service_names,
+            credentials=server_credentials(settings),
         )
     except BaseException:
         for cleanup in cleanups:

@@ -49,6 +49,26 @@ CHANGE_HEARTBEAT_SECONDS = 5.0
 """A config change stream silent this long gets a heartbeat (registries notice a dead one)."""
 
 
+def check_tls_settings(settings: BaseServiceSettings) -> None:
+    """Refuse half-configured TLS (a certificate without its key, mTLS without a CA)."""
+    pairs = (
+        ("grpc_tls_cert_file", "grpc_tls_key_file"),
+        ("grpc_tls_client_cert_file", "grpc_tls_client_key_file"),
+    )
+    for first, second in pairs:
+        if (getattr(settings, first) is None) != (getattr(settings, second) is None):
+            raise ValueError(f"SWITCHBOARD_{first.upper()} and _{second.upper()} go together")
+    if settings.grpc_tls_require_client_cert and (
+        settings.grpc_tls_ca_file is None or settings.grpc_tls_cert_file is None
+    ):
+        raise ValueError(
+            "SWITCHBOARD_GRPC_TLS_REQUIRE_CLIENT_CERT needs SWITCHBOARD_GRPC_TLS_CERT_FILE, "
+            "_KEY_FILE and SWITCHBOARD_GRPC_TLS_CA_FILE"
+        )
+    if settings.grpc_tls_client_cert_file is not None and settings.grpc_tls_ca_file is None:
+        raise ValueError("SWITCHBOARD_GRPC_TLS_CLIENT_CERT_FILE needs SWITCHBOARD_GRPC_TLS_CA_FILE")
+
+
 class BaseServiceSettings(BaseSettings):
     """Fields every Switchboard process reads from ``SWITCHBOARD_*`` variables."""
 
@@ -90,6 +110,34 @@ class BaseServiceSettings(BaseSettings):
             "covers the longest webhook/strategy wait plus the config calls around it."
         ),
     )
+    grpc_tls_cert_file: Path | None = Field(
+        default=None, description="PEM certificate chain of this process's gRPC listener (TLS)."
+    )
+    grpc_tls_key_file: Path | None = Field(
+        default=None, description="PEM private key of grpc_tls_cert_file."
+    )
+    grpc_tls_ca_file: Path | None = Field(
+        default=None,
+        description=(
+            "PEM CA bundle. Set: this process dials its upstreams with TLS and verifies them "
+            "against it (and, with grpc_tls_require_client_cert, verifies client certificates)."
+        ),
+    )
+    grpc_tls_client_cert_file: Path | None = Field(
+        default=None, description="PEM client certificate chain presented to upstreams (mTLS)."
+    )
+    grpc_tls_client_key_file: Path | None = Field(
+        default=None, description="PEM private key of grpc_tls_client_cert_file."
+    )
+    grpc_tls_require_client_cert: bool = Field(
+        default=False,
+        description="The gRPC listener refuses clients without a certificate from the CA.",
+    )
+
+    @model_validator(mode="after")
+    def _tls_files_come_in_pairs(self) -> BaseServiceSettings:
+        check_tls_settings(self)
+        return self
 
     @field_validator("data_dir", mode="after")
     @classmethod

@@ -12,6 +12,7 @@ import grpc
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
 from services.common.auth import INTERNAL_TOKEN_HEADER, Principal, Scope
+from services.common.channels import open_channel
 from services.common.errors import (
     FailedPrecondition,
     NotFound,
@@ -53,8 +54,8 @@ class ConfigClient:
 
     @classmethod
     def connect(cls, settings: RegistrySettings) -> ConfigClient:
-        """A client on a new (lazily connecting) channel to ``settings.config_address``."""
-        return cls(grpc.aio.insecure_channel(settings.config_address), settings)
+        """A client on a new (lazily connecting, TLS if configured) channel to config."""
+        return cls(open_channel(settings.config_address, settings), settings)
 
     async def close(self) -> None:
         """Close the channel."""
