@@ -51,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("service", nargs="?", choices=("config", "registry", "all"), default="all")
+    migrate.add_argument(
+        "--retry-for",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="keep retrying this long while the database cannot be reached (containers)",
+    )
     migrate.set_defaults(handler=_migrate)
 
     accounts = commands.add_parser("accounts", help="manage accounts").add_subparsers(
@@ -117,7 +124,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
     targets = ("config", "registry") if args.service == "all" else (args.service,)
     for service in targets:
-        url = asyncio.run(migrate(service))
+        url = asyncio.run(migrate(service, retry_for=args.retry_for))
         print(f"{service}: migrated {url}", file=sys.stderr)
     return 0
 

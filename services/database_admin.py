@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Connection, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.db import create_engine, create_session_factory, describe_database, is_sqlite
@@ -19,6 +23,7 @@ from services.config.settings import ConfigSettings
 from services.registry import models as registry_models
 from services.registry.settings import RegistrySettings
 
+_RETRY_INTERVAL_SECONDS = 1.0
 MIGRATIONS = {"config": config_models.MIGRATIONS_DIR, "registry": registry_models.MIGRATIONS_DIR}
 _URL_SETTING = {
     "config": "SWITCHBOARD_CONFIG_DATABASE_URL",
@@ -61,14 +66,27 @@ def database_url(service: str) -> str:
     return RegistrySettings().database_url
 
 
-async def migrate(service: str) -> str:
-    """Apply ``service``'s migrations (creating the database); returns what was migrated."""
+async def migrate(service: str, retry_for: float = 0.0) -> str:
+    """Apply ``service``'s migrations (creating the database); returns what was migrated.
+
+    While the database cannot be reached or opened (a server still starting, a database
+    its init script has not created yet), tries again every second for ``retry_for`` seconds.
+    """
     url = database_url(service)
-    engine = create_engine(url)
-    try:
-        await upgrade_to_head(engine, MIGRATIONS[service])
-    finally:
-        await engine.dispose()
+    deadline = time.monotonic() + retry_for
+    while True:
+        engine = create_engine(url)
+        try:
+            await upgrade_to_head(engine, MIGRATIONS[service])
+            break
+        except (OSError, DBAPIError) as error:
+            if time.monotonic() >= deadline:
+                raise
+            reason = type(error).__name__
+            print(f"{service}: database not ready ({reason}); retrying", file=sys.stderr)
+            await asyncio.sleep(_RETRY_INTERVAL_SECONDS)
+        finally:
+            await engine.dispose()
     return describe_database(url)
 
 

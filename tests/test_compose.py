@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
+import re
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +65,10 @@ def test_environment_names_real_settings_and_ports_match(
     unknown = set(environment) - _known_variables(service)
     assert not unknown, f"{service} sets variables its settings ignore: {unknown}"
     port = environment[PORT_VARIABLES[service]]
-    assert definition["ports"] == [f"{port}:{port}"]
+    if service == "config":
+        assert "ports" not in definition  # only the registry calls it, on the compose network
+    else:
+        assert definition["ports"] == [f"{port}:{port}"]
     assert environment["SWITCHBOARD_BIND_HOST"] == "0.0.0.0"
     settings = SETTINGS[service](
         **{k.removeprefix("SWITCHBOARD_").lower(): v for k, v in environment.items()}
@@ -115,17 +124,112 @@ def test_databases_are_postgres_and_created_by_the_init_script(compose: dict[str
     assert (ROOT / volume).resolve() == (ROOT / "docker" / "postgres-init.sql").resolve()
 
 
-def test_dockerfile_builds_with_the_make_setup_the_readme_uses() -> None:
+def test_dockerfile_builds_with_make_setup_and_runs_without_dev_tools_as_non_root() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert "RUN make setup" in dockerfile
-    command = next(line for line in dockerfile.splitlines() if line.startswith("CMD "))
+    stages = re.split(r"^FROM ", dockerfile, flags=re.MULTILINE)[1:]
+    assert len(stages) == 2, "a build stage and a runtime stage"
+    build, runtime = stages
+    assert "RUN make setup" in build
+    assert "--require-hashes -r requirements/runtime.lock" in build
+    assert "pip install --no-cache-dir --no-deps ." in build and ".[dev]" not in build
+    for path in ("pyproject.toml", "Makefile", "requirements", "protos", "services", "gateway"):
+        assert path in build
+    assert "COPY --from=build /app/.venv /app/.venv" in runtime
+    for tool in ("make", "apt-get", "[dev]", "grpcio-tools", "pip install"):
+        assert tool not in runtime, tool
+    user = next(line for line in runtime.splitlines() if line.startswith("USER "))
+    assert user.split()[1].split(":")[0] not in {"0", "root"}
+    command = next(line for line in runtime.splitlines() if line.startswith("CMD "))
     assert shlex.split(command.removeprefix("CMD ").strip("[]").replace(",", " ")) == [
         "switchboard",
         "serve",
         "all",
     ]
-    for path in ("pyproject.toml", "Makefile", "protos", "services", "gateway"):
-        assert path in dockerfile
+    exposed = next(line for line in runtime.splitlines() if line.startswith("EXPOSE "))
+    assert "50051" not in exposed
+
+
+def test_postgres_is_healthy_only_once_the_init_script_created_both_databases(
+    compose: dict[str, Any],
+) -> None:
+    test = compose["services"]["postgres"]["healthcheck"]["test"]
+    assert test[0] == "CMD-SHELL"
+    script = test[1]
+    init_sql = (ROOT / "docker" / "postgres-init.sql").read_text()
+    databases = re.findall(r"CREATE DATABASE (\w+);", init_sql)
+    assert databases == ["switchboard_config", "switchboard_registry"]
+    checks = [part.strip() for part in script.split("&&")]
+    assert all(" -h 127.0.0.1 " in check for check in checks)
+    for database in databases:
+        assert any("psql" in c and f"-d {database} " in c and "SELECT 1" in c for c in checks)
+
+
+def test_migrate_retries_while_the_database_is_not_ready(compose: dict[str, Any]) -> None:
+    command = compose["services"]["migrate"]["command"]
+    args = _parser().parse_args(command[1:])
+    assert args.retry_for >= 30
+
+
+def _compose_project(directory: Path, env_file: str | None) -> Path:
+    """The compose file and what it references, copied where a test may add an env file."""
+    shutil.copy(ROOT / "docker-compose.yml", directory / "docker-compose.yml")
+    (directory / "docker").mkdir()
+    shutil.copy(ROOT / "docker" / "postgres-init.sql", directory / "docker" / "postgres-init.sql")
+    if env_file is not None:
+        (directory / "switchboard.env").write_text(env_file)
+    return directory
+
+
+def _docker_compose(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # The binary itself: the package's console-script wrapper drops its exit status.
+    spec = importlib.util.find_spec("compose")
+    assert spec is not None and spec.origin is not None
+    binary = Path(spec.origin).parent / "docker-compose"
+    return subprocess.run(
+        [str(binary), "--project-directory", str(directory), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(directory)},
+        check=False,
+    )
+
+
+def test_real_docker_compose_config_accepts_the_file_and_publishes_only_external_ports(
+    tmp_path: Path,
+) -> None:
+    tokens = "SWITCHBOARD_INTERNAL_TOKEN=internal-secret-abc\nSWITCHBOARD_EDGE_TOKEN=edge-xyz\n"
+    project = _compose_project(tmp_path, tokens)
+    result = _docker_compose(project, "config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    resolved = json.loads(result.stdout)["services"]
+    published = {
+        name: sorted(int(port["published"]) for port in service.get("ports", []))
+        for name, service in resolved.items()
+    }
+    assert published == {
+        "postgres": [],
+        "migrate": [],
+        "config": [],
+        "registry": [50052],
+        "gateway": [8080],
+    }
+    for name in ("config", "registry"):
+        environment = resolved[name]["environment"]
+        assert environment["SWITCHBOARD_INTERNAL_TOKEN"] == "internal-secret-abc"
+    assert resolved["registry"]["environment"]["SWITCHBOARD_EDGE_TOKEN"] == "edge-xyz"
+    for name in ("gateway", "migrate", "postgres"):
+        assert "SWITCHBOARD_INTERNAL_TOKEN" not in resolved[name].get("environment", {})
+    for name in ("migrate", "config", "registry", "gateway"):
+        assert resolved[name]["cap_drop"] == ["ALL"]
+        assert resolved[name]["security_opt"] == ["no-new-privileges:true"]
+
+
+def test_real_docker_compose_refuses_to_run_without_the_env_file(tmp_path: Path) -> None:
+    project = _compose_project(tmp_path, env_file=None)
+    result = _docker_compose(project, "config", "--quiet")
+    assert result.returncode != 0
+    assert "switchboard.env" in result.stderr
 
 
 def test_tokens_come_from_an_ignored_env_file_whose_example_holds_no_secret(

@@ -9,12 +9,14 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from pydantic import SecretStr
 
 from services.common import service_process
 from services.config import server as config_server
 from services.config.settings import ConfigSettings
 from services.probe import grpc_serving
 from tests.support.processes import SWITCHBOARD, cli_env, eventually, free_port
+from tests.support.stack import INTERNAL_TOKEN
 
 
 async def _status(port: int) -> int | None:
@@ -41,7 +43,9 @@ async def test_health_is_not_serving_until_migrations_finish(
     monkeypatch.setattr(service_process, "upgrade_to_head", slow_upgrade)
     port = free_port()
     settings = ConfigSettings(
-        config_port=port, config_database_url=f"sqlite+aiosqlite:///{tmp_path}/c.db"
+        config_port=port,
+        config_database_url=f"sqlite+aiosqlite:///{tmp_path}/c.db",
+        internal_token=SecretStr(INTERNAL_TOKEN),
     )
     starting = asyncio.create_task(config_server.start(settings))
     assert await eventually(
