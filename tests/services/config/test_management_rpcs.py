@@ -286,6 +286,6 @@ async def test_concurrent_first_rotations_all_succeed(
     )
     internal = config_pb2_grpc.ConfigInternalServiceStub(stack.config_channel)
     target = await internal.ResolveCallTarget(
-        config_pb2.ResolveCallTargetRequest(identity_id=identity.id)
+        config_pb2.ResolveCallTargetRequest(identity_id=identity.id), metadata=INTERNAL_METADATA
     )
     assert target.webhook_signing_key in {result.signing_key for result in results}
