@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.settings import GatewaySettings
 from services import supervisor
 from services.common.local_secrets import (
     EDGE_TOKEN_ENV,
@@ -20,6 +21,8 @@ from services.common.local_secrets import (
     INTERNAL_TOKEN_ENV,
     INTERNAL_TOKEN_FILE,
 )
+from services.config.settings import ConfigSettings
+from services.registry.settings import RegistrySettings
 from tests.services.registry.routing import factories
 from tests.support.processes import SWITCHBOARD, cli_env, eventually, free_port, run_cli
 
@@ -111,7 +114,9 @@ def test_a_configured_edge_token_is_used_never_printed_nor_written(
     monkeypatch.setenv(EDGE_TOKEN_ENV, "operator-edge-secret-0123456789")
     tokens = supervisor._run_tokens()
     assert tokens[EDGE_TOKEN_ENV].get_secret_value() == "operator-edge-secret-0123456789"
-    supervisor._print_banner(tokens[EDGE_TOKEN_ENV])
+    supervisor._print_banner(
+        ConfigSettings(), RegistrySettings(), GatewaySettings(), tokens[EDGE_TOKEN_ENV]
+    )
     banner = capsys.readouterr().out
     assert "operator-edge-secret" not in banner
     assert "/exotel/$SWITCHBOARD_EDGE_TOKEN/stream" in banner
