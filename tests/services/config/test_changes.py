@@ -14,7 +14,7 @@ from switchboard.config.v1 import config_pb2, config_pb2_grpc
 from services.config import server as config_server
 from services.config.changes import ACCOUNT, API_KEY, CALL_TARGET, HEARTBEAT, RESYNC, ChangeLog
 from services.config.operator import CreatedAccount
-from tests.support.stack import Stack, service_settings
+from tests.support.stack import INTERNAL_METADATA, Stack, service_settings
 
 READ_TIMEOUT_S = 30.0
 
@@ -51,7 +51,9 @@ async def test_a_silent_stream_gets_heartbeats() -> None:
 class Watch:
     """A WatchChanges call read message by message, heartbeats skipped."""
 
-    def __init__(self, channel: grpc.aio.Channel, metadata: tuple[tuple[str, str], ...] = ()):
+    def __init__(
+        self, channel: grpc.aio.Channel, metadata: tuple[tuple[str, str], ...] = INTERNAL_METADATA
+    ):
         stub = config_pb2_grpc.ConfigInternalServiceStub(channel)
         self.call = stub.WatchChanges(config_pb2.WatchChangesRequest(), metadata=metadata)
 
