@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from gateway import calls, health, inkbox, vyom
 from gateway.docs_pages import mount_docs
+from gateway.limits import RequestLimits
 from gateway.settings import GatewaySettings
 from gateway.upstream import Upstreams
 
@@ -35,6 +36,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     mount_docs(app)
     app.state.settings = settings
+    app.add_middleware(RequestLimits, settings=settings)
     app.include_router(health.router)
     app.include_router(inkbox.router)
     app.include_router(vyom.router)

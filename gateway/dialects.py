@@ -17,7 +17,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
+from gateway.limits import refusal
 from gateway.openapi import Dialect, route_declarations
 from gateway.rpc import UpstreamError, has_credential
 from services.common.auth import MISSING_CREDENTIAL
@@ -66,12 +68,23 @@ class _DialectRoute(APIRoute):
 
         async def guarded(request: Request) -> Response:
             try:
+                refused = refusal(request.scope)
+                if refused is not None:
+                    # Over a size limit (gateway/limits.py): answered in this route's dialect.
+                    refused.rendered = True
+                    return self.render(refused.status_code, refused.message)
                 # Unauthenticated callers learn nothing about the body's validity.
                 if self.requires_credential and not has_credential(request):
                     return self.render(401, MISSING_CREDENTIAL)
                 return await handle(request)
             except RequestValidationError as error:
                 return self.render_validation(error)
+            except HTTPException as error:
+                if error.status_code == 400 and error.__cause__ is not None:
+                    # FastAPI could not decode the body as JSON: invalid UTF-8, nesting too
+                    # deep, an integer too long to convert. The same answer as a syntax error.
+                    return self.render_validation(unparseable_body(error.__cause__))
+                return self.render(error.status_code, str(error.detail))
             except UpstreamError as error:
                 data = (
                     {"errors": [{"field": f, "message": m} for f, m in error.violations]}
@@ -91,6 +104,14 @@ class _DialectRoute(APIRoute):
                 return self.render(500, "Internal server error")
 
         return guarded
+
+
+def unparseable_body(cause: BaseException) -> RequestValidationError:
+    """The ``json_invalid`` validation error FastAPI raises for malformed JSON."""
+    message = "JSON decode error" if isinstance(cause, ValueError) else "JSON nested too deeply"
+    return RequestValidationError(
+        [{"type": "json_invalid", "loc": ("body", 0), "msg": message, "input": {}}]
+    )
 
 
 class InkboxRoute(_DialectRoute):

@@ -9,23 +9,25 @@ from typing import Annotated, Any, Final, TypeVar
 from google.protobuf.message import Message
 from pydantic import AfterValidator
 
+from services.common.text import unstorable_reason
+
 MAX_PAGE_SIZE: Final = 1000
 """The services' largest page: used to collect a whole list when the client does not page."""
 
 Item = TypeVar("Item")
 
 
-def _encodable(value: str) -> str:
-    # Lone surrogates survive JSON decoding but cannot be sent as protobuf strings.
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
+def _storable(value: str) -> str:
+    # Lone surrogates survive JSON decoding but cannot be sent as protobuf strings, and NUL
+    # cannot be stored by PostgreSQL: the services refuse both, the gateway says so first.
+    reason = unstorable_reason(value)
+    if reason is not None:
+        raise ValueError(reason)
     return value
 
 
-Text = Annotated[str, AfterValidator(_encodable)]
-"""A string (body field, path or query parameter) that can be forwarded over gRPC."""
+Text = Annotated[str, AfterValidator(_storable)]
+"""A string (body field, path or query parameter) that can be forwarded over gRPC and stored."""
 
 
 def optional(message: Message, name: str) -> Any:

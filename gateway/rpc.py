@@ -11,6 +11,7 @@ from fastapi import Request
 from google.rpc import error_details_pb2, status_pb2
 
 from gateway.upstream import Upstreams
+from services.common.auth import MAX_CREDENTIAL_LENGTH
 from services.common.idempotency import KEY_REUSED_REASON
 
 Response = TypeVar("Response")
@@ -66,9 +67,12 @@ def upstreams(request: Request) -> Upstreams:
 def metadata_value(value: str, what: str) -> str:
     """``value`` if gRPC can send it as metadata (printable ASCII), else a 401 UpstreamError.
 
-    HTTP headers and paths may carry other characters; no valid credential contains them.
+    HTTP headers and paths may carry other characters, or be longer than the services'
+    metadata limit; no valid credential does either.
     """
-    if not all(" " <= character <= "~" for character in value):
+    if len(value) > MAX_CREDENTIAL_LENGTH or not all(
+        " " <= character <= "~" for character in value
+    ):
         raise UpstreamError(grpc.StatusCode.UNAUTHENTICATED, f"malformed {what}")
     return value
 

@@ -14,6 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from gateway.app import create_app
+from gateway.limits import server_head_limit
 from gateway.settings import GatewaySettings
 from services.common.shutdown import STOP_SIGNALS, StopRequest, signal_name
 
@@ -84,6 +85,7 @@ async def serve(settings: GatewaySettings | None = None) -> None:
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
         server_header=False,
+        h11_max_incomplete_event_size=server_head_limit(settings),
     )
     # uvicorn's start/stop chatter ("Waiting for application shutdown." ...) is not news
     # unless debugging; the gateway prints one line when it listens and one when it stops.

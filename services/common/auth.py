@@ -11,7 +11,7 @@ from services.common.errors import PermissionDenied, Unauthenticated
 API_KEY_HEADER = "x-api-key"
 AUTHORIZATION_HEADER = "authorization"
 INTERNAL_TOKEN_HEADER = "x-switchboard-internal-token"
-_MAX_CREDENTIAL_LENGTH = 512
+MAX_CREDENTIAL_LENGTH = 512
 MISSING_CREDENTIAL = "missing API key: send X-API-Key or Authorization: Bearer"
 SIGNING_KEY_PER_IDENTITY = "SIGNING_KEY_PER_IDENTITY"
 """ErrorInfo reason: an admin key asked for the deprecated org-level signing-key rotation."""
@@ -65,6 +65,6 @@ def credential_from_metadata(metadata: Iterable[tuple[str, str | bytes]] | None)
 
 
 def _checked(credential: str) -> str:
-    if not credential or len(credential) > _MAX_CREDENTIAL_LENGTH or not credential.isprintable():
+    if not credential or len(credential) > MAX_CREDENTIAL_LENGTH or not credential.isprintable():
         raise Unauthenticated("malformed API key")
     return credential

@@ -27,6 +27,8 @@ CHANNEL_OPTIONS: Final[Sequence[tuple[str, int]]] = (
     ("grpc.dns_min_time_between_resolutions_ms", RECONNECT_BACKOFF_MS),
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.enable_retries", 1),
+    # Whole pages (1000 items of up to ~40 KB of text each) come back in one message.
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
 )
 """Options of every long-lived channel between Switchboard processes."""
 

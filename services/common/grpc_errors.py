@@ -12,6 +12,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from services.common import errors
+from services.common.grpc_requests import RejectedRequest, checked_deserializer
 
 ERROR_DOMAIN = "switchboard.dev"
 
@@ -62,6 +63,9 @@ Handler = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
     """Turns domain exceptions raised by unary handlers into rich gRPC statuses.
 
+    Requests that do not parse, or carry text no database can store, are INVALID_ARGUMENT
+    before the handler runs (:mod:`services.common.grpc_requests`).
+
     Anything unexpected becomes INTERNAL with a generic message; the traceback is
     logged here and never sent to the caller.
     """
@@ -79,6 +83,8 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
 
         async def guarded(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             try:
+                if isinstance(request, RejectedRequest):
+                    raise request.error
                 return await inner(request, context)
             except errors.SwitchboardError as error:
                 await context.abort_with_status(rpc_status.to_status(to_rpc_status(error)))
@@ -90,6 +96,7 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
 
         return grpc.unary_unary_rpc_method_handler(
             guarded,
-            request_deserializer=handler.request_deserializer,
+            # Malformed bytes and unstorable text never reach a handler (INVALID_ARGUMENT).
+            request_deserializer=checked_deserializer(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )

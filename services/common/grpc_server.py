@@ -14,6 +14,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from services.common.grpc_errors import DomainErrorInterceptor
+from services.common.settings import DatabaseServiceSettings
 from services.common.shutdown import STOP_SIGNALS, StopRequest, signal_name
 
 _log = logging.getLogger(__name__)
@@ -54,6 +55,15 @@ class GrpcServer:
         await self.server.stop(grace)
         for callback in reversed(self._on_stop):
             await callback()
+
+
+def size_options(settings: DatabaseServiceSettings) -> list[tuple[str, int | str]]:
+    """Server options enforcing the settings' message and metadata size limits."""
+    return [
+        ("grpc.max_receive_message_length", settings.grpc_max_message_bytes),
+        ("grpc.max_metadata_size", settings.grpc_max_metadata_bytes),
+        ("grpc.absolute_max_metadata_size", settings.grpc_max_metadata_bytes),
+    ]
 
 
 async def start_grpc_server(

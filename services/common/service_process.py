@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.channels import server_credentials
 from services.common.db import create_session_factory
-from services.common.grpc_server import GrpcServer, Registrar, start_grpc_server
+from services.common.grpc_server import GrpcServer, Registrar, size_options, start_grpc_server
 from services.common.idempotency import start_pruning
 from services.common.migrations import upgrade_to_head
 from services.common.settings import DatabaseServiceSettings
@@ -40,6 +40,7 @@ async def start_service(
             registrars=registrars,
             service_names=service_names,
             credentials=server_credentials(settings),
+            options=size_options(settings),
         )
     except BaseException:
         for cleanup in cleanups:

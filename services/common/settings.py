@@ -176,3 +176,13 @@ class DatabaseServiceSettings(BaseServiceSettings):
         description="How long idempotency keys (request_id / Idempotency-Key) are honoured "
         "before they are pruned; at least 24 h.",
     )
+    grpc_max_message_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Largest request message the gRPC server accepts (RESOURCE_EXHAUSTED above).",
+    )
+    grpc_max_metadata_bytes: int = Field(
+        default=16 * 1024,
+        ge=8 * 1024,
+        description="Largest request metadata (headers) the gRPC server accepts.",
+    )

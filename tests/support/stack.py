@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway.app import create_app
+from gateway.limits import server_head_limit
 from gateway.settings import GatewaySettings
 from services.common.auth import INTERNAL_TOKEN_HEADER
 from services.common.db import create_engine, create_session_factory
@@ -82,7 +83,12 @@ async def running_gateway(settings: GatewaySettings) -> AsyncIterator[str]:
     """Serve the gateway app over real HTTP on an ephemeral port; yields its base URL."""
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+            create_app(settings),
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="on",
+            h11_max_incomplete_event_size=server_head_limit(settings),
         )
     )
     task = asyncio.create_task(server.serve())
