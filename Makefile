@@ -12,7 +12,7 @@ UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3
 BUF_VERSION := 1.75.0
 GRPC_TOOLS_PROTO = $(shell $(BIN)/python -c 'import grpc_tools, os; print(os.path.join(os.path.dirname(grpc_tools.__file__), "_proto"))')
 
-.PHONY: setup lock proto run test lint fmt bench migrate clean
+.PHONY: setup lock proto run test lint fmt bench migrate clean fuzz
 
 setup: $(STAMP) $(PROTO_STAMP)
 
@@ -47,6 +47,11 @@ run: setup
 ## test: the whole suite, on SQLite and (when reachable, mandatory with CI=true) PostgreSQL
 test: setup
 	$(BIN)/python -m pytest
+
+## fuzz: the schemathesis (REST) and hypothesis (gRPC) fuzz tests with many more, random examples
+fuzz: setup
+	SWITCHBOARD_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} SWITCHBOARD_FUZZ_SEED=random \
+		$(BIN)/python -m pytest tests/gateway/test_fuzz.py tests/services/test_grpc_fuzz.py -s
 
 migrate: setup
 	$(BIN)/switchboard migrate

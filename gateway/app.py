@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gateway import calls, health, inkbox, vyom
+from gateway.allow import method_not_allowed
 from gateway.docs_pages import mount_docs
 from gateway.limits import RequestLimits
 from gateway.settings import GatewaySettings
@@ -37,6 +38,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     mount_docs(app)
     app.state.settings = settings
     app.add_middleware(RequestLimits, settings=settings)
+    app.add_exception_handler(405, method_not_allowed)
     app.include_router(health.router)
     app.include_router(inkbox.router)
     app.include_router(vyom.router)

@@ -7,9 +7,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, Final, TypeVar
 
 from google.protobuf.message import Message
-from pydantic import AfterValidator
+from pydantic import AfterValidator, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
-from services.common.text import unstorable_reason
+from services.common.text import STORABLE_TEXT_PATTERN, unstorable_reason
 
 MAX_PAGE_SIZE: Final = 1000
 """The services' largest page: used to collect a whole list when the client does not page."""
@@ -26,7 +28,18 @@ def _storable(value: str) -> str:
     return value
 
 
-Text = Annotated[str, AfterValidator(_storable)]
+class _StorableTextSchema:
+    """Declares the NUL rule in OpenAPI, so clients (and fuzzers) know it."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema.setdefault("pattern", STORABLE_TEXT_PATTERN)
+        return schema
+
+
+Text = Annotated[str, AfterValidator(_storable), _StorableTextSchema()]
 """A string (body field, path or query parameter) that can be forwarded over gRPC and stored."""
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from google.protobuf import struct_pb2
 from google.protobuf.field_mask_pb2 import FieldMask
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, JsonValue
+from pydantic.json_schema import SkipJsonSchema
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from gateway.dialects import DialectError, VyomRoute
@@ -25,6 +26,10 @@ _ADMIN_ONLY: dict[int | str, dict[str, Any]] = {
 }
 
 
+_TIMEOUT_RANGE: Final[dict[str, JsonValue]] = {"minimum": 0.5, "maximum": 10.0}
+"""Documented only: the registry checks the range (400), as Vyom does."""
+
+
 class StrategyConfigBody(BaseModel):
     """Configuration of a ``webhook`` strategy."""
 
@@ -33,7 +38,9 @@ class StrategyConfigBody(BaseModel):
         default=None, description="Extra request headers (secret-looking values masked on read)."
     )
     timeout_seconds: float | None = Field(
-        default=None, description="Time budget of the lookup, 0.5-10 s (default 2.0)."
+        default=None,
+        description="Time budget of the lookup, 0.5-10 s (default 2.0).",
+        json_schema_extra=_TIMEOUT_RANGE,
     )
 
 
@@ -48,11 +55,14 @@ class CreateStrategyBody(BaseModel):
 class StrategyConfigPatchBody(BaseModel):
     """Changes merged into the stored configuration."""
 
-    url: Text | None = Field(default=None, description="Replaces the URL.")
-    headers: dict[Text, Text | None] | None = Field(
+    # Omitted keeps the stored value; null is refused (400), so OpenAPI does not offer it.
+    url: Text | SkipJsonSchema[None] = Field(default=None, description="Replaces the URL.")
+    headers: dict[Text, Text | None] | SkipJsonSchema[None] = Field(
         default=None, description="Merged key by key; a null value deletes that header."
     )
-    timeout_seconds: float | None = Field(default=None, description="Replaces the time budget.")
+    timeout_seconds: float | SkipJsonSchema[None] = Field(
+        default=None, description="Replaces the time budget.", json_schema_extra=_TIMEOUT_RANGE
+    )
 
 
 class UpdateStrategyBody(BaseModel):

@@ -7,6 +7,8 @@ from typing import Final
 NUL: Final = "\x00"
 UNSTORABLE_NUL: Final = "must not contain NUL (\\u0000) characters"
 NOT_UNICODE: Final = "must be valid Unicode text"
+STORABLE_TEXT_PATTERN: Final = "^[^\\u0000]*$"
+"""The NUL rule as a JSON Schema (ECMA-262) pattern, for API documents."""
 
 
 def unstorable_reason(value: str) -> str | None:
