@@ -22,8 +22,10 @@ from gateway.vyom.common import PageSize, PageToken, listing, ok
 router = APIRouter(route_class=VyomRoute, tags=["inbound context strategies"])
 
 _ADMIN_ONLY: dict[int | str, dict[str, Any]] = {
-    403: {"description": "Changing strategies needs an admin API key"}
+    403: {"description": "Strategies (reads included) need an admin API key"}
 }
+_NOT_NULL = "`{name}` cannot be null; omit it to leave it unchanged."
+"""Vyom's documented message for a top-level update field sent as null."""
 
 
 _TIMEOUT_RANGE: Final[dict[str, JsonValue]] = {"minimum": 0.5, "maximum": 10.0}
@@ -39,7 +41,7 @@ class StrategyConfigBody(BaseModel):
     )
     timeout_seconds: float | None = Field(
         default=None,
-        description="Time budget of the lookup, 0.5-10 s (default 2.0).",
+        description="Time budget of the lookup, 0.5-10 s (default 10.0).",
         json_schema_extra=_TIMEOUT_RANGE,
     )
 
@@ -89,24 +91,44 @@ def _summary(strategy: registry_pb2.InboundContextStrategy) -> dict[str, Any]:
     }
 
 
-def _details(strategy: registry_pb2.InboundContextStrategy) -> dict[str, Any]:
+def _listed(strategy: registry_pb2.InboundContextStrategy) -> dict[str, Any]:
+    """A strategy as ``list`` shows it (Vyom's documented item)."""
     config = strategy.strategy_config
     return {
         **_summary(strategy),
         "strategy_config": {
+            "type": strategy.strategy_type,
             "url": config.url,
             "headers": dict(config.headers),
             "timeout_seconds": config.timeout_seconds,
         },
-        "created_at": timestamp(strategy, "create_time"),
-        "updated_at": timestamp(strategy, "update_time"),
+        "strategy_created_at": timestamp(strategy, "create_time"),
+        "strategy_updated_at": timestamp(strategy, "update_time"),
+    }
+
+
+def _details(strategy: registry_pb2.InboundContextStrategy) -> dict[str, Any]:
+    """A strategy as ``details`` shows it: the list item plus Vyom's audit fields.
+
+    Switchboard records no user e-mail addresses (API keys act, not people), so the two
+    ``*_by_email`` keys are null; only active strategies are readable, hence ``true``.
+    """
+    listed = _listed(strategy)
+    return {
+        **{key: listed[key] for key in ("strategy_id", "strategy_name", "strategy_type")},
+        "strategy_config": listed["strategy_config"],
+        "strategy_created_by_email": None,
+        "strategy_updated_by_email": None,
+        "strategy_created_at": listed["strategy_created_at"],
+        "strategy_updated_at": listed["strategy_updated_at"],
+        "strategy_is_active": True,
     }
 
 
 def _config_patch(body: StrategyConfigPatchBody) -> registry_pb2.StrategyConfigPatch:
     cleared = sorted(name for name in body.model_fields_set if getattr(body, name) is None)
     if cleared:
-        raise DialectError(400, f"strategy_config.{cleared[0]} cannot be null")
+        raise DialectError(400, _NOT_NULL.format(name=f"strategy_config.{cleared[0]}"))
     patch = registry_pb2.StrategyConfigPatch()
     if body.url is not None:
         patch.url = body.url
@@ -153,7 +175,20 @@ async def create(
     responses=_ADMIN_ONLY,
 )
 async def update(strategy_id: Text, body: UpdateStrategyBody, request: Request) -> JSONResponse:
-    """Name and type replaced, config merged (headers key by key, null deletes a header)."""
+    """Name and type replaced, config merged (headers key by key, null deletes a header).
+
+    Header names match case-insensitively: `authorization` replaces a stored `Authorization`.
+    """
+    sent = body.model_fields_set
+    if not sent:
+        raise DialectError(400, "No fields provided for update")
+    cleared = sorted(name for name in sent if getattr(body, name) is None)
+    if cleared:
+        raise DialectError(400, _NOT_NULL.format(name=cleared[0]))
+    if ("strategy_type" in sent) != ("strategy_config" in sent):
+        raise DialectError(
+            400, "Provide both `strategy_type` and `strategy_config` together, or neither."
+        )
     patch = registry_pb2.InboundContextStrategyPatch()
     if body.strategy_name is not None:
         patch.strategy_name = body.strategy_name
@@ -167,12 +202,15 @@ async def update(strategy_id: Text, body: UpdateStrategyBody, request: Request) 
         update_mask=FieldMask(paths=sorted(body.model_fields_set)),
     )
     strategy = await call(request, _stub(request).UpdateInboundContextStrategy, message)
-    return ok("Inbound context strategy updated successfully", _details(strategy))
+    return ok(
+        "Inbound context strategy updated successfully", {"strategy_id": strategy.strategy_id}
+    )
 
 
 @router.get(
     "/inbound_context_strategy/list",
     summary="List your inbound context strategies, newest first",
+    responses=_ADMIN_ONLY,
 )
 async def list_strategies(
     request: Request,
@@ -192,7 +230,7 @@ async def list_strategies(
     return await listing(
         "Inbound context strategies retrieved successfully",
         fetch,
-        _details,
+        _listed,
         page_size=page_size,
         page_token=page_token,
     )
@@ -201,9 +239,10 @@ async def list_strategies(
 @router.get(
     "/inbound_context_strategy/details/{strategy_id}",
     summary="Read an inbound context strategy",
+    responses=_ADMIN_ONLY,
 )
 async def details(strategy_id: Text, request: Request) -> JSONResponse:
-    """The strategy, with secret-looking header values masked as `****`."""
+    """The strategy, every secret-looking value of `strategy_config` masked as `****`."""
     message = registry_pb2.GetInboundContextStrategyRequest(strategy_id=strategy_id)
     strategy = await call(request, _stub(request).GetInboundContextStrategy, message)
     return ok("Inbound context strategy retrieved successfully", _details(strategy))

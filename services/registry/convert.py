@@ -45,15 +45,16 @@ def mapping_to_proto(view: MappingView) -> registry_pb2.InboundNumber:
 
 
 def strategy_to_proto(strategy: InboundContextStrategy) -> registry_pb2.InboundContextStrategy:
-    """The InboundContextStrategy message of a row, secret-looking header values masked."""
+    """The InboundContextStrategy message of a row, secret-looking values masked."""
     config = WebhookConfig.from_json(strategy.config)
+    shown = config.masked()
     return registry_pb2.InboundContextStrategy(
         strategy_id=strategy.id,
         strategy_name=strategy.name,
         strategy_type=strategy.strategy_type,
         strategy_config=registry_pb2.StrategyConfig(
-            url=config.url,
-            headers=config.masked_headers(),
+            url=shown["url"],
+            headers=shown["headers"],
             timeout_seconds=config.timeout_seconds,
         ),
         create_time=to_timestamp(strategy.created_at),

@@ -1,7 +1,9 @@
 """Inbound context strategies: create, update (merge), read, list and delete, per account.
 
-Reads are open to every key of the account; changes need an admin key, since a
-strategy is shared by all of the account's mappings.
+Every operation, reads included, needs an admin key: a strategy is shared by all of the
+account's mappings and carries the customer's CRM credentials (masked on read, but its
+URL and plain headers still describe the customer's systems), so an identity-scoped key
+sees none of it.
 """
 
 from __future__ import annotations
@@ -112,7 +114,8 @@ class InboundContextStrategies:
         return strategy
 
     async def get(self, principal: Principal, strategy_id: str) -> InboundContextStrategy:
-        """The account's strategy ``strategy_id``."""
+        """The account's strategy ``strategy_id`` (admin keys only)."""
+        principal.require_admin()
         canonical = referenced_id(strategy_id, strategy_not_found())
         async with self._readers() as session:
             return await _existing(session, principal, canonical)
@@ -120,7 +123,8 @@ class InboundContextStrategies:
     async def list_strategies(
         self, principal: Principal, *, page_size: int, page_token: str
     ) -> Page[InboundContextStrategy]:
-        """One page of the account's strategies, newest first."""
+        """One page of the account's strategies, newest first (admin keys only)."""
+        principal.require_admin()
         limit = effective_page_size(page_size)
         after = decode_page_token(page_token, _LIST_QUERY)
         async with self._readers() as session:

@@ -15,10 +15,12 @@ from services.registry.routing.outbound_http import (
     OutboundTimeout,
     OutboundTooLarge,
 )
+from services.registry.strategy_config import (
+    DEFAULT_TIMEOUT_SECONDS,
+    MAX_TIMEOUT_SECONDS,
+    MIN_TIMEOUT_SECONDS,
+)
 
-DEFAULT_TIMEOUT_SECONDS: Final = 2.0
-MIN_TIMEOUT_SECONDS: Final = 0.5
-MAX_TIMEOUT_SECONDS: Final = 10.0
 STRATEGY_SCHEMES: Final = frozenset({"http", "https"})
 
 
@@ -58,7 +60,7 @@ NOT_CONFIGURED: Final = CallerContextResult(ContextStatus.NOT_CONFIGURED)
 
 
 def budget_seconds(config: Mapping[str, Any]) -> float:
-    """The strategy's ``timeout_seconds`` clamped to 0.5-10 s, default 2 s."""
+    """The strategy's ``timeout_seconds`` clamped to 0.5-10 s (the default when unusable)."""
     value = config.get("timeout_seconds")
     if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
         return DEFAULT_TIMEOUT_SECONDS

@@ -25,6 +25,10 @@ SECRET_HEADERS = {
     "Cookie": "session=abc",
     "X-Signature": "sig",
     "X-Client-Secret": "shh",
+    "X-Pass": "p",
+    "X-Access": "a",
+    "X-Session": "s",
+    "X-Private-Key": "k",
 }
 PLAIN_HEADERS = {"X-Tenant": "acme", "Accept-Language": "en"}
 
@@ -76,23 +80,82 @@ async def test_details_and_list_mask_secret_header_values(stack: Stack, tenant: 
         "strategy_name",
         "strategy_type",
         "strategy_config",
-        "created_at",
-        "updated_at",
+        "strategy_created_by_email",
+        "strategy_updated_by_email",
+        "strategy_created_at",
+        "strategy_updated_at",
+        "strategy_is_active",
     ]
     assert data["strategy_config"] == {
+        "type": "webhook",
         "url": "https://crm.example.com/lookup",
         "headers": {**dict.fromkeys(SECRET_HEADERS, "****"), **PLAIN_HEADERS},
         "timeout_seconds": 3.5,
     }
+    assert data["strategy_is_active"] is True
+    assert data["strategy_created_by_email"] is None
+    assert data["strategy_created_at"].endswith("Z")
     listing = await stack.http.get("/inbound_context_strategy/list", headers=tenant.headers)
     assert listing.json()["message"] == "Inbound context strategies retrieved successfully"
-    assert listing.json()["data"] == [data]
+    # Vyom's documented list item: the details keys without the audit fields.
+    assert listing.json()["data"] == [
+        {
+            key: data[key]
+            for key in (
+                "strategy_id",
+                "strategy_name",
+                "strategy_type",
+                "strategy_config",
+                "strategy_created_at",
+                "strategy_updated_at",
+            )
+        }
+    ]
 
 
-async def test_timeout_defaults_to_two_seconds_and_is_bounded(stack: Stack, tenant: Tenant) -> None:
+async def test_secret_query_parameters_of_the_url_are_masked(stack: Stack, tenant: Tenant) -> None:
+    body = strategy_body()
+    body["strategy_config"]["url"] = "https://crm.example.com/lookup?api_key=k-1&tenant=acme"
+    response = await create(stack, tenant, body)
+    strategy_id = response.json()["data"]["strategy_id"]
+    data = await details(stack, tenant, strategy_id)
+    assert (
+        data["strategy_config"]["url"] == "https://crm.example.com/lookup?api_key=****&tenant=acme"
+    )
+    # Echoing the masked URL back is refused, so a GET-edit-PATCH cannot store the mask.
+    echoed = await update(
+        stack,
+        tenant,
+        strategy_id,
+        {"strategy_type": "webhook", "strategy_config": {"url": data["strategy_config"]["url"]}},
+    )
+    assert_error(echoed, 400)
+
+
+async def test_header_names_merge_case_insensitively(stack: Stack, tenant: Tenant) -> None:
+    response = await create(
+        stack, tenant, strategy_body(headers={"Authorization": "Bearer a", "X-Tenant": "acme"})
+    )
+    strategy_id = response.json()["data"]["strategy_id"]
+    patch = {"strategy_type": "webhook", "strategy_config": {"headers": {"authorization": "b"}}}
+    assert (await update(stack, tenant, strategy_id, patch)).status_code == 200
+    headers = (await details(stack, tenant, strategy_id))["strategy_config"]["headers"]
+    assert headers == {"X-Tenant": "acme", "authorization": "****"}
+    patch = {"strategy_type": "webhook", "strategy_config": {"headers": {"x-TENANT": None}}}
+    assert (await update(stack, tenant, strategy_id, patch)).status_code == 200
+    headers = (await details(stack, tenant, strategy_id))["strategy_config"]["headers"]
+    assert headers == {"authorization": "****"}
+    # Two spellings of one header in a single request are refused, on create and update.
+    both = {"Authorization": "a", "authorization": "b"}
+    assert_error(await create(stack, tenant, strategy_body(headers=both)), 400)
+    patch = {"strategy_type": "webhook", "strategy_config": {"headers": both}}
+    assert_error(await update(stack, tenant, strategy_id, patch), 400)
+
+
+async def test_timeout_defaults_to_ten_seconds_and_is_bounded(stack: Stack, tenant: Tenant) -> None:
     response = await create(stack, tenant, strategy_body())
     data = await details(stack, tenant, response.json()["data"]["strategy_id"])
-    assert data["strategy_config"]["timeout_seconds"] == 2.0
+    assert data["strategy_config"]["timeout_seconds"] == 10.0
     assert data["strategy_config"]["headers"] == {}
     for accepted in (0.5, 10, 10.0):
         assert (
@@ -119,11 +182,13 @@ async def test_create_errors(stack: Stack, tenant: Tenant) -> None:
     for body in bad_bodies:
         assert_error(await create(stack, tenant, body), 400)
     masked = await create(stack, tenant, strategy_body(headers={"X-Token": "****"}))
+    message = (
+        "'X-Token' is masked (as returned by GET /tool/details). "
+        "Send the real value, or omit the field to keep the stored one."
+    )
+    assert masked.json()["message"] == message
     assert masked.json()["data"]["errors"] == [
-        {
-            "field": "strategy_config.headers.X-Token",
-            "message": "**** is the masked placeholder; send the real value",
-        }
+        {"field": "strategy_config.headers.X-Token", "message": message}
     ]
     for body in ({}, {"strategy_name": "x"}, {**strategy_body(), "strategy_config": {}}):
         assert_error(await create(stack, tenant, body), 422)
@@ -151,15 +216,22 @@ async def test_update_merges_config(stack: Stack, tenant: Tenant) -> None:
         },
     )
     assert response.status_code == 200, response.text
-    assert response.json()["message"] == "Inbound context strategy updated successfully"
-    data = response.json()["data"]
+    assert response.json() == {
+        "success": True,
+        "message": "Inbound context strategy updated successfully",
+        "data": {"strategy_id": strategy_id},
+    }
+    data = await details(stack, tenant, strategy_id)
     assert data["strategy_name"] == "CRM lookup"
     assert data["strategy_config"] == {
+        "type": "webhook",
         "url": "https://crm.example.com/lookup",
         "headers": {"Authorization": "****", "X-Keep": "1", "X-New": "3"},
         "timeout_seconds": 5.0,
     }
-    assert datetime.fromisoformat(data["updated_at"]) > datetime.fromisoformat(before["updated_at"])
+    assert datetime.fromisoformat(data["strategy_updated_at"]) > datetime.fromisoformat(
+        before["strategy_updated_at"]
+    )
 
     response = await update(
         stack,
@@ -167,14 +239,17 @@ async def test_update_merges_config(stack: Stack, tenant: Tenant) -> None:
         strategy_id,
         {"strategy_type": "webhook", "strategy_config": {"url": "https://other.example.org/x"}},
     )
-    config = response.json()["data"]["strategy_config"]
+    assert response.status_code == 200, response.text
+    config = (await details(stack, tenant, strategy_id))["strategy_config"]
     assert config["url"] == "https://other.example.org/x"
     assert config["timeout_seconds"] == 5.0
     assert set(config["headers"]) == {"Authorization", "X-Keep", "X-New"}
 
     response = await update(stack, tenant, strategy_id, {"strategy_name": "Renamed"})
-    assert response.json()["data"]["strategy_name"] == "Renamed"
-    assert response.json()["data"]["strategy_config"] == config
+    assert response.status_code == 200, response.text
+    renamed = await details(stack, tenant, strategy_id)
+    assert renamed["strategy_name"] == "Renamed"
+    assert renamed["strategy_config"] == config
 
 
 async def test_update_errors(stack: Stack, tenant: Tenant) -> None:
@@ -198,6 +273,19 @@ async def test_update_errors(stack: Stack, tenant: Tenant) -> None:
     ]
     for body in refused:
         assert_error(await update(stack, tenant, strategy_id, body), 400)
+    documented = {
+        "No fields provided for update": {},
+        "Provide both `strategy_type` and `strategy_config` together, or neither.": {
+            "strategy_type": "webhook"
+        },
+        "`strategy_config` cannot be null; omit it to leave it unchanged.": {
+            "strategy_type": "webhook",
+            "strategy_config": None,
+        },
+        "`strategy_name` cannot be null; omit it to leave it unchanged.": {"strategy_name": None},
+    }
+    for message, body in documented.items():
+        assert_error(await update(stack, tenant, strategy_id, body), 400, message)
     assert_error(
         await update(stack, tenant, strategy_id, {"strategy_config": {"headers": {"X": 1}}}), 422
     )
@@ -256,14 +344,16 @@ async def test_other_accounts_cannot_see_or_use_a_strategy(
     assert (await details(stack, tenant, strategy_id))["strategy_name"] == "CRM lookup"
 
 
-async def test_identity_scoped_keys_read_but_do_not_change_strategies(
+async def test_identity_scoped_keys_neither_read_nor_change_strategies(
     stack: Stack, tenant: Tenant
 ) -> None:
     strategy_id = await create_strategy(stack, tenant)
+    # Even a strategy attached to the key's own identity's number stays admin-only.
+    await assigned_id(stack, tenant, fresh_number(), inbound_context_strategy_id=strategy_id)
     scoped = bearer(await create_scoped_key(stack, tenant.account_id, tenant.assistant_id))
-    read = await stack.http.get(f"/inbound_context_strategy/details/{strategy_id}", headers=scoped)
-    assert read.status_code == 200
     for method, path, body in (
+        ("GET", f"/inbound_context_strategy/details/{strategy_id}", None),
+        ("GET", "/inbound_context_strategy/list", None),
         ("POST", "/inbound_context_strategy/create", strategy_body()),
         ("PATCH", f"/inbound_context_strategy/update/{strategy_id}", {"strategy_name": "x"}),
         ("DELETE", f"/inbound_context_strategy/delete/{strategy_id}", None),

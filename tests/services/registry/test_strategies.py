@@ -16,7 +16,9 @@ from services.registry.strategies import InboundContextStrategies, NewStrategy
 from services.registry.strategy_config import StrategyPatch, WebhookConfigPatch
 from tests.services.registry.factories import (
     Tenant,
+    create_scoped_key,
     fresh_number,
+    grpc_metadata,
     numbers_stub,
     status_of,
     strategies_stub,
@@ -45,9 +47,15 @@ async def create(
 async def test_create_defaults_the_timeout_and_masks_on_every_read(
     stack: Stack, tenant: Tenant
 ) -> None:
-    created = await create(stack, tenant, headers={"X-Api-Key": "secret", "X-Env": "prod"})
-    assert created.strategy_config.timeout_seconds == 2.0
-    assert dict(created.strategy_config.headers) == {"X-Api-Key": "****", "X-Env": "prod"}
+    created = await create(
+        stack, tenant, headers={"X-Api-Key": "secret", "X-Env": "prod", "X-Pass": "p"}
+    )
+    assert created.strategy_config.timeout_seconds == 10.0
+    assert dict(created.strategy_config.headers) == {
+        "X-Api-Key": "****",
+        "X-Env": "prod",
+        "X-Pass": "****",
+    }
     fetched = await strategies_stub(stack).GetInboundContextStrategy(
         registry_pb2.GetInboundContextStrategyRequest(strategy_id=created.strategy_id),
         metadata=tenant.metadata,
@@ -175,3 +183,23 @@ async def test_private_and_metadata_urls_are_refused_unless_allowed(
     )
     allowed = await lenient.create(admin, NewStrategy("S", "webhook", "http://127.0.0.1:9/", {}))
     assert allowed.config["url"] == "http://127.0.0.1:9/"
+
+
+async def test_identity_scoped_keys_cannot_read_strategies_over_grpc(
+    stack: Stack, tenant: Tenant
+) -> None:
+    created = await create(stack, tenant, headers={"X-Env": "prod"})
+    scoped = grpc_metadata(await create_scoped_key(stack, tenant.account_id, tenant.assistant_id))
+    stub = strategies_stub(stack)
+    for call in (
+        stub.GetInboundContextStrategy(
+            registry_pb2.GetInboundContextStrategyRequest(strategy_id=created.strategy_id),
+            metadata=scoped,
+        ),
+        stub.ListInboundContextStrategies(
+            registry_pb2.ListInboundContextStrategiesRequest(), metadata=scoped
+        ),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await call
+        assert status_of(caught.value) == grpc.StatusCode.PERMISSION_DENIED

@@ -12,6 +12,7 @@ from services.registry.strategy_config import (
     checked_name,
     checked_type,
     is_secret_header,
+    masked_secrets,
     merged_config,
     new_config,
 )
@@ -37,6 +38,12 @@ STORED = WebhookConfig(
         "Proxy-Authorization",
         "X-Password",
         "X-Session-Id",
+        "X-Pass",
+        "X-Access",
+        "authorization",
+        "X-Private",
+        "Bearer",
+        "JWT",
     ],
 )
 def test_secret_looking_headers_are_masked(name: str) -> None:
@@ -72,9 +79,9 @@ def test_merge_keeps_everything_not_named() -> None:
     assert merged_config(STORED, WebhookConfigPatch(), allow_private=False) == STORED
 
 
-def test_header_names_match_exactly() -> None:
+def test_header_names_match_case_insensitively() -> None:
     merged = merged_config(STORED, WebhookConfigPatch(headers={"x-keep": "2"}), allow_private=False)
-    assert merged.headers["X-Keep"] == "k"
+    assert "X-Keep" not in merged.headers
     assert merged.headers["x-keep"] == "2"
 
 
@@ -97,7 +104,7 @@ def test_invalid_patches_are_refused(patch: WebhookConfigPatch) -> None:
 
 def test_new_config_defaults_and_round_trips() -> None:
     config = new_config("https://a.example.com", {}, None, allow_private=False)
-    assert config.timeout_seconds == 2.0
+    assert config.timeout_seconds == 10.0
     assert WebhookConfig.from_json(config.to_json()) == config
 
 
@@ -110,3 +117,55 @@ def test_names_and_types() -> None:
     for bad_type in ("Webhook", "http", ""):
         with pytest.raises(InvalidArgument):
             checked_type(bad_type)
+
+
+def test_masking_is_recursive_over_every_key() -> None:
+    config = {
+        "url": "https://crm.example.com/a?token=t&tenant=acme&Api-Key=k",
+        "headers": {"X-Tenant": "acme", "X-Pass": "p"},
+        "timeout_seconds": 3.0,
+        "nested": {
+            "auth": {"user": "u", "anything": "x"},
+            "list": [{"client_secret": "s", "plain": 1}, "text"],
+            "cookie_jar": ["a", "b"],
+            "level": {"deeper": {"session_id": "s", "ok": True}},
+        },
+    }
+    assert masked_secrets(config) == {
+        "url": "https://crm.example.com/a?token=****&tenant=acme&Api-Key=****",
+        "headers": {"X-Tenant": "acme", "X-Pass": MASK},
+        "timeout_seconds": 3.0,
+        "nested": {
+            "auth": MASK,
+            "list": [{"client_secret": MASK, "plain": 1}, "text"],
+            "cookie_jar": MASK,
+            "level": {"deeper": {"session_id": MASK, "ok": True}},
+        },
+    }
+    plain_url = "https://crm.example.com/a?tenant=acme"
+    assert masked_secrets({"url": plain_url}) == {"url": plain_url}
+
+
+def test_vyoms_documented_names_are_all_masked() -> None:
+    for part in ("authorization", "token", "secret", "api-key", "apikey", "api_key", "password"):
+        assert is_secret_header(f"X-{part.upper()}-1")
+    for part in ("pass", "auth", "cookie", "session", "key"):
+        assert is_secret_header(part)
+
+
+def test_headers_merge_case_insensitively_and_refuse_two_spellings() -> None:
+    merged = merged_config(
+        STORED,
+        WebhookConfigPatch(headers={"authorization": "b", "x-keep": None}),
+        allow_private=True,
+    )
+    assert dict(merged.headers) == {"X-Drop": "d", "authorization": "b"}
+    for headers in ({"A": "1", "a": "2"}, {"X-Key": "1", "x-key": None}):
+        with pytest.raises(InvalidArgument):
+            merged_config(STORED, WebhookConfigPatch(headers=headers), allow_private=True)
+    with pytest.raises(InvalidArgument):
+        new_config("https://a.example.com", {"A": "1", "a": "2"}, None, allow_private=True)
+
+
+def test_default_timeout_is_vyoms_ten_seconds() -> None:
+    assert new_config("https://a.example.com", {}, None, allow_private=True).timeout_seconds == 10.0
