@@ -21,6 +21,15 @@ def decision_json(response: registry_pb2.RouteCallResponse) -> dict[str, Any]:
             "error": optional(caller, "error"),
             "strategy_id": optional(caller, "strategy_id"),
         }
+    screening: dict[str, Any] | None = None
+    if response.HasField("caller_screening"):
+        screened = response.caller_screening
+        screening = {
+            "verdict": enum_text(screened, "verdict"),
+            "contact_rule_id": optional(screened, "contact_rule_id"),
+            "filter_mode": enum_text(screened, "filter_mode"),
+            "caller_number_normalized": optional(screened, "caller_number_normalized"),
+        }
     return {
         "call_id": response.call_id,
         "decision": enum_text(response, "decision"),
@@ -36,4 +45,5 @@ def decision_json(response: registry_pb2.RouteCallResponse) -> dict[str, Any]:
         "action_source": enum_text(response, "action_source"),
         "caller_context": context,
         "reason_detail": optional(response, "reason_detail"),
+        "caller_screening": screening,
     }

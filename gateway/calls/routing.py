@@ -46,6 +46,15 @@ class CallerContextBody(BaseModel):
     strategy_id: str | None
 
 
+class CallerScreeningBody(BaseModel):
+    """How the caller was screened against the dialed number's contact rules."""
+
+    verdict: Literal["allow", "block"] | None
+    contact_rule_id: str | None = Field(description="The rule that matched; null: none did.")
+    filter_mode: Literal["blacklist", "whitelist"] | None
+    caller_number_normalized: str | None
+
+
 class RouteCallResult(BaseModel):
     """The routing decision (see ``RouteCallResponse`` in registry.proto)."""
 
@@ -61,6 +70,7 @@ class RouteCallResult(BaseModel):
             "webhook_rejected",
             "webhook_failed",
             "invalid_number",
+            "caller_blocked",
         ]
         | None
     )
@@ -80,6 +90,9 @@ class RouteCallResult(BaseModel):
     )
     caller_context: CallerContextBody | None
     reason_detail: str | None
+    caller_screening: CallerScreeningBody | None = Field(
+        default=None, description="Null when routing stopped before a mapping matched."
+    )
 
 
 @router.post(

@@ -13,6 +13,7 @@ from switchboard.config.v1 import config_pb2
 from gateway.dialects import InkboxRoute
 from gateway.idempotency import IDEMPOTENT_RESPONSES, IdempotencyKey
 from gateway.inkbox.common import config_stub
+from gateway.inkbox.phone_numbers import PhoneNumberObject, identity_phone_numbers
 from gateway.messages import Text, collect_all, optional, timestamp
 from gateway.openapi import Responses
 from gateway.rpc import call
@@ -67,6 +68,9 @@ class IdentityObject(BaseModel):
     signing_key_created_at: str | None = Field(
         description="When the signing key was created or last rotated."
     )
+    phone_number: PhoneNumberObject | None = Field(
+        default=None, description="The identity's (newest) phone number, or null."
+    )
 
 
 @router.post(
@@ -88,7 +92,7 @@ async def create_identity(
             agent_identity=_identity_message(body), request_id=idempotency_key or ""
         ),
     )
-    return identity_json(created)
+    return {**identity_json(created), "phone_number": None}
 
 
 @router.get(
@@ -107,7 +111,12 @@ async def list_identities(request: Request) -> list[dict[str, Any]]:
         page = await call(request, stub.ListAgentIdentities, message)
         return page.agent_identities, page.next_page_token
 
-    return [identity_json(identity) for identity in await collect_all(fetch)]
+    identities = await collect_all(fetch)
+    numbers = await identity_phone_numbers(request, [identity.id for identity in identities])
+    return [
+        {**identity_json(identity), "phone_number": numbers.get(identity.id)}
+        for identity in identities
+    ]
 
 
 @router.get(
@@ -123,7 +132,8 @@ async def get_identity(request: Request, agent_handle: HandlePath) -> dict[str, 
         config_stub(request).GetAgentIdentity,
         config_pb2.GetAgentIdentityRequest(agent_handle=agent_handle),
     )
-    return identity_json(found)
+    numbers = await identity_phone_numbers(request, [found.id])
+    return {**identity_json(found), "phone_number": numbers.get(found.id)}
 
 
 @router.patch(
@@ -147,7 +157,8 @@ async def update_identity(
     # An empty body sends an empty mask with no values set: nothing changes.
     message.update_mask.paths.extend(sorted(body.model_fields_set))
     updated = await call(request, config_stub(request).UpdateAgentIdentity, message)
-    return identity_json(updated)
+    numbers = await identity_phone_numbers(request, [updated.id])
+    return {**identity_json(updated), "phone_number": numbers.get(updated.id)}
 
 
 @router.delete(

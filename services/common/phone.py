@@ -111,3 +111,24 @@ def _normalize(raw: str, region: str) -> str:
     if len(digits) < MIN_DIGITS:
         raise _not_a_number(f"phone number has fewer than {MIN_DIGITS} digits", text, region)
     return digits
+
+
+def normalize_caller_number(raw: str, default_region: str) -> str:
+    """Normalize a number that is matched against stored ones (callers, contact-rule targets).
+
+    Exactly :func:`normalize_phone_number`, except that bare digits which are not a valid
+    number of ``default_region`` are also tried as international (``"14155552671"`` ->
+    ``"+14155552671"``): carriers deliver caller IDs with and without the ``+``, and a rule
+    written ``+N`` must match a caller ``N``. Raises :class:`InvalidPhoneNumber` like it.
+    """
+    try:
+        return normalize_phone_number(raw, default_region)
+    except InvalidPhoneNumber:
+        text = raw.strip() if isinstance(raw, str) else ""
+        if not text or "+" in text:
+            raise
+        try:
+            return normalize_phone_number("+" + text, default_region)
+        except InvalidPhoneNumber:
+            pass
+        raise

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from typing import Any
 
+from google.protobuf.message import Message
 from switchboard.registry.v1 import registry_pb2
 
 from services.common.errors import FieldViolation, InvalidArgument
 from services.common.proto_time import to_timestamp
-from services.registry.models import InboundContextStrategy
+from services.registry.models import ContactRule, InboundContextStrategy
 from services.registry.numbers import MappingView
 from services.registry.strategy_config import StrategyPatch, WebhookConfig, WebhookConfigPatch
 
@@ -32,6 +35,7 @@ def mapping_to_proto(view: MappingView) -> registry_pb2.InboundNumber:
         create_time=to_timestamp(mapping.created_at),
         update_time=to_timestamp(mapping.updated_at),
     )
+    message.filter_mode = enum_number(message, "filter_mode", mapping.filter_mode)
     optionals = {
         "assistant_id": mapping.assistant_id,
         "assistant_name": view.assistant_name,
@@ -62,6 +66,47 @@ def strategy_to_proto(strategy: InboundContextStrategy) -> registry_pb2.InboundC
     )
 
 
+def rule_to_proto(rule: ContactRule) -> registry_pb2.ContactRule:
+    """The ContactRule message of a row (``match_target`` in canonical E.164 with ``+``)."""
+    message = registry_pb2.ContactRule(
+        contact_rule_id=rule.id,
+        inbound_id=rule.inbound_id,
+        match_target="+" + rule.match_target_normalized,
+        create_time=to_timestamp(rule.created_at),
+        update_time=to_timestamp(rule.updated_at),
+    )
+    for name in ("action", "match_type", "direction", "status"):
+        setattr(message, name, enum_number(message, name, getattr(rule, name)))
+    return message
+
+
+def _enum_prefix(message: Message, name: str) -> tuple[Any, str]:
+    enum = message.DESCRIPTOR.fields_by_name[name].enum_type
+    if enum is None:
+        raise TypeError(f"{name} is not an enum field")
+    return enum, re.sub(r"(?<!^)(?=[A-Z])", "_", enum.name).upper() + "_"
+
+
+def enum_value(message: Message, name: str) -> str | None:
+    """An enum field as its lower-case name without prefix; None for UNSPECIFIED or unknown."""
+    enum, prefix = _enum_prefix(message, name)
+    value = enum.values_by_number.get(getattr(message, name))
+    if value is None or value.number == 0:
+        return None
+    text: str = value.name.removeprefix(prefix).lower()
+    return text
+
+
+def enum_number(message: Message, name: str, text: str) -> Any:
+    """The number of enum field ``name``'s value named ``text`` (lower-case, no prefix).
+
+    Typed ``Any``: its type is the field's generated enum type, known only to the descriptor.
+    """
+    enum, prefix = _enum_prefix(message, name)
+    number: int = enum.values_by_name[prefix + text.upper()].number
+    return number
+
+
 def mask_paths(paths: Iterable[str]) -> list[str]:
     """The paths of a FieldMask, duplicates removed; empty paths are INVALID_ARGUMENT."""
     unique = list(dict.fromkeys(paths))
@@ -71,12 +116,20 @@ def mask_paths(paths: Iterable[str]) -> list[str]:
 
 
 def link_changes(request: registry_pb2.UpdateInboundNumberRequest) -> dict[str, str | None]:
-    """Mapping link -> new value (None = detach) for each path of the update mask."""
+    """Mapping link -> new value (None = detach) for each path of the update mask.
+
+    ``filter_mode`` maps to its lower-case name (None when UNSPECIFIED).
+    """
     links = request.inbound_number
-    return {
-        path: getattr(links, path) if path in _LINKS and links.HasField(path) else None
-        for path in mask_paths(request.update_mask.paths)
-    }
+    changes: dict[str, str | None] = {}
+    for path in mask_paths(request.update_mask.paths):
+        if path == "filter_mode":
+            changes[path] = enum_value(links, path)
+        elif path in _LINKS and links.HasField(path):
+            changes[path] = getattr(links, path)
+        else:
+            changes[path] = None
+    return changes
 
 
 def strategy_patch(request: registry_pb2.UpdateInboundContextStrategyRequest) -> StrategyPatch:

@@ -71,6 +71,39 @@ class InboundNumber(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    filter_mode: Mapped[str] = mapped_column(
+        String(16), default="blacklist", server_default="blacklist"
+    )
+    """``blacklist`` lets every caller through but those blocked by a rule; ``whitelist`` only
+    those allowed by one."""
+
+
+class ContactRule(Base):
+    """A caller allow/block rule of one mapping, on the caller's normalized number.
+
+    One rule per (mapping, number): the unique index also makes routing's join a point read.
+    """
+
+    __tablename__ = "contact_rules"
+    __table_args__ = (
+        Index(
+            "uq_contact_rules_number_target", "inbound_id", "match_target_normalized", unique=True
+        ),
+        Index("ix_contact_rules_account_created", "account_id", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(UUIDString(), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(UUIDString())
+    inbound_id: Mapped[str] = mapped_column(
+        UUIDString(), ForeignKey("inbound_numbers.id", ondelete="CASCADE")
+    )
+    action: Mapped[str] = mapped_column(String(16))
+    match_type: Mapped[str] = mapped_column(String(32))
+    match_target_normalized: Mapped[str] = mapped_column(String(20))
+    direction: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 IDEMPOTENCY_KEYS = idempotency_table(Base.metadata)

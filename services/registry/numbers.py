@@ -22,6 +22,7 @@ from services.common.phone import (
 )
 from services.registry import repository
 from services.registry.config_client import ConfigClient, assistant_name
+from services.registry.contact_rule_values import FILTER_MODES, checked_choice
 from services.registry.models import InboundNumber
 from services.registry.pagination import (
     Cursor,
@@ -39,7 +40,8 @@ from services.registry.references import (
 
 ASSISTANT_ID = "assistant_id"
 STRATEGY_ID = "inbound_context_strategy_id"
-UPDATABLE_LINKS = frozenset({ASSISTANT_ID, STRATEGY_ID})
+FILTER_MODE = "filter_mode"
+UPDATABLE_LINKS = frozenset({ASSISTANT_ID, STRATEGY_ID, FILTER_MODE})
 
 
 @dataclass(frozen=True)
@@ -122,14 +124,18 @@ class InboundNumbers:
         if unknown:
             raise InvalidArgument.for_field(
                 "update_mask",
-                f"cannot update {', '.join(unknown)}: only assistant_id and "
-                "inbound_context_strategy_id can be updated",
+                f"cannot update {', '.join(unknown)}: only assistant_id, "
+                "inbound_context_strategy_id and filter_mode can be updated",
             )
         if not links:
             raise InvalidArgument(
                 "At least one of assistant_id or inbound_context_strategy_id is required",
                 reason="EMPTY_UPDATE",
             )
+        filter_mode: str | None = None
+        if FILTER_MODE in links:
+            principal.require_admin()
+            filter_mode = checked_choice(FILTER_MODE, links[FILTER_MODE] or "", FILTER_MODES)
         mapping_id = _mapping_reference(inbound_id)
         assistant_name: str | None = None
         new_assistant = links.get(ASSISTANT_ID)
@@ -141,6 +147,8 @@ class InboundNumbers:
             mapping = await _visible_mapping(session, principal, mapping_id)
             if ASSISTANT_ID in links:
                 mapping.assistant_id = new_assistant
+            if filter_mode is not None:
+                mapping.filter_mode = filter_mode
             if STRATEGY_ID in links:
                 strategy_name = await _linkable_strategy_name(session, principal, new_strategy)
                 mapping.inbound_context_strategy_id = new_strategy
@@ -154,6 +162,25 @@ class InboundNumbers:
         view = MappingView(mapping, strategy_name, assistant_name)
         if ASSISTANT_ID not in links:
             [view] = await self._with_assistant_names(principal.account_id, [view])
+        return view
+
+    async def get(self, principal: Principal, inbound_id: str) -> MappingView:
+        """One active mapping the caller sees, names resolved."""
+        mapping_id = _mapping_reference(inbound_id)
+        async with self._readers() as session:
+            mapping = await repository.get_active_mapping(
+                session, principal.account_id, mapping_id, assistant_id=assistant_scope(principal)
+            )
+            if mapping is None:
+                raise mapping_not_found()
+            strategy_name = (
+                await repository.strategy_name(session, mapping.inbound_context_strategy_id)
+                if mapping.inbound_context_strategy_id is not None
+                else None
+            )
+        [view] = await self._with_assistant_names(
+            principal.account_id, [MappingView(mapping, strategy_name)]
+        )
         return view
 
     async def detach(self, principal: Principal, inbound_id: str) -> MappingView:
@@ -191,7 +218,7 @@ class InboundNumbers:
         wanted = parse_uuid(assistant_id, ASSISTANT_ID) if assistant_id is not None else None
         query = f"inbound_numbers:{wanted or ''}"
         after = decode_page_token(page_token, query)
-        scope = _assistant_scope(principal)
+        scope = assistant_scope(principal)
         if scope is not None and wanted not in (None, scope):
             return Page(items=(), next_page_token="")
         async with self._readers() as session:
@@ -213,7 +240,7 @@ class InboundNumbers:
     async def _assistant(self, principal: Principal, assistant_id: str) -> tuple[str, str]:
         """The canonical id and display name of an assistant the caller may link to."""
         canonical = referenced_id(assistant_id, assistant_not_found())
-        scope = _assistant_scope(principal)
+        scope = assistant_scope(principal)
         if scope is not None and canonical != scope:
             raise assistant_not_found()
         found = await self._config.get_identities(principal.account_id, [canonical])
@@ -247,7 +274,7 @@ def _normalized(phone_number: str, service: str) -> str:
         ) from None
 
 
-def _assistant_scope(principal: Principal) -> str | None:
+def assistant_scope(principal: Principal) -> str | None:
     """The only assistant an identity-scoped key may see or link ("" sees nothing)."""
     if principal.scope is Scope.IDENTITY:
         return principal.identity_id or ""
@@ -271,7 +298,7 @@ async def _visible_mapping(
         session,
         principal.account_id,
         mapping_id,
-        assistant_id=_assistant_scope(principal),
+        assistant_id=assistant_scope(principal),
         for_update=True,
     )
     if mapping is None:

@@ -11,10 +11,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.errors import AlreadyExists
-from services.registry.models import InboundContextStrategy, InboundNumber
+from services.registry.models import ContactRule, InboundContextStrategy, InboundNumber
 from services.registry.pagination import Cursor
 from services.registry.references import strategy_not_found
 
+_RULE_INDEX_MARKERS = (
+    "uq_contact_rules_number_target",  # PostgreSQL names the index
+    "contact_rules.inbound_id",  # SQLite names the columns
+)
 _ACTIVE_NUMBER_INDEX_MARKERS = (
     "uq_inbound_numbers_active_normalized",  # PostgreSQL names the index
     "inbound_numbers.phone_number_normalized",  # SQLite names the column
@@ -147,9 +151,75 @@ async def delete_strategy(session: AsyncSession, strategy_id: str, now: datetime
     return int(getattr(detached, "rowcount", 0) or 0)
 
 
+async def add_rule(session: AsyncSession, rule: ContactRule) -> ContactRule:
+    """Insert a contact rule; AlreadyExists when its mapping has a rule for that number."""
+    session.add(rule)
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        if any(marker in str(error.orig) for marker in _RULE_INDEX_MARKERS):
+            raise AlreadyExists(
+                "A contact rule for this number already exists", reason="CONTACT_RULE_EXISTS"
+            ) from None
+        raise
+    return rule
+
+
+async def get_rule(
+    session: AsyncSession, inbound_id: str, rule_id: str, *, for_update: bool = False
+) -> ContactRule | None:
+    """Rule ``rule_id`` of mapping ``inbound_id``."""
+    query = select(ContactRule).where(
+        ContactRule.id == rule_id, ContactRule.inbound_id == inbound_id
+    )
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def list_rules(
+    session: AsyncSession,
+    account_id: str,
+    *,
+    inbound_id: str | None,
+    action: str | None,
+    match_type: str | None,
+    direction: str | None,
+    target: str | None,
+    after: Cursor | None,
+    limit: int,
+) -> Sequence[ContactRule]:
+    """Up to ``limit`` rules of the account's active mappings after ``after``, newest first.
+
+    ``direction`` ``inbound`` or ``outbound`` also matches rules covering ``both``.
+    """
+    query = (
+        select(ContactRule)
+        .join(InboundNumber, InboundNumber.id == ContactRule.inbound_id)
+        .where(ContactRule.account_id == account_id, InboundNumber.active.is_(True))
+    )
+    if inbound_id is not None:
+        query = query.where(ContactRule.inbound_id == inbound_id)
+    if action is not None:
+        query = query.where(ContactRule.action == action)
+    if match_type is not None:
+        query = query.where(ContactRule.match_type == match_type)
+    if direction is not None:
+        query = query.where(ContactRule.direction.in_({direction, "both"}))
+    if target is not None:
+        query = query.where(ContactRule.match_target_normalized == target)
+    query = _keyset(query, ContactRule, after, limit)
+    return (await session.execute(query)).scalars().all()
+
+
+async def delete_rule(session: AsyncSession, rule_id: str) -> None:
+    """Delete contact rule ``rule_id``."""
+    await session.execute(delete(ContactRule).where(ContactRule.id == rule_id))
+
+
 def _keyset(
     query: _Query,
-    model: type[InboundNumber] | type[InboundContextStrategy],
+    model: type[InboundNumber] | type[InboundContextStrategy] | type[ContactRule],
     after: Cursor | None,
     limit: int,
 ) -> _Query:

@@ -11,7 +11,9 @@ from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from services.common.grpc_server import ServicerContext
 from services.registry.config_client import ConfigClient
+from services.registry.contact_rule_values import WHITELIST
 from services.registry.routing.call_targets import CallTargetCache
+from services.registry.routing.caller_screening import CallerScreening
 from services.registry.routing.context_lookup import CallerContextResult, ContextStatus
 from services.registry.routing.decision import (
     ActionSource,
@@ -127,6 +129,8 @@ def _to_proto(decision: Decision) -> registry_pb2.RouteCallResponse:
         response.reason_detail = decision.reason_detail
     if decision.caller_context is not None:
         _fill_context(response.caller_context, decision.caller_context)
+    if decision.caller_screening is not None:
+        _fill_screening(response.caller_screening, decision.caller_screening)
     return response
 
 
@@ -138,3 +142,20 @@ def _fill_context(message: registry_pb2.CallerContext, result: CallerContextResu
         message.error = result.error
     if result.strategy_id is not None:
         message.strategy_id = result.strategy_id
+
+
+def _fill_screening(message: registry_pb2.CallerScreening, screening: CallerScreening) -> None:
+    message.verdict = (
+        registry_pb2.CONTACT_RULE_ACTION_ALLOW
+        if screening.allowed
+        else registry_pb2.CONTACT_RULE_ACTION_BLOCK
+    )
+    message.filter_mode = (
+        registry_pb2.CONTACT_FILTER_MODE_WHITELIST
+        if screening.filter_mode == WHITELIST
+        else registry_pb2.CONTACT_FILTER_MODE_BLACKLIST
+    )
+    if screening.rule_id is not None:
+        message.contact_rule_id = screening.rule_id
+    if screening.caller_number_normalized is not None:
+        message.caller_number_normalized = screening.caller_number_normalized

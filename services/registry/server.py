@@ -14,6 +14,7 @@ from services.common.local_secrets import host_of, internal_token, require_token
 from services.common.service_process import start_service
 from services.registry.config_changes import ChangeWatcher
 from services.registry.config_client import ConfigClient
+from services.registry.contact_rules_servicer import ContactRuleServicer
 from services.registry.models import MIGRATIONS_DIR
 from services.registry.routing_servicer import CallRoutingServicer
 from services.registry.servicer import InboundContextStrategyServicer, InboundNumberServicer
@@ -21,7 +22,12 @@ from services.registry.settings import RegistrySettings
 
 SERVICE_NAMES = tuple(
     registry_pb2.DESCRIPTOR.services_by_name[name].full_name
-    for name in ("InboundNumberService", "InboundContextStrategyService", "CallRoutingService")
+    for name in (
+        "InboundNumberService",
+        "InboundContextStrategyService",
+        "CallRoutingService",
+        "ContactRuleService",
+    )
 )
 
 
@@ -34,6 +40,7 @@ async def start(settings: RegistrySettings) -> GrpcServer:
     numbers = InboundNumberServicer(sessions, readers, config, settings)
     strategies = InboundContextStrategyServicer(sessions, readers, config, settings)
     routing = CallRoutingServicer(sessions, readers, config, settings)
+    rules = ContactRuleServicer(sessions, readers, config, settings)
     watcher = ChangeWatcher(config, routing.call_targets)
     watcher.start()
     return await start_service(
@@ -48,6 +55,7 @@ async def start(settings: RegistrySettings) -> GrpcServer:
                 strategies, s
             ),
             lambda s: registry_pb2_grpc.add_CallRoutingServiceServicer_to_server(routing, s),
+            lambda s: registry_pb2_grpc.add_ContactRuleServiceServicer_to_server(rules, s),
         ],
         service_names=SERVICE_NAMES,
         closers=[watcher.stop, routing.close, config.close],

@@ -89,6 +89,12 @@ class InboundNumberServicer(RegistryServicerBase, registry_pb2_grpc.InboundNumbe
         view = await self._numbers.update(principal, request.inbound_id, link_changes(request))
         return mapping_to_proto(view)
 
+    async def GetInboundNumber(
+        self, request: registry_pb2.GetInboundNumberRequest, context: Context
+    ) -> registry_pb2.InboundNumber:
+        principal = await self._principal(context)
+        return mapping_to_proto(await self._numbers.get(principal, request.inbound_id))
+
     async def DetachInboundNumber(
         self, request: registry_pb2.DetachInboundNumberRequest, context: Context
     ) -> registry_pb2.InboundNumber:

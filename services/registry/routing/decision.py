@@ -20,8 +20,10 @@ from services.common.phone import (
     normalize_phone_number,
 )
 from services.registry.config_client import assistant_name
+from services.registry.contact_rule_values import normalized_caller
 from services.registry.routing import context_lookup, webhook
 from services.registry.routing.call_targets import CallTargetCache
+from services.registry.routing.caller_screening import CallerScreening, screen
 from services.registry.routing.context_lookup import NOT_CONFIGURED, CallerContextResult
 from services.registry.routing.edge_auth import RoutingCaller
 from services.registry.routing.lookup import ActiveMapping, MappingLookup
@@ -49,6 +51,7 @@ class RejectReason(Enum):
     WEBHOOK_REJECTED = "webhook_rejected"
     WEBHOOK_FAILED = "webhook_failed"
     INVALID_NUMBER = "invalid_number"
+    CALLER_BLOCKED = "caller_blocked"
 
 
 class EdgeOutcome(Enum):
@@ -81,9 +84,11 @@ EDGE_OUTCOMES: Final[Mapping[RejectReason, EdgeOutcome]] = MappingProxyType(
         RejectReason.AUTO_REJECT: EdgeOutcome.REJECTED,
         RejectReason.WEBHOOK_REJECTED: EdgeOutcome.REJECTED,
         RejectReason.WEBHOOK_FAILED: EdgeOutcome.REJECTED,
+        RejectReason.CALLER_BLOCKED: EdgeOutcome.REJECTED,
     }
 )
-"""Not routable -> SIP 480; refused by the customer's configuration -> decline."""
+"""Not routable -> SIP 480; refused by the customer's configuration -> decline (SIP 603, a
+global failure: carriers do not retry it, so a blocked caller is not re-offered)."""
 
 _ROUTED_OUTCOMES: Final = MappingProxyType(
     {
@@ -122,6 +127,7 @@ class Decision:
     action_source: ActionSource | None = None
     caller_context: CallerContextResult | None = None
     reason_detail: str | None = None
+    caller_screening: CallerScreening | None = None
 
     @property
     def edge_outcome(self) -> EdgeOutcome:
@@ -186,9 +192,35 @@ class Router:
         except InvalidPhoneNumber as error:
             return _reject(call_id, RejectReason.INVALID_NUMBER, error.message)
 
-        mapping = await self._mappings.find(normalized, caller.account_id)
+        caller_key = normalized_caller(caller_number, region)
+        mapping = await self._mappings.find(normalized, caller.account_id, caller_key)
         if mapping is None:
             return _reject(call_id, RejectReason.NO_ACTIVE_MAPPING, "no active mapping")
+        screening = screen(mapping.filter_mode, mapping.caller_rule, caller_key)
+        if screening.allowed:
+            decision = await self._route_mapping(
+                call_id, service, normalized, caller_number, mapping
+            )
+        else:
+            decision = _reject(
+                call_id,
+                RejectReason.CALLER_BLOCKED,
+                screening.detail,
+                inbound_id=mapping.inbound_id,
+                assistant_id=mapping.assistant_id,
+            )
+        decision.caller_screening = screening
+        return decision
+
+    async def _route_mapping(
+        self,
+        call_id: str,
+        service: str,
+        normalized: str,
+        caller_number: str,
+        mapping: ActiveMapping,
+    ) -> Decision:
+        """The decision for a screened caller: assistant -> call action (-> webhook)."""
         if mapping.assistant_id is None:
             return _reject(
                 call_id,

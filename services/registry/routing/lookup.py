@@ -1,15 +1,17 @@
-"""The one read of the routing hot path: the active mapping of a number, with its strategy."""
+"""The one read of the routing hot path: the active mapping of a number, with its strategy
+and the contact rule (if any) of the caller's number."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Select, bindparam, select, text
+from sqlalchemy import Select, and_, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.point_reads import PointReader
-from services.registry.models import InboundContextStrategy, InboundNumber
+from services.registry.models import ContactRule, InboundContextStrategy, InboundNumber
+from services.registry.routing.caller_screening import MatchedRule
 from services.registry.routing.context_lookup import StrategyRef
 
 
@@ -21,9 +23,16 @@ class ActiveMapping:
     account_id: str
     assistant_id: str | None
     strategy: StrategyRef | None
+    filter_mode: str = "blacklist"
+    caller_rule: MatchedRule | None = None
 
 
 _ACTIVE: Final = text(f"{InboundNumber.__tablename__}.active")
+# Literals, not bound values: the point-read path passes only the named parameters.
+_RULE_ENFORCED: Final = text(
+    f"{ContactRule.__tablename__}.status = 'active' "
+    f"AND {ContactRule.__tablename__}.direction <> 'outbound'"
+)
 
 
 def _statement(*, scoped: bool) -> Select[Any]:
@@ -38,10 +47,21 @@ def _statement(*, scoped: bool) -> Select[Any]:
             InboundContextStrategy.name,
             InboundContextStrategy.strategy_type,
             InboundContextStrategy.config,
+            InboundNumber.filter_mode,
+            ContactRule.id,
+            ContactRule.action,
         )
         .outerjoin(
             InboundContextStrategy,
             InboundContextStrategy.id == InboundNumber.inbound_context_strategy_id,
+        )
+        .outerjoin(
+            ContactRule,
+            and_(
+                ContactRule.inbound_id == InboundNumber.id,
+                ContactRule.match_target_normalized == bindparam("caller"),
+                _RULE_ENFORCED,
+            ),
         )
         .where(InboundNumber.phone_number_normalized == bindparam("number"))
         .where(_ACTIVE)
@@ -68,13 +88,20 @@ class MappingLookup:
         self._any_account = self._reader.query(_ANY_ACCOUNT)
         self._one_account = self._reader.query(_ONE_ACCOUNT)
 
-    async def find(self, normalized_number: str, account_id: str | None) -> ActiveMapping | None:
-        """The active mapping of ``normalized_number``; with ``account_id``, only if its own."""
+    async def find(
+        self, normalized_number: str, account_id: str | None, caller: str | None = None
+    ) -> ActiveMapping | None:
+        """The active mapping of ``normalized_number``; with ``account_id``, only if its own.
+
+        ``caller`` (the caller's normalized number) selects the enforced contact rule read
+        with it; None (a caller ID that does not normalize) matches no rule.
+        """
+        caller_key = caller or ""
         if account_id is None:
-            row = await self._any_account.first({"number": normalized_number})
+            row = await self._any_account.first({"number": normalized_number, "caller": caller_key})
         else:
             row = await self._one_account.first(
-                {"number": normalized_number, "account_id": account_id}
+                {"number": normalized_number, "account_id": account_id, "caller": caller_key}
             )
         return None if row is None else _mapping(row)
 
@@ -89,4 +116,5 @@ def _mapping(row: tuple[Any, ...]) -> ActiveMapping:
         if row[3] is not None
         else None
     )
-    return ActiveMapping(str(row[0]), str(row[1]), row[2], strategy)
+    rule = MatchedRule(str(row[8]), str(row[9])) if row[8] is not None else None
+    return ActiveMapping(str(row[0]), str(row[1]), row[2], strategy, str(row[7]), rule)

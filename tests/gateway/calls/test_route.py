@@ -26,6 +26,7 @@ FIELDS = {
     "action_source",
     "caller_context",
     "reason_detail",
+    "caller_screening",
 }
 
 
@@ -74,6 +75,12 @@ async def test_accept_with_context(routing: RoutingStack, account: CreatedAccoun
         "variables": {"name": "Asha"},
         "error": None,
         "strategy_id": strategy_id,
+    }
+    assert body["caller_screening"] == {
+        "verdict": "allow",
+        "contact_rule_id": None,
+        "filter_mode": "blacklist",
+        "caller_number_normalized": "919900000001",
     }
 
 

@@ -29,6 +29,7 @@ FIELDS = {
     "updated_at",
     "signing_key_configured",
     "signing_key_created_at",
+    "phone_number",
 }
 RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 
@@ -47,6 +48,7 @@ async def test_create_returns_201_with_exact_fields(
     assert body["agent_handle"] == handle
     assert body["display_name"] == handle
     assert body["description"] is None
+    assert body["phone_number"] is None
     assert body["organization_id"] == account.account_id
     assert RFC3339_UTC.fullmatch(body["created_at"])
     assert RFC3339_UTC.fullmatch(body["updated_at"])

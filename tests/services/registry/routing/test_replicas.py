@@ -95,7 +95,7 @@ async def test_mapping_changes_are_seen_by_every_replica_at_once(
 async def test_the_mapping_read_uses_the_partial_unique_index(stack: Stack) -> None:
     engine = stack.registry_engine
     sql = str(
-        _ANY_ACCOUNT.params(number="919800000000").compile(
+        _ANY_ACCOUNT.params(number="919800000000", caller="919812345678").compile(
             engine.sync_engine, compile_kwargs={"literal_binds": True}
         )
     )
@@ -108,5 +108,8 @@ async def test_the_mapping_read_uses_the_partial_unique_index(stack: Stack) -> N
             plan = await connection.exec_driver_sql("EXPLAIN " + sql)
         details = " ".join(str(row[-1]) for row in plan)
     assert "uq_inbound_numbers_active_normalized" in details
+    # The caller's contact rule is a point read of the (mapping, number) unique index too.
+    assert "uq_contact_rules_number_target" in details
+    assert "SCAN contact_rules" not in details
     assert "SCAN inbound_numbers" not in details
     assert "Seq Scan on inbound_numbers" not in details

@@ -1,0 +1,81 @@
+"""The contact-rules migration keeps existing mappings, which keep letting every caller in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import JSON, Boolean, Connection, column, insert, select, table
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.db import create_engine
+from services.common.migrations import alembic_config, upgrade_to_head
+from services.common.orm import new_id, utcnow
+from services.registry import models
+from tests.support.databases import fresh_databases
+
+LEGACY_NUMBERS = table(
+    "inbound_numbers",
+    column("id"),
+    column("account_id"),
+    column("phone_number"),
+    column("phone_number_normalized"),
+    column("service"),
+    column("inbound_config", JSON),
+    column("assistant_id"),
+    column("active", Boolean),
+    column("created_at", models.InboundNumber.__table__.c.created_at.type),
+    column("updated_at", models.InboundNumber.__table__.c.updated_at.type),
+)
+
+
+@pytest.fixture
+async def engine(backend: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    async with fresh_databases(backend, tmp_path) as urls:
+        built = create_engine(urls["registry"])
+        try:
+            yield built
+        finally:
+            await built.dispose()
+
+
+def _upgrade_to(connection: Connection, revision: str) -> None:
+    config = alembic_config(models.MIGRATIONS_DIR)
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+async def test_existing_mappings_survive_as_blacklist(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade_to, "0002")
+        now = utcnow()
+        mapping_id = new_id()
+        # The columns before revision 0003 only: the model's table would also insert filter_mode.
+        await connection.execute(
+            insert(LEGACY_NUMBERS).values(
+                id=mapping_id,
+                account_id=new_id(),
+                phone_number="+918044319240",
+                phone_number_normalized="918044319240",
+                service="exotel",
+                inbound_config={"type": "exotel", "phone_number": "+918044319240"},
+                assistant_id=new_id(),
+                active=True,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    await upgrade_to_head(engine, models.MIGRATIONS_DIR)
+    async with engine.connect() as connection:
+        row = (
+            await connection.execute(
+                select(
+                    models.InboundNumber.phone_number_normalized, models.InboundNumber.filter_mode
+                ).where(models.InboundNumber.id == mapping_id)
+            )
+        ).one()
+        rules = (await connection.execute(select(models.ContactRule.id))).all()
+    assert tuple(row) == ("918044319240", "blacklist")
+    assert rules == []
