@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from gateway.dialects import DialectError, InkboxRoute
+from gateway.idempotency import IDEMPOTENT_RESPONSES, IdempotencyKey
 from gateway.inkbox.phone_numbers import check_credential
 from gateway.messages import Text, collect_all, enum_number, enum_text, timestamp
 from gateway.openapi import Responses
@@ -186,10 +187,13 @@ async def list_all_rules(
     status_code=201,
     summary="Create a contact rule",
     response_model=None,
-    responses={201: {"model": ContactRuleObject}, **_DUPLICATE},
+    responses={201: {"model": ContactRuleObject}, **_DUPLICATE, **IDEMPOTENT_RESPONSES},
 )
 async def create_rule(
-    request: Request, phone_number_id: NumberId, body: CreateRuleBody
+    request: Request,
+    phone_number_id: NumberId,
+    body: CreateRuleBody,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Allow or block one caller number on this phone number."""
     rule = registry_pb2.ContactRule(match_target=body.match_target)
@@ -199,7 +203,9 @@ async def create_rule(
         rule.direction = enum_number(rule, "direction", body.direction)
     if body.status is not None:
         rule.status = enum_number(rule, "status", body.status)
-    message = registry_pb2.CreateContactRuleRequest(inbound_id=phone_number_id, contact_rule=rule)
+    message = registry_pb2.CreateContactRuleRequest(
+        inbound_id=phone_number_id, contact_rule=rule, request_id=idempotency_key or ""
+    )
     try:
         created = await call(request, _stub(request).CreateContactRule, message)
     except UpstreamError as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
+from services.common import idempotency
 from services.registry.config_client import ConfigClient
 from services.registry.contact_rules import ContactRules, NewRule, RuleFilter
 from services.registry.convert import enum_value, mask_paths, rule_to_proto
@@ -37,7 +38,13 @@ class ContactRuleServicer(RegistryServicerBase, registry_pb2_grpc.ContactRuleSer
             direction=enum_value(rule, "direction") or "",
             status=enum_value(rule, "status") or "",
         )
-        return rule_to_proto(await self._rules.create(principal, request.inbound_id, new))
+
+        async def create() -> registry_pb2.ContactRule:
+            return rule_to_proto(await self._rules.create(principal, request.inbound_id, new))
+
+        return await idempotency.once(
+            self._sessions, principal, request, registry_pb2.ContactRule, create
+        )
 
     async def GetContactRule(
         self, request: registry_pb2.GetContactRuleRequest, context: Context

@@ -316,3 +316,20 @@ async def test_every_new_route_refuses_requests_without_a_key(stack: Stack) -> N
             response = await stack.http.request(method, path, headers=headers, json=body)
             assert response.status_code == 401, (method, path, response.text)
             assert set(response.json()) == {"detail"}
+
+
+async def test_contact_rule_create_accepts_an_idempotency_key(stack: Stack, admin: Headers) -> None:
+    identity = await accepting_identity(stack, admin)
+    number_id = (await assign(stack, admin, identity["id"]))["inbound_id"]
+    path = f"/api/v1/phone/numbers/{number_id}/contact-rules"
+    keyed = {**admin, "Idempotency-Key": str(uuid.uuid4())}
+    body = {"action": "block", "match_target": CALLER}
+    first = await stack.http.post(path, headers=keyed, json=body)
+    again = await stack.http.post(path, headers=keyed, json=body)
+    assert first.status_code == again.status_code == 201, (first.text, again.text)
+    assert again.json() == first.json()
+    reused = await stack.http.post(path, headers=keyed, json={**body, "action": "allow"})
+    assert reused.status_code == 422
+    unkeyed = await stack.http.post(path, headers=admin, json=body)
+    assert unkeyed.status_code == 409
+    assert unkeyed.json()["detail"]["existing_rule_id"] == first.json()["id"]
