@@ -10,10 +10,15 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 from switchboard.config.v1 import config_pb2
 
-from gateway.dialects import InkboxRoute
+from gateway.dialects import DialectError, InkboxRoute
 from gateway.idempotency import IDEMPOTENT_RESPONSES, IdempotencyKey
 from gateway.inkbox.common import config_stub
-from gateway.inkbox.phone_numbers import PhoneNumberObject, identity_phone_numbers
+from gateway.inkbox.phone_numbers import (
+    PROVISIONING_REFUSED,
+    PhoneNumberObject,
+    check_credential,
+    identity_phone_numbers,
+)
 from gateway.messages import Text, collect_all, optional, timestamp
 from gateway.openapi import Responses
 from gateway.rpc import call
@@ -44,6 +49,11 @@ class CreateIdentityBody(BaseModel):
     agent_handle: Handle
     display_name: DisplayName | None = Field(default=None, description="Defaults to the handle.")
     description: Description | None = None
+    phone_number: dict[str, Any] | None = Field(
+        default=None,
+        description="The SDK's nested number provisioning: not supported (422), since "
+        "Switchboard does not buy numbers; map one with `POST /inbound/assign`.",
+    )
 
 
 class UpdateIdentityBody(BaseModel):
@@ -85,6 +95,9 @@ async def create_identity(
     request: Request, body: CreateIdentityBody, idempotency_key: IdempotencyKey = None
 ) -> dict[str, Any]:
     """Create an agent identity (admin keys only). 409 when the handle is taken."""
+    if body.phone_number is not None:
+        await check_credential(request)
+        raise DialectError(422, PROVISIONING_REFUSED)
     created = await call(
         request,
         config_stub(request).CreateAgentIdentity,

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import pytest
 from inkbox import Inkbox
 from inkbox.exceptions import DuplicateContactRuleError, InkboxAPIError
+from inkbox.identities.types import IdentityPhoneNumberCreateOptions
 from inkbox.phone.types import PhoneRuleAction
 
 from tests.gateway.inkbox.conftest import Headers, create_identity, create_scoped_key
@@ -187,6 +188,15 @@ async def test_release_and_provisioning(stack: Stack, admin: Headers) -> None:
     refused = await status_of(inkbox.phone_numbers.provision, agent_handle=identity["agent_handle"])
     assert refused.status_code == 405
     assert "does not buy or provision" in str(refused.detail)
+    # Nor does identity creation with the SDK's nested number provisioning (nothing created).
+    handle = f"agent-{uuid.uuid4().hex[:12]}"
+    nested = await status_of(
+        inkbox.create_identity, handle, phone_number=IdentityPhoneNumberCreateOptions()
+    )
+    assert nested.status_code == 422
+    assert "does not buy or provision" in str(nested.detail)
+    gone = await stack.http.get(f"/api/v1/identities/{handle}", headers=admin)
+    assert gone.status_code == 404
     for unknown in (str(uuid.uuid4()), "nope"):
         assert (await status_of(inkbox.phone_numbers.get, unknown)).status_code == 404
 
