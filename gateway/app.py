@@ -7,10 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from gateway import calls, health, inkbox, vyom
+from gateway import calls, health, inkbox, metrics, vyom
 from gateway.allow import method_not_allowed
 from gateway.docs_pages import mount_docs
 from gateway.limits import RequestLimits
+from gateway.observe import RequestContextMiddleware
 from gateway.settings import GatewaySettings
 from gateway.upstream import Upstreams
 
@@ -38,9 +39,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     mount_docs(app)
     app.state.settings = settings
     app.add_middleware(RequestLimits, settings=settings)
+    # Outermost: a request refused by the limits still gets its request id and log line.
+    app.add_middleware(RequestContextMiddleware)
     app.add_exception_handler(405, method_not_allowed)
     app.include_router(health.router)
     app.include_router(inkbox.router)
     app.include_router(vyom.router)
     app.include_router(calls.router)
+    app.include_router(metrics.router)
     return app

@@ -12,6 +12,7 @@ from google.rpc import error_details_pb2, status_pb2
 
 from gateway.upstream import Upstreams
 from services.common.auth import MAX_CREDENTIAL_LENGTH
+from services.common import request_context
 from services.common.idempotency import KEY_REUSED_REASON
 
 Response = TypeVar("Response")
@@ -95,14 +96,21 @@ async def call(
     request: Request,
     method: Callable[..., Awaitable[Response]],
     message: Any,
+    *,
+    credentials: tuple[tuple[str, str], ...] | None = None,
 ) -> Response:
-    """Invoke ``method`` with the caller's credentials and the gateway's deadline.
+    """Invoke ``method`` with the caller's credentials (or ``credentials``), the request id and
+    trace context, and what is left of the request's deadline.
 
     Raises :class:`UpstreamError` for any failed RPC.
     """
+    if credentials is None:
+        credentials = credential_metadata(request)
     try:
         return await method(
-            message, metadata=credential_metadata(request), timeout=upstreams(request).timeout
+            message,
+            metadata=(*credentials, *request_context.outgoing_metadata()),
+            timeout=request_context.timeout_for(upstreams(request).timeout),
         )
     except grpc.aio.AioRpcError as error:
         raise upstream_error(error) from None

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from gateway.app import create_app
 from gateway.limits import server_head_limit
 from gateway.settings import GatewaySettings
+from services.common import logs
 from services.common.shutdown import STOP_SIGNALS, StopRequest, signal_name
 
 
@@ -77,12 +78,15 @@ class DrainingServer(uvicorn.Server):
 async def serve(settings: GatewaySettings | None = None) -> None:
     """Serve HTTP until SIGTERM (drain, then stop) or SIGINT (stop)."""
     settings = settings or GatewaySettings()
+    logs.configure("gateway", settings.log_level, settings.secret_values())
     app = create_app(settings)
     config = uvicorn.Config(
         app,
         host=settings.bind_host,
         port=settings.gateway_port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # the JSON lines of services.common.logs
+        access_log=False,  # one line per request comes from gateway.observe
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
         server_header=False,
         h11_max_incomplete_event_size=server_head_limit(settings),

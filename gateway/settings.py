@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from services.common.settings import DEFAULT_GATEWAY_PORT, BaseServiceSettings
 
@@ -11,6 +11,9 @@ class GatewaySettings(BaseServiceSettings):
     """``SWITCHBOARD_GATEWAY_*`` and the shared ``SWITCHBOARD_*`` variables."""
 
     gateway_port: int = Field(default=DEFAULT_GATEWAY_PORT, ge=0, le=65535)
+    internal_token: SecretStr | None = Field(
+        default=None, description="Accepted as the `/metrics` credential (see metrics_token)."
+    )
     upstream_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Deadline of each gRPC call the gateway makes."
     )

@@ -13,7 +13,6 @@ import logging
 import re
 from typing import Annotated, Any, Final
 
-import grpc
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
@@ -21,7 +20,8 @@ from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 from gateway.calls.convert import decision_json
 from gateway.dialects import InkboxPublicRoute
 from gateway.messages import Text
-from gateway.rpc import metadata_value, upstream_error, upstreams
+from gateway.rpc import call, metadata_value, upstreams
+from services.common import request_context
 
 SERVICE: Final = "exotel"
 EDGE_TOKEN_HEADER: Final = "x-switchboard-edge-token"
@@ -69,14 +69,13 @@ async def stream_url(
     if call_sid:
         message.call_id = call_sid
     stub = registry_pb2_grpc.CallRoutingServiceStub(upstreams(request).registry)
-    try:
-        response = await stub.RouteCall(
-            message,
-            metadata=((EDGE_TOKEN_HEADER, metadata_value(edge_token, "edge token")),),
-            timeout=upstreams(request).timeout,
-        )
-    except grpc.aio.AioRpcError as error:
-        raise upstream_error(error) from None
+    response = await call(
+        request,
+        stub.RouteCall,
+        message,
+        credentials=((EDGE_TOKEN_HEADER, metadata_value(edge_token, "edge token")),),
+    )
+    request_context.annotate(call_id=response.call_id)
     if response.decision == registry_pb2.ROUTING_DECISION_ACCEPT:
         return {"url": response.client_websocket_url}
     decision = decision_json(response)

@@ -13,6 +13,7 @@ from gateway.dialects import InkboxRoute
 from gateway.messages import Text
 from gateway.responses import FastJSONResponse
 from gateway.rpc import call, upstreams
+from services.common import request_context
 
 router = APIRouter(route_class=InkboxRoute, tags=["calls"])
 
@@ -119,4 +120,5 @@ async def route_call(body: RouteCallBody, request: Request) -> FastJSONResponse:
         message.call_id = body.call_id
     stub = registry_pb2_grpc.CallRoutingServiceStub(upstreams(request).registry)
     response = await call(request, stub.RouteCall, message)
+    request_context.annotate(call_id=response.call_id)
     return FastJSONResponse(decision_json(response))

@@ -8,6 +8,7 @@ from typing import Final
 
 import grpc
 
+from services.common.grpc_options import CLIENT_OPTIONS
 from services.common.settings import BaseServiceSettings
 
 RECONNECT_BACKOFF_MS: Final = 250
@@ -20,17 +21,17 @@ SERVING; the attempts cost one refused TCP connect each while it is down.
 """
 
 CHANNEL_OPTIONS: Final[Sequence[tuple[str, int]]] = (
+    *CLIENT_OPTIONS,
     ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.min_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", RECONNECT_BACKOFF_MS),
     # A restarted container may come back on a new address: re-resolve without the 30 s floor.
     ("grpc.dns_min_time_between_resolutions_ms", RECONNECT_BACKOFF_MS),
-    ("grpc.keepalive_time_ms", 30_000),
-    ("grpc.enable_retries", 1),
     # Whole pages (1000 items of up to ~40 KB of text each) come back in one message.
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
 )
-"""Options of every long-lived channel between Switchboard processes."""
+"""Options of every long-lived channel between Switchboard processes (keepalive agrees with
+:data:`~services.common.grpc_options.SERVER_OPTIONS`)."""
 
 
 def _read(path: Path | None) -> bytes | None:

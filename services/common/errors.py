@@ -87,3 +87,9 @@ class Unavailable(SwitchboardError):
     """A dependency could not be reached; the caller may retry."""
 
     reason = "UNAVAILABLE"
+
+
+class DeadlineExceeded(SwitchboardError):
+    """The caller's deadline passed before the answer was ready."""
+
+    reason = "DEADLINE_EXCEEDED"

@@ -26,6 +26,7 @@ _CODES: dict[type[errors.SwitchboardError], int] = {
     errors.Unauthenticated: code_pb2.UNAUTHENTICATED,
     errors.PermissionDenied: code_pb2.PERMISSION_DENIED,
     errors.Unavailable: code_pb2.UNAVAILABLE,
+    errors.DeadlineExceeded: code_pb2.DEADLINE_EXCEEDED,
 }
 
 

@@ -15,6 +15,8 @@ from grpc_reflection.v1alpha import reflection
 
 from services.common.grpc_errors import DomainErrorInterceptor
 from services.common.settings import DatabaseServiceSettings
+from services.common.grpc_observe import RequestContextInterceptor
+from services.common.grpc_options import SERVER_OPTIONS
 from services.common.shutdown import STOP_SIGNALS, StopRequest, signal_name
 
 _log = logging.getLogger(__name__)
@@ -34,6 +36,8 @@ class GrpcServer:
     port: int
     service_names: Sequence[str]
     health_servicer: health.aio.HealthServicer
+    metrics_port: int | None = None
+    """Where its Prometheus metrics are served (None: not served)."""
     _on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def mark_serving(self) -> None:
@@ -81,9 +85,9 @@ async def start_grpc_server(
     ``credentials`` (TLS) make the port refuse plaintext clients.
     """
     server = grpc.aio.server(
-        interceptors=[DomainErrorInterceptor()],
+        interceptors=[RequestContextInterceptor(), DomainErrorInterceptor()],
         # One process owns the port: never share it silently with a stale instance.
-        options=[("grpc.so_reuseport", 0), *options],
+        options=[("grpc.so_reuseport", 0), *SERVER_OPTIONS, *options],
     )
     for register in registrars:
         register(server)

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.channels import server_credentials
+from services.common import metrics, metrics_server
 from services.common.db import create_session_factory
 from services.common.grpc_server import GrpcServer, Registrar, size_options, start_grpc_server
 from services.common.idempotency import start_pruning
@@ -26,6 +27,8 @@ async def start_service(
     registrars: Sequence[Registrar],
     service_names: Sequence[str],
     closers: Sequence[Callable[[], Awaitable[None]]] = (),
+    name: str = "service",
+    metrics_port: int | None = None,
 ) -> GrpcServer:
     """Bind (NOT_SERVING), migrate if configured, then report SERVING.
 
@@ -48,6 +51,18 @@ async def start_service(
         raise
     for cleanup in reversed(cleanups):
         server.on_stop(cleanup)
+    metrics.watch_pool(engine, name)
+    if metrics_port is not None:
+        exporter = await metrics_server.start_if_enabled(
+            enabled=settings.metrics_enabled,
+            host=host,
+            port=metrics_port,
+            token=settings.metrics_credential(),
+            process=name,
+        )
+        if exporter is not None:
+            server.metrics_port = exporter.port
+            server.on_stop(exporter.close)
     try:
         if settings.migrate_on_start:
             await upgrade_to_head(engine, migrations_dir)

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Final
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_CONFIG_PORT = 50051
@@ -14,6 +14,8 @@ DEFAULT_REGISTRY_PORT = 50052
 DEFAULT_GATEWAY_PORT = 8080
 LONGEST_ROUTING_WAIT_SECONDS: Final = 10.0
 """The longest a routing decision waits on a customer (webhook and strategy budgets' maximum)."""
+DEFAULT_CONFIG_METRICS_PORT = 50061
+DEFAULT_REGISTRY_METRICS_PORT = 50062
 
 _CHECKOUT = Path(__file__).resolve().parents[2]
 _WILDCARD_HOSTS = ("", "0.0.0.0", "::", "[::]")
@@ -138,6 +140,16 @@ class BaseServiceSettings(BaseSettings):
     def _tls_files_come_in_pairs(self) -> BaseServiceSettings:
         check_tls_settings(self)
         return self
+    metrics_enabled: bool = Field(
+        default=True, description="Serve Prometheus metrics (gateway `/metrics`, service ports)."
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Bearer credential of every metrics endpoint; unset: the internal token. With "
+            "neither, scrapes are refused."
+        ),
+    )
 
     @field_validator("data_dir", mode="after")
     @classmethod
@@ -157,6 +169,20 @@ class BaseServiceSettings(BaseSettings):
     def data_file(self, name: str) -> Path:
         """The path of ``name`` in the data dir (every data-dir file is resolved here)."""
         return self.data_dir / name
+    def secret_values(self) -> list[str]:
+        """Every secret setting's value (masked in this process's log lines)."""
+        return [
+            value.get_secret_value()
+            for value in self.__dict__.values()
+            if isinstance(value, SecretStr) and value.get_secret_value()
+        ]
+
+    def metrics_credential(self) -> str | None:
+        """What a scrape must send as ``Authorization: Bearer``: metrics or internal token."""
+        for value in (self.metrics_token, getattr(self, "internal_token", None)):
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                return value.get_secret_value()
+        return None
 
     def sqlite_url(self, service: str) -> str:
         """The embedded default database URL for ``service``."""

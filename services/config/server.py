@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
+from services.common import logs
 from services.common.db import (
     create_engine,
     create_read_only_session_factory,
@@ -68,6 +69,8 @@ async def start(settings: ConfigSettings) -> GrpcServer:
             lambda s: config_pb2_grpc.add_ConfigInternalServiceServicer_to_server(internal, s),
         ],
         service_names=SERVICE_NAMES,
+        name="config",
+        metrics_port=settings.config_metrics_port,
         closers=[servicers.reader.close],
     )
 
@@ -80,6 +83,7 @@ async def serve(settings: ConfigSettings | None = None) -> None:
     )
     token = internal_token(settings, settings.internal_token)
     settings = settings.model_copy(update={"internal_token": token})
+    logs.configure("config", settings.log_level, settings.secret_values())
     await serve_until_signalled(
         lambda: start(settings),
         name="config",

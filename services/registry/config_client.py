@@ -11,9 +11,11 @@ from typing import Any
 import grpc
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
+from services.common import request_context
 from services.common.auth import INTERNAL_TOKEN_HEADER, Principal, Scope
 from services.common.channels import open_channel
 from services.common.errors import (
+    DeadlineExceeded,
     FailedPrecondition,
     NotFound,
     SwitchboardError,
@@ -54,7 +56,10 @@ class ConfigClient:
 
     @classmethod
     def connect(cls, settings: RegistrySettings) -> ConfigClient:
-        """A client on a new (lazily connecting, TLS if configured) channel to config."""
+        """A client on a new (lazily connecting, TLS if configured) channel to config.
+
+        Built once per process at start-up: every RPC shares the channel.
+        """
         return cls(open_channel(settings.config_address, settings), settings)
 
     async def close(self) -> None:
@@ -127,14 +132,21 @@ class ConfigClient:
         return target
 
     async def _call(self, method: Any, request: object) -> Any:
+        """One RPC within ``config_timeout_seconds`` or the caller's remaining time if less."""
         try:
-            return await method(request, timeout=self._timeout, metadata=self._metadata)
+            return await method(
+                request,
+                timeout=request_context.timeout_for(self._timeout),
+                metadata=(*self._metadata, *request_context.outgoing_metadata()),
+            )
         except grpc.aio.AioRpcError as error:
             raise _domain_error(error) from None
 
 
 def _domain_error(error: grpc.aio.AioRpcError) -> SwitchboardError:
     code = error.code()
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED and _caller_out_of_time():
+        return DeadlineExceeded("the caller's deadline passed while asking the config service")
     if code == grpc.StatusCode.UNAUTHENTICATED:
         return Unauthenticated(error.details() or "invalid API key")
     if code == grpc.StatusCode.NOT_FOUND:
@@ -148,3 +160,10 @@ def assistant_name(identity: config_pb2.AgentIdentity) -> str:
         identity.display_name if identity.HasField("display_name") else identity.agent_handle
     )
     return name
+
+
+def _caller_out_of_time() -> bool:
+    """Whether the caller's own deadline (not config's time limit) is what ran out."""
+    context = request_context.current()
+    remaining = None if context is None else context.remaining()
+    return remaining is not None and remaining <= request_context.DEADLINE_RESERVE_SECONDS

@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.idempotency import idempotency_table
@@ -108,3 +108,42 @@ class ContactRule(Base):
 
 IDEMPOTENCY_KEYS = idempotency_table(Base.metadata)
 """Stored responses of idempotent writes (see services.common.idempotency)."""
+
+
+class CallDecision(Base):
+    """One routing decision, appended by the decision journal and never updated.
+
+    ``account_id`` is the account of the matched mapping (None when no mapping matched:
+    such records are visible to the edge token only).
+    """
+
+    __tablename__ = "call_decisions"
+    __table_args__ = (
+        Index("ix_call_decisions_account_time", "account_id", "decided_at", "id"),
+        Index("ix_call_decisions_time", "decided_at", "id"),
+        Index("ix_call_decisions_call", "call_id", "decided_at"),
+    )
+
+    id: Mapped[str] = mapped_column(UUIDString(), primary_key=True, default=new_id)
+    call_id: Mapped[str] = mapped_column(String(256))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    account_id: Mapped[str | None] = mapped_column(UUIDString(), default=None)
+    dialed_number: Mapped[str] = mapped_column(String(256))
+    dialed_normalized: Mapped[str | None] = mapped_column(String(20), default=None)
+    caller_number: Mapped[str] = mapped_column(String(256))
+    caller_normalized: Mapped[str | None] = mapped_column(String(20), default=None)
+    service: Mapped[str] = mapped_column(String(32))
+    inbound_id: Mapped[str | None] = mapped_column(UUIDString(), default=None)
+    assistant_id: Mapped[str | None] = mapped_column(UUIDString(), default=None)
+    call_action_version: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    action_source: Mapped[str | None] = mapped_column(String(32), default=None)
+    verdict: Mapped[str] = mapped_column(String(32))
+    reject_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    edge_outcome: Mapped[str] = mapped_column(String(32))
+    reason_detail: Mapped[str | None] = mapped_column(String(1024), default=None)
+    webhook_status: Mapped[str | None] = mapped_column(String(32), default=None)
+    webhook_ms: Mapped[float | None] = mapped_column(Float, default=None)
+    context_status: Mapped[str | None] = mapped_column(String(32), default=None)
+    context_ms: Mapped[float | None] = mapped_column(Float, default=None)
+    decision_ms: Mapped[float] = mapped_column(Float)
+    replica: Mapped[str] = mapped_column(String(128))

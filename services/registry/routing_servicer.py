@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Final
 
@@ -9,9 +11,11 @@ from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
+from services.common import metrics, request_context
 from services.common.grpc_server import ServicerContext
 from services.registry.config_client import ConfigClient
 from services.registry.contact_rule_values import WHITELIST
+from services.registry.journal import DecisionJournal, decision_record
 from services.registry.routing.call_targets import CallTargetCache
 from services.registry.routing.caller_screening import CallerScreening
 from services.registry.routing.context_lookup import CallerContextResult, ContextStatus
@@ -74,6 +78,18 @@ class CallRoutingServicer(RegistryServicerBase, registry_pb2_grpc.CallRoutingSer
             ca_file=settings.outbound_ca_file,
         )
         self._auth = EdgeAuthenticator(settings.edge_token, config)
+        self._replica = settings.replica_id
+        self.journal = DecisionJournal(
+            sessions,
+            enabled=settings.journal_enabled,
+            queue_size=settings.journal_queue_size,
+            batch_size=settings.journal_batch_size,
+            retention_days=settings.journal_retention_days,
+            max_rows=settings.journal_max_rows,
+            prune_interval_seconds=settings.journal_prune_interval_seconds,
+            flush_interval_seconds=settings.journal_flush_interval_seconds,
+        )
+        self.journal.start()
         self._mappings = MappingLookup(readers)
         self.call_targets = CallTargetCache(
             config,
@@ -83,13 +99,17 @@ class CallRoutingServicer(RegistryServicerBase, registry_pb2_grpc.CallRoutingSer
         self._router = Router(self._mappings, self.call_targets, self._http)
 
     async def close(self) -> None:
-        """Close the outgoing HTTP client and the mapping reads' connections (on server stop)."""
+        """Close the outgoing HTTP client and the mapping reads' connections (on server stop),
+        after the journal has written what it holds."""
+        await self.journal.close()
         await self._http.close()
         await self._mappings.close()
 
     async def RouteCall(
         self, request: registry_pb2.RouteCallRequest, context: ServicerContext
     ) -> registry_pb2.RouteCallResponse:
+        started = time.perf_counter()
+        decided_at = datetime.now(UTC)
         caller = await self._auth.authenticate(context.invocation_metadata())
         decision = await self._router.route(
             caller,
@@ -97,6 +117,23 @@ class CallRoutingServicer(RegistryServicerBase, registry_pb2_grpc.CallRoutingSer
             caller_number=request.caller_number,
             service=request.service,
             call_id=request.call_id if request.HasField("call_id") else None,
+        )
+        verdict, reason = metrics.label(decision.verdict), metrics.label(decision.reject_reason)
+        outcome = metrics.label(decision.edge_outcome)
+        metrics.ROUTING_DECISIONS.labels(
+            verdict=verdict, reject_reason=reason, edge_outcome=outcome
+        ).inc()
+        request_context.annotate(verdict=verdict, reject_reason=reason, edge_outcome=outcome)
+        self.journal.record(
+            decision_record(
+                decision,
+                dialed_number=request.inbound_number,
+                caller_number=request.caller_number,
+                service=request.service,
+                decided_at=decided_at,
+                elapsed_seconds=time.perf_counter() - started,
+                replica=self._replica,
+            )
         )
         return _to_proto(decision)
 

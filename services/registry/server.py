@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
+from switchboard.registry.v1 import journal_pb2, journal_pb2_grpc, registry_pb2, registry_pb2_grpc
 
+from services.common import logs
 from services.common.db import (
     create_engine,
     create_read_only_session_factory,
@@ -15,6 +16,7 @@ from services.common.service_process import start_service
 from services.registry.config_changes import ChangeWatcher
 from services.registry.config_client import ConfigClient
 from services.registry.contact_rules_servicer import ContactRuleServicer
+from services.registry.journal_servicer import CallDecisionServicer
 from services.registry.models import MIGRATIONS_DIR
 from services.registry.routing_servicer import CallRoutingServicer
 from services.registry.servicer import InboundContextStrategyServicer, InboundNumberServicer
@@ -28,7 +30,7 @@ SERVICE_NAMES = tuple(
         "CallRoutingService",
         "ContactRuleService",
     )
-)
+) + (journal_pb2.DESCRIPTOR.services_by_name["CallDecisionService"].full_name,)
 
 
 async def start(settings: RegistrySettings) -> GrpcServer:
@@ -43,6 +45,7 @@ async def start(settings: RegistrySettings) -> GrpcServer:
     rules = ContactRuleServicer(sessions, readers, config, settings)
     watcher = ChangeWatcher(config, routing.call_targets)
     watcher.start()
+    decisions = CallDecisionServicer(readers, config, settings)
     return await start_service(
         settings=settings,
         host=settings.bind_host,
@@ -56,8 +59,11 @@ async def start(settings: RegistrySettings) -> GrpcServer:
             ),
             lambda s: registry_pb2_grpc.add_CallRoutingServiceServicer_to_server(routing, s),
             lambda s: registry_pb2_grpc.add_ContactRuleServiceServicer_to_server(rules, s),
+            lambda s: journal_pb2_grpc.add_CallDecisionServiceServicer_to_server(decisions, s),
         ],
         service_names=SERVICE_NAMES,
+        name="registry",
+        metrics_port=settings.registry_metrics_port,
         closers=[watcher.stop, routing.close, config.close],
     )
 
@@ -70,6 +76,7 @@ async def serve(settings: RegistrySettings | None = None) -> None:
     )
     token = internal_token(settings, settings.internal_token)
     settings = settings.model_copy(update={"internal_token": token})
+    logs.configure("registry", settings.log_level, settings.secret_values())
     await serve_until_signalled(
         lambda: start(settings),
         name="registry",

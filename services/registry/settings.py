@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 
-from services.common.settings import DatabaseServiceSettings
+from services.common.settings import DEFAULT_REGISTRY_METRICS_PORT, DatabaseServiceSettings
 
 
 class RegistrySettings(DatabaseServiceSettings):
     """``SWITCHBOARD_REGISTRY_*`` and the shared ``SWITCHBOARD_*`` variables."""
 
+    registry_metrics_port: int = Field(
+        default=DEFAULT_REGISTRY_METRICS_PORT, ge=0, le=65535, description="Prometheus metrics."
+    )
     registry_database_url: str | None = Field(
         default=None, description="SQLAlchemy async URL; default: SQLite under data_dir."
     )
@@ -71,6 +76,30 @@ class RegistrySettings(DatabaseServiceSettings):
             "Bounds changes config cannot announce (another config replica's, direct database "
             "edits); 0 keeps the short TTL always."
         ),
+    )
+    journal_enabled: bool = Field(
+        default=True, description="Append every routing decision to the decision journal."
+    )
+    journal_queue_size: int = Field(
+        default=10_000, ge=1, description="Decisions waiting to be written; beyond: dropped."
+    )
+    journal_batch_size: int = Field(default=500, ge=1, description="Rows per journal insert.")
+    journal_flush_interval_seconds: float = Field(
+        default=0.2, ge=0, le=10, description="How long a journal batch may gather."
+    )
+    journal_retention_days: float = Field(
+        default=30.0, gt=0, description="Journal records older than this are pruned."
+    )
+    journal_max_rows: int = Field(
+        default=1_000_000, ge=1, description="The journal keeps at most this many records."
+    )
+    journal_prune_interval_seconds: float = Field(
+        default=300.0, gt=0, description="How often each registry prunes the journal."
+    )
+    replica_id: str = Field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}",
+        max_length=128,
+        description="This registry's name in journal records (default host:pid).",
     )
 
     @property

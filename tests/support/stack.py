@@ -67,10 +67,14 @@ def service_settings(
         "shutdown_grace_seconds": 0.5,
     }
     config = ConfigSettings(
-        config_port=0, config_database_url=database_urls["config"], **{**common, **overrides}
+        config_port=0,
+        config_metrics_port=0,
+        config_database_url=database_urls["config"],
+        **{**common, **overrides},
     )
     registry = RegistrySettings(
         registry_port=0,
+        registry_metrics_port=0,
         registry_database_url=database_urls["registry"],
         config_address="127.0.0.1:1",  # replaced once config is listening
         **{**common, **overrides},

@@ -9,6 +9,7 @@ from typing import Final, TypeAlias
 
 from switchboard.config.v1 import config_pb2
 
+from services.common import metrics
 from services.registry.config_client import ConfigClient
 
 _MAX_ENTRIES: Final = 10_000
@@ -68,6 +69,7 @@ class CallTargetCache:
     async def get(self, identity_id: str) -> CallTarget:
         """The identity's call target, or None when the identity does not exist."""
         if self._ttl <= 0:
+            metrics.CALL_TARGET_CACHE_MISSES.inc()
             return await self._config.resolve_call_target(identity_id)
         cached = self._entries.get(identity_id)
         if cached is not None:
@@ -75,12 +77,15 @@ class CallTargetCache:
             lifetime = self.lifetime
             remaining = asked + lifetime - monotonic()
             if remaining > 0:
+                metrics.CALL_TARGET_CACHE_HITS.inc()
                 if (
                     remaining < lifetime * REFRESH_AHEAD_FRACTION
                     and identity_id not in self._flights
                 ):
+                    metrics.CALL_TARGET_CACHE_REFRESHES.inc()
                     self._fly(identity_id)
                 return target
+        metrics.CALL_TARGET_CACHE_MISSES.inc()
         flight = self._flights.get(identity_id) or self._fly(identity_id)
         # Shielded: a cancelled caller must not cancel the request others are waiting on.
         return await asyncio.shield(flight)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
 
+from services.common import metrics, request_context
 from services.registry.routing.outbound_http import (
     OutboundBlocked,
     OutboundError,
@@ -54,6 +57,8 @@ class CallerContextResult:
     variables: dict[str, Any] | None = None
     error: str | None = None
     strategy_id: str | None = None
+    elapsed_seconds: float | None = None
+    """How long the lookup took; None when none was made."""
 
 
 NOT_CONFIGURED: Final = CallerContextResult(ContextStatus.NOT_CONFIGURED)
@@ -78,7 +83,38 @@ async def look_up(
     caller_number: str,
     inbound_number: str,
 ) -> CallerContextResult:
-    """One POST (no retries) within the strategy's budget; never raises."""
+    """One POST (no retries) within the strategy's budget; never raises.
+
+    The status and duration are counted in the context-lookup metrics and kept in the result.
+    """
+    started = time.perf_counter()
+    result = await _look_up(
+        http,
+        strategy,
+        assistant_id=assistant_id,
+        assistant_name=assistant_name,
+        service=service,
+        inbound_id=inbound_id,
+        caller_number=caller_number,
+        inbound_number=inbound_number,
+    )
+    elapsed = time.perf_counter() - started
+    metrics.CONTEXT_LOOKUPS.labels(status=result.status.value).inc()
+    metrics.CONTEXT_DURATION.observe(elapsed)
+    return dataclasses.replace(result, elapsed_seconds=elapsed)
+
+
+async def _look_up(
+    http: OutboundHttp,
+    strategy: StrategyRef,
+    *,
+    assistant_id: str,
+    assistant_name: str,
+    service: str,
+    inbound_id: str,
+    caller_number: str,
+    inbound_number: str,
+) -> CallerContextResult:
     body = json.dumps(
         {
             "assistant_id": assistant_id,
@@ -106,7 +142,7 @@ async def look_up(
             url,
             body,
             headers=headers,
-            budget=budget_seconds(strategy.config),
+            budget=request_context.capped_budget(budget_seconds(strategy.config)),
             schemes=STRATEGY_SCHEMES,
         )
     except OutboundTimeout as error:

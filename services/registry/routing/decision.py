@@ -6,13 +6,15 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import Enum
 from types import MappingProxyType
 from typing import Final
 
 from switchboard.config.v1 import config_pb2
 
+from services.common import request_context
 from services.common.errors import InvalidArgument, SwitchboardError
 from services.common.phone import (
     SERVICE_DEFAULT_REGIONS,
@@ -113,6 +115,16 @@ class Forwarding:
 
 
 @dataclass(slots=True)
+class DecisionFacts:
+    """What the pipeline learned on the way to a decision (for the journal)."""
+
+    normalized_number: str | None = None
+    account_id: str | None = None
+    action_version: datetime | None = None
+    webhook: WebhookResult | None = None
+
+
+@dataclass(slots=True)
 class Decision:
     """The answer to one inbound call."""
 
@@ -128,6 +140,7 @@ class Decision:
     caller_context: CallerContextResult | None = None
     reason_detail: str | None = None
     caller_screening: CallerScreening | None = None
+    facts: DecisionFacts = field(default_factory=DecisionFacts)
 
     @property
     def edge_outcome(self) -> EdgeOutcome:
@@ -175,8 +188,30 @@ class Router:
         """The decision for a call to ``inbound_number``; routing failures are REJECT decisions.
 
         Raises InvalidArgument for an empty number or an unknown ``service`` and Unavailable
-        when the config service cannot be reached.
+        when the config service cannot be reached. ``Decision.facts`` says what was found.
         """
+        facts = DecisionFacts()
+        decision = await self._decide(
+            caller,
+            facts,
+            inbound_number=inbound_number,
+            caller_number=caller_number,
+            service=service,
+            call_id=call_id,
+        )
+        decision.facts = facts
+        return decision
+
+    async def _decide(
+        self,
+        caller: RoutingCaller,
+        facts: DecisionFacts,
+        *,
+        inbound_number: str,
+        caller_number: str,
+        service: str,
+        call_id: str | None,
+    ) -> Decision:
         if not inbound_number:
             raise InvalidArgument.for_field("inbound_number", "inbound_number is required")
         service = service.strip().lower()
@@ -187,19 +222,22 @@ class Router:
                 "service", f"service must be one of: {supported}", reason="UNSUPPORTED_SERVICE"
             )
         call_id = call_id or str(uuid.uuid4())
+        request_context.annotate(call_id=call_id)
         try:
             normalized = normalize_phone_number(inbound_number, region)
         except InvalidPhoneNumber as error:
             return _reject(call_id, RejectReason.INVALID_NUMBER, error.message)
+        facts.normalized_number = normalized
 
         caller_key = normalized_caller(caller_number, region)
         mapping = await self._mappings.find(normalized, caller.account_id, caller_key)
         if mapping is None:
             return _reject(call_id, RejectReason.NO_ACTIVE_MAPPING, "no active mapping")
+        facts.account_id = mapping.account_id
         screening = screen(mapping.filter_mode, mapping.caller_rule, caller_key)
         if screening.allowed:
             decision = await self._route_mapping(
-                call_id, service, normalized, caller_number, mapping
+                call_id, service, normalized, caller_number, mapping, facts
             )
         else:
             decision = _reject(
@@ -219,6 +257,7 @@ class Router:
         normalized: str,
         caller_number: str,
         mapping: ActiveMapping,
+        facts: DecisionFacts,
     ) -> Decision:
         """The decision for a screened caller: assistant -> call action (-> webhook)."""
         if mapping.assistant_id is None:
@@ -249,13 +288,15 @@ class Router:
         if not target.HasField("incoming_call_action"):
             return _reject_for(call, RejectReason.NO_CALL_ACTION, "no incoming-call action")
         action = target.incoming_call_action
+        if action.HasField("update_time"):
+            facts.action_version = action.update_time.ToDatetime(tzinfo=UTC)
         kind = action.incoming_call_action
         if kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_AUTO_REJECT:
             return _reject_for(
                 call, RejectReason.AUTO_REJECT, None, source=ActionSource.AUTO_REJECT
             )
         if kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_WEBHOOK:
-            return await self._ask_webhook(call, target)
+            return await self._ask_webhook(call, target, facts)
         if kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_AUTO_ACCEPT:
             decision = _accept(call, action, None, ActionSource.AUTO_ACCEPT)
         elif kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_FORWARD:
@@ -283,7 +324,9 @@ class Router:
             inbound_number=call.local_number,
         )
 
-    async def _ask_webhook(self, call: _Call, target: config_pb2.CallTarget) -> Decision:
+    async def _ask_webhook(
+        self, call: _Call, target: config_pb2.CallTarget, facts: DecisionFacts
+    ) -> Decision:
         """Webhook and context lookup run concurrently: latency is the larger budget."""
         action = target.incoming_call_action
         lookup = asyncio.create_task(self._caller_context(call))
@@ -300,6 +343,7 @@ class Router:
                 ),
                 remote_identities=await self._remote_identities(call),
             )
+            facts.webhook = answer
             decision = _from_webhook(call, action, answer)
             if decision.reject_reason is None:
                 decision.caller_context = await lookup

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import uuid
@@ -13,6 +14,7 @@ from typing import Final
 
 from switchboard.config.v1 import config_pb2
 
+from services.common import metrics, request_context
 from services.common.urls import UnsafeUrl, validate_outbound_url
 from services.registry.routing.outbound_http import OutboundError, OutboundHttp
 from services.registry.routing.signing import signed_headers
@@ -39,6 +41,8 @@ class WebhookResult:
     verdict: WebhookVerdict
     url: str | None = None
     detail: str | None = None
+    elapsed_seconds: float = 0.0
+    """How long the exchange took (set by :func:`ask`)."""
 
 
 def budget_seconds(action: config_pb2.IncomingCallAction) -> float:
@@ -111,7 +115,38 @@ async def ask(
     secret: str | None,
     remote_identities: Sequence[config_pb2.AgentIdentity] = (),
 ) -> WebhookResult:
-    """POST the payload to the identity's webhook and interpret the answer (never raises)."""
+    """POST the payload to the identity's webhook and interpret the answer (never raises).
+
+    The outcome and duration are counted in the webhook metrics and kept in the result.
+    """
+    started = time.perf_counter()
+    result = await _exchange(
+        http,
+        call_id=call_id,
+        local_number=local_number,
+        remote_number=remote_number,
+        identity=identity,
+        action=action,
+        secret=secret,
+        remote_identities=remote_identities,
+    )
+    elapsed = time.perf_counter() - started
+    metrics.WEBHOOK_REQUESTS.labels(outcome=result.verdict.value).inc()
+    metrics.WEBHOOK_DURATION.observe(elapsed)
+    return dataclasses.replace(result, elapsed_seconds=elapsed)
+
+
+async def _exchange(
+    http: OutboundHttp,
+    *,
+    call_id: str,
+    local_number: str,
+    remote_number: str,
+    identity: config_pb2.AgentIdentity,
+    action: config_pb2.IncomingCallAction,
+    secret: str | None,
+    remote_identities: Sequence[config_pb2.AgentIdentity],
+) -> WebhookResult:
     if not action.HasField("incoming_call_webhook_url"):
         return WebhookResult(
             WebhookVerdict.FAILED, detail="no incoming_call_webhook_url configured"
@@ -123,7 +158,7 @@ async def ask(
             action.incoming_call_webhook_url,
             body,
             headers=headers,
-            budget=budget_seconds(action),
+            budget=request_context.capped_budget(budget_seconds(action)),
             schemes=WEBHOOK_SCHEMES,
         )
     except OutboundError as error:

@@ -1,0 +1,86 @@
+"""Server interceptor: each RPC's request context (id, trace, deadline) and its log line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+import grpc
+
+from services.common import logs, metrics, request_context
+
+Handler = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
+
+_log = logging.getLogger("switchboard.rpc")
+_QUIET_PREFIXES: Final = ("/grpc.health.v1.Health/",)
+"""Health probes are logged at DEBUG only (load balancers poll them)."""
+
+
+class RequestContextInterceptor(grpc.aio.ServerInterceptor):
+    """Makes a :class:`~services.common.request_context.RequestContext` current in each unary RPC
+    and logs one JSON line when it ends (method, gRPC code, duration, request and call ids).
+
+    The request id and ``traceparent`` come from the caller's metadata (generated when absent
+    or invalid); the deadline is the caller's remaining time, so every call this RPC makes
+    downstream is bounded by it.
+    """
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        inner: Handler = handler.unary_unary
+        method: str = handler_call_details.method
+        level = logging.DEBUG if method.startswith(_QUIET_PREFIXES) else logging.INFO
+        service, _, name = method.lstrip("/").partition("/")
+        in_flight = metrics.RPC_IN_FLIGHT.labels(service=service)
+        duration = metrics.RPC_DURATION.labels(service=service, method=name)
+
+        async def in_context(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            started = time.perf_counter()
+            token = request_context.activate(
+                request_context.from_metadata(
+                    context.invocation_metadata(), context.time_remaining()
+                )
+            )
+            code = grpc.StatusCode.OK
+            in_flight.inc()
+            try:
+                response = await inner(request, context)
+                code = context.code() or grpc.StatusCode.OK
+                return response
+            except asyncio.CancelledError:
+                remaining = context.time_remaining()
+                expired = remaining is not None and remaining <= 0
+                code = grpc.StatusCode.DEADLINE_EXCEEDED if expired else grpc.StatusCode.CANCELLED
+                raise
+            except BaseException:
+                code = context.code() or grpc.StatusCode.UNKNOWN
+                raise
+            finally:
+                in_flight.dec()
+                elapsed = time.perf_counter() - started
+                metrics.RPC_HANDLED.labels(service=service, method=name, code=code.name).inc()
+                duration.observe(elapsed)
+                logs.event(
+                    _log,
+                    "rpc",
+                    level,
+                    rpc=method,
+                    code=code.name,
+                    duration_ms=round(elapsed * 1000, 3),
+                )
+                request_context.deactivate(token)
+
+        return grpc.unary_unary_rpc_method_handler(
+            in_context,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )

@@ -1,0 +1,101 @@
+"""JSON log lines: one object per line, with the current request's ids and secrets redacted."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+from collections.abc import Iterable
+from typing import Any, Final
+
+from services.common import request_context
+
+EVENT_ATTRIBUTE: Final = "event_fields"
+"""``logging`` ``extra`` key whose dict of fields is merged into the line."""
+
+_SECRET_PATTERNS: Final = re.compile(r"\b(sb_|whsec_)[A-Za-z0-9_\-]{6,}")
+"""Shapes of Switchboard API keys and webhook signing secrets, masked wherever they appear."""
+_MIN_REDACTED_LENGTH: Final = 8
+_MASK: Final = "****"
+_PARAMETER_LOGGERS: Final = ("sqlalchemy", "aiosqlite", "asyncpg", "httpx", "httpcore", "hpack")
+"""Libraries whose DEBUG/INFO records carry SQL parameters, URLs or headers (secrets among
+them): never below WARNING, whatever ``SWITCHBOARD_LOG_LEVEL`` says."""
+
+
+class JsonFormatter(logging.Formatter):
+    """``{"ts", "level", "process", "logger", "message", request ids..., fields...}``.
+
+    Every configured secret value and anything shaped like an API key or a signing secret
+    is replaced by ``****`` in the finished line, whatever field it ended up in.
+    """
+
+    def __init__(self, process: str, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._process = process
+        values = sorted(
+            {value for value in secrets if len(value) >= _MIN_REDACTED_LENGTH},
+            key=len,
+            reverse=True,
+        )
+        self._secrets = (
+            re.compile("|".join(re.escape(value) for value in values)) if values else None
+        )
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": _timestamp(record.created),
+            "level": record.levelname.lower(),
+            "process": self._process,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        context = request_context.current()
+        if context is not None:
+            line["request_id"] = context.request_id
+            line["trace_id"] = context.trace_id
+            line["span_id"] = context.span_id
+            line.update(context.fields)
+        fields = getattr(record, EVENT_ATTRIBUTE, None)
+        if isinstance(fields, dict):
+            line.update(fields)
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return self.redact(json.dumps(line, default=str, ensure_ascii=False))
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret masked."""
+        if self._secrets is not None:
+            text = self._secrets.sub(_MASK, text)
+        return _SECRET_PATTERNS.sub(lambda match: match.group(1) + _MASK, text)
+
+
+def _timestamp(created: float) -> str:
+    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
+    return f"{seconds}.{int(created % 1 * 1000):03d}Z"
+
+
+def configure(process: str, level: str, secrets: Iterable[str | None] = ()) -> None:
+    """Send every log record of this process to stderr as JSON lines (replaces other handlers)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(process, [value for value in secrets if value]))
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # Alembic announces each of its plugins at INFO; only its migration steps are news.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    for name in _PARAMETER_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+
+
+def event(logger: logging.Logger, message: str, level: int = logging.INFO, **fields: Any) -> None:
+    """Log ``message`` with ``fields`` as top-level keys of the JSON line."""
+    if logger.isEnabledFor(level):
+        logger.log(level, message, extra={EVENT_ATTRIBUTE: fields})

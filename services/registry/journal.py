@@ -1,0 +1,228 @@
+"""The decision journal's writer: records queued by RouteCall, inserted in batches off the hot path.
+
+:meth:`DecisionJournal.record` never blocks and never raises: when the bounded queue is full
+the record is dropped and counted (``switchboard_journal_records_total{result="dropped"}``).
+One background task drains the queue in batches; another prunes by age and row count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.common import metrics
+from services.common.orm import new_id
+from services.common.phone import (
+    SERVICE_DEFAULT_REGIONS,
+    InvalidPhoneNumber,
+    normalize_phone_number,
+)
+from services.registry.models import CallDecision
+from services.registry.routing.decision import Decision
+
+_log = logging.getLogger(__name__)
+_CLOSE_FLUSH_SECONDS: Final = 2.0
+
+Record = dict[str, Any]
+"""Column values of one :class:`~services.registry.models.CallDecision` row."""
+
+
+class DecisionJournal:
+    """Bounded queue -> batched inserts, plus retention pruning; :meth:`start` / :meth:`close`."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        enabled: bool,
+        queue_size: int,
+        batch_size: int,
+        retention_days: float,
+        max_rows: int,
+        prune_interval_seconds: float,
+        flush_interval_seconds: float = 0.2,
+    ) -> None:
+        self._sessions = sessions
+        self._enabled = enabled
+        self._queue: asyncio.Queue[Record] = asyncio.Queue(maxsize=queue_size)
+        self._batch_size = batch_size
+        self._retention = timedelta(days=retention_days)
+        self._max_rows = max_rows
+        self._prune_interval = prune_interval_seconds
+        self._flush_interval = flush_interval_seconds
+        self._tasks: list[asyncio.Task[None]] = []
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def enabled(self) -> bool:
+        """Whether decisions are recorded at all."""
+        return self._enabled
+
+    def start(self) -> None:
+        """Start the writer and the pruner (in the running event loop)."""
+        if self._enabled and not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._write_forever(), name="journal-writer"),
+                asyncio.create_task(self._prune_forever(), name="journal-pruner"),
+            ]
+
+    def record(self, row: Record) -> None:
+        """Queue one decision; dropped (and counted) when the queue is full. Never blocks."""
+        if not self._enabled:
+            return
+        try:
+            self._queue.put_nowait(row)
+        except asyncio.QueueFull:
+            metrics.JOURNAL_RECORDS.labels(result="dropped").inc()
+            return
+        self._idle.clear()
+
+    async def flush(self) -> None:
+        """Wait until every queued record has been written (or failed)."""
+        await self._idle.wait()
+
+    async def close(self) -> None:
+        """Write what is queued (briefly), then stop the background tasks."""
+        if self._tasks:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.flush(), timeout=_CLOSE_FLUSH_SECONDS)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    async def _write_forever(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            if self._queue.qsize() < self._batch_size - 1:
+                # Let a batch gather: one transaction per interval, not one per decision.
+                await asyncio.sleep(self._flush_interval)
+            while len(batch) < self._batch_size and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            await self._write(batch)
+            if self._queue.empty():
+                self._idle.set()
+
+    async def _write(self, batch: list[Record]) -> None:
+        try:
+            rows = [_with_caller_normalized(row) for row in batch]
+            async with self._sessions.begin() as session:
+                await session.execute(insert(CallDecision), rows)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            metrics.JOURNAL_RECORDS.labels(result="failed").inc(len(batch))
+            _log.exception("could not write %d journal records", len(batch))
+            return
+        metrics.JOURNAL_RECORDS.labels(result="written").inc(len(batch))
+
+    async def _prune_forever(self) -> None:
+        # First wait: the journal starts before the process has applied its migrations.
+        while True:
+            await asyncio.sleep(self._prune_interval)
+            try:
+                await self.prune()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _log.exception("journal pruning failed")
+
+    async def prune(self, now: datetime | None = None) -> int:
+        """Delete records older than the retention age and beyond the row cap; how many."""
+        cutoff = (now or datetime.now(UTC)) - self._retention
+        async with self._sessions.begin() as session:
+            aged = await session.execute(
+                delete(CallDecision).where(CallDecision.decided_at < cutoff)
+            )
+            removed = int(aged.rowcount or 0)  # type: ignore[attr-defined]
+            oldest_kept = (
+                await session.execute(
+                    select(CallDecision.decided_at, CallDecision.id)
+                    .order_by(CallDecision.decided_at.desc(), CallDecision.id.desc())
+                    .offset(self._max_rows)
+                    .limit(1)
+                )
+            ).first()
+            if oldest_kept is not None:
+                at, row_id = oldest_kept
+                excess = await session.execute(
+                    delete(CallDecision).where(
+                        or_(
+                            CallDecision.decided_at < at,
+                            and_(CallDecision.decided_at == at, CallDecision.id <= row_id),
+                        )
+                    )
+                )
+                removed += int(excess.rowcount or 0)  # type: ignore[attr-defined]
+        if removed:
+            metrics.JOURNAL_PRUNED.inc(removed)
+        return removed
+
+
+def decision_record(
+    decision: Decision,
+    *,
+    dialed_number: str,
+    caller_number: str,
+    service: str,
+    decided_at: datetime,
+    elapsed_seconds: float,
+    replica: str,
+) -> Record:
+    """The journal row of ``decision`` (numbers as received and normalized, timings in ms)."""
+    facts = decision.facts
+    context = decision.caller_context
+    webhook = facts.webhook
+    return {
+        "id": new_id(),
+        "call_id": decision.call_id[:256],
+        "decided_at": decided_at,
+        "account_id": facts.account_id,
+        "dialed_number": dialed_number[:256],
+        "dialed_normalized": facts.normalized_number,
+        "caller_number": caller_number[:256],
+        "caller_normalized": None,  # filled in by the writer, off the request path
+        "service": service.strip().lower()[:32],
+        "inbound_id": decision.inbound_id,
+        "assistant_id": decision.assistant_id,
+        "call_action_version": facts.action_version,
+        "action_source": _value(decision.action_source),
+        "verdict": decision.verdict.value,
+        "reject_reason": _value(decision.reject_reason),
+        "edge_outcome": decision.edge_outcome.value,
+        "reason_detail": decision.reason_detail[:1024] if decision.reason_detail else None,
+        "webhook_status": webhook.verdict.value if webhook else None,
+        "webhook_ms": _ms(webhook.elapsed_seconds) if webhook else None,
+        "context_status": context.status.value if context else None,
+        "context_ms": _ms(context.elapsed_seconds) if context else None,
+        "decision_ms": _ms(elapsed_seconds),
+        "replica": replica[:128],
+    }
+
+
+def _with_caller_normalized(row: Record) -> Record:
+    if row.get("caller_normalized") is not None:
+        return row
+    region = SERVICE_DEFAULT_REGIONS.get(str(row.get("service", "")), "")
+    try:
+        normalized: str | None = normalize_phone_number(str(row["caller_number"]), region)
+    except InvalidPhoneNumber:
+        normalized = None
+    return {**row, "caller_normalized": normalized}
+
+
+def _value(member: Any) -> str | None:
+    return None if member is None else str(member.value)
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 3)

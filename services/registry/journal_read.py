@@ -1,0 +1,115 @@
+"""Reading the decision journal back: one call's latest decision, filtered keyset pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.common.errors import InvalidArgument, NotFound
+from services.common.phone import (
+    SERVICE_DEFAULT_REGIONS,
+    InvalidPhoneNumber,
+    normalize_phone_number,
+)
+from services.registry.models import CallDecision
+from services.registry.pagination import (
+    Cursor,
+    Page,
+    decode_page_token,
+    effective_page_size,
+    encode_page_token,
+)
+from services.registry.routing.edge_auth import RoutingCaller
+
+_DEFAULT_REGION = SERVICE_DEFAULT_REGIONS["exotel"]
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionFilter:
+    """What ``ListCallDecisions`` narrows to (None: no restriction)."""
+
+    inbound_number: str | None = None
+    assistant_id: str | None = None
+    verdict: str | None = None
+    reject_reason: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+
+
+class DecisionJournalReader:
+    """Queries scoped to the caller: the edge sees every record, an account only its own."""
+
+    def __init__(self, readers: async_sessionmaker[AsyncSession]) -> None:
+        self._readers = readers
+
+    async def get(self, caller: RoutingCaller, call_id: str) -> CallDecision:
+        """The latest record of ``call_id`` visible to ``caller``; NotFound otherwise."""
+        if not call_id:
+            raise InvalidArgument.for_field("call_id", "call_id is required")
+        statement = (
+            _scoped(select(CallDecision), caller)
+            .where(CallDecision.call_id == call_id)
+            .order_by(CallDecision.decided_at.desc(), CallDecision.id.desc())
+            .limit(1)
+        )
+        async with self._readers() as session:
+            found: CallDecision | None = (await session.scalars(statement)).first()
+        if found is None:
+            raise NotFound(f"no decision recorded for call {call_id}")
+        return found
+
+    async def list(
+        self, caller: RoutingCaller, wanted: DecisionFilter, page_size: int, page_token: str
+    ) -> Page[CallDecision]:
+        """One page, newest first, of the records matching ``wanted``."""
+        size = effective_page_size(page_size)
+        query = f"decisions|{caller.account_id}|{wanted!r}"
+        cursor = decode_page_token(page_token, query)
+        statement = _scoped(select(CallDecision), caller)
+        if wanted.inbound_number is not None:
+            try:
+                normalized = normalize_phone_number(wanted.inbound_number, _DEFAULT_REGION)
+            except InvalidPhoneNumber as error:
+                raise InvalidArgument.for_field("inbound_number", error.message) from None
+            statement = statement.where(CallDecision.dialed_normalized == normalized)
+        if wanted.assistant_id is not None:
+            statement = statement.where(CallDecision.assistant_id == wanted.assistant_id)
+        if wanted.verdict is not None:
+            statement = statement.where(CallDecision.verdict == wanted.verdict)
+        if wanted.reject_reason is not None:
+            statement = statement.where(CallDecision.reject_reason == wanted.reject_reason)
+        if wanted.start_time is not None:
+            statement = statement.where(CallDecision.decided_at >= wanted.start_time)
+        if wanted.end_time is not None:
+            statement = statement.where(CallDecision.decided_at < wanted.end_time)
+        if cursor is not None:
+            statement = statement.where(
+                or_(
+                    CallDecision.decided_at < cursor.created_at,
+                    and_(
+                        CallDecision.decided_at == cursor.created_at,
+                        CallDecision.id < cursor.id,
+                    ),
+                )
+            )
+        statement = statement.order_by(
+            CallDecision.decided_at.desc(), CallDecision.id.desc()
+        ).limit(size + 1)
+        async with self._readers() as session:
+            rows: list[CallDecision] = list((await session.scalars(statement)).all())
+        token = ""
+        if len(rows) > size:
+            rows = rows[:size]
+            last = rows[-1]
+            token = encode_page_token(Cursor(last.decided_at, last.id), query)
+        return Page(rows, token)
+
+
+def _scoped(statement: Select[Any], caller: RoutingCaller) -> Select[Any]:
+    if caller.account_id is None:
+        return statement
+    return statement.where(CallDecision.account_id == caller.account_id)

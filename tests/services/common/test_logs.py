@@ -1,0 +1,46 @@
+"""JSON log lines: request ids from the context, event fields, secrets masked."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from services.common import logs, request_context
+
+
+def record(message: str, **fields: object) -> logging.LogRecord:
+    made = logging.LogRecord("switchboard.test", logging.INFO, __file__, 1, message, (), None)
+    setattr(made, logs.EVENT_ATTRIBUTE, fields)
+    return made
+
+
+def test_a_line_carries_the_request_ids_and_the_event_fields() -> None:
+    formatter = logs.JsonFormatter("registry")
+    context = request_context.begin(request_id="req-7", traceparent=None, timeout=None)
+    token = request_context.activate(context)
+    request_context.annotate(call_id="call-9")
+    try:
+        line = json.loads(formatter.format(record("rpc", code="OK", duration_ms=1.5)))
+    finally:
+        request_context.deactivate(token)
+    assert line["process"] == "registry" and line["message"] == "rpc"
+    assert line["request_id"] == "req-7" and line["call_id"] == "call-9"
+    assert line["trace_id"] == context.trace_id and line["span_id"] == context.span_id
+    assert line["code"] == "OK" and line["duration_ms"] == 1.5
+    assert line["level"] == "info" and line["ts"].endswith("Z")
+
+
+def test_configured_secrets_and_key_shapes_are_masked_wherever_they_appear() -> None:
+    formatter = logs.JsonFormatter("gateway", ["edge-token-0123456789", "short"])
+    text = formatter.format(
+        record(
+            "token edge-token-0123456789 key sb_abcdefGHIJ0123 secret whsec_c2VjcmV0LWtleQ",
+            path="/exotel/edge-token-0123456789/stream",
+        )
+    )
+    assert "edge-token-0123456789" not in text
+    assert "sb_abcdefGHIJ0123" not in text and "whsec_c2VjcmV0LWtleQ" not in text
+    line = json.loads(text)
+    assert line["path"] == "/exotel/****/stream"
+    assert "sb_****" in line["message"] and "whsec_****" in line["message"]
+    assert "short" in formatter.format(record("short values are not treated as secrets"))
