@@ -52,10 +52,8 @@ async def test_request_ids_cross_every_process_and_no_secret_is_ever_logged(
         identity = (
             await http.post("/api/v1/identities/", headers=admin, json={"agent_handle": "obs"})
         ).json()
-        signing = await http.post("/api/v1/webhooks/signing-secret", headers=admin)
-        signing_secret = signing.json()["secret"]
-        minted = await http.post("/api/v1/api-keys", headers=admin, json={"label": "second"})
-        second_key = minted.json()["api_key"]
+        signing = await http.post("/api/v1/identities/obs/signing-key", headers=admin)
+        signing_secret = signing.json()["signing_key"]
         webhook = receiver.endpoint(Reply.json({"action": "answer"}))
         action = await http.put(
             "/api/v1/phone/incoming-call-action",
@@ -71,7 +69,7 @@ async def test_request_ids_cross_every_process_and_no_secret_is_ever_logged(
         lookup = receiver.endpoint(Reply.json({"tier": "gold"}))
         strategy = await http.post(
             "/inbound_context_strategy/create",
-            headers={"Authorization": f"Bearer {second_key}"},
+            headers={"Authorization": f"Bearer {key}"},
             json={
                 "strategy_name": "CRM",
                 "strategy_type": "webhook",
@@ -173,7 +171,6 @@ async def test_request_ids_cross_every_process_and_no_secret_is_ever_logged(
 
     secrets_used = {
         "admin API key": key,
-        "second API key": second_key,
         "internal token": INTERNAL_TOKEN,
         "edge token": EDGE_TOKEN,
         "signing secret": signing_secret,

@@ -26,7 +26,10 @@ from tests.support.stack import Stack, running_gateway
 GATEWAY_DEADLINE = 1.5
 """The gateway's deadline; config's own limit is far longer, so only the caller's can bind."""
 CONFIG_LIMIT = 60.0
+UNARY = frozenset({"Authenticate", "ListAgentIdentities", "ResolveCallTarget"})
 SLACK = 8.0
+CLOCK_SLACK = 0.05
+"""gRPC reports time_remaining a few ms above the deadline it was sent with."""
 """Generous bound on how late an answer may come under a loaded machine (never a speed test)."""
 
 
@@ -116,11 +119,13 @@ async def test_a_silent_config_service_is_504_in_each_dialect_within_the_gateway
         assert GATEWAY_DEADLINE * 0.9 <= took < GATEWAY_DEADLINE + SLACK
     # Every call config received carried (at most) what was left of the gateway's deadline,
     # not the registry's own 60 s limit, and the request id of the REST request.
-    assert len(silent_config.held) == 4
-    for held in silent_config.held:
+    # Unary calls only: the registry's change stream (WatchChanges) also waits on config.
+    unary = [held for held in silent_config.held if held.method.rsplit("/", 1)[-1] in UNARY]
+    assert len(unary) == 4
+    for held in unary:
         assert held.time_remaining is not None
-        assert 0 < held.time_remaining <= GATEWAY_DEADLINE
-    by_method = {held.method.rsplit("/", 1)[-1]: held for held in silent_config.held}
+        assert 0 < held.time_remaining <= GATEWAY_DEADLINE + CLOCK_SLACK
+    by_method = {held.method.rsplit("/", 1)[-1]: held for held in unary}
     assert by_method["Authenticate"].metadata["x-request-id"] == "vyom-1"
     assert set(by_method) == {"Authenticate", "ListAgentIdentities", "ResolveCallTarget"}
 
@@ -143,9 +148,9 @@ async def test_a_grpc_callers_deadline_reaches_the_config_service(
         took = time.monotonic() - started
     assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     assert took < 1.0 + SLACK
-    (held,) = silent_config.held
+    (held,) = [h for h in silent_config.held if h.method.rsplit("/", 1)[-1] in UNARY]
     assert held.method.endswith("/ResolveCallTarget")
-    assert held.time_remaining is not None and 0 < held.time_remaining <= 1.0
+    assert held.time_remaining is not None and 0 < held.time_remaining <= 1.0 + CLOCK_SLACK
 
 
 async def test_an_unreachable_config_service_is_503_in_each_dialect(
