@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -19,6 +20,30 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+PGBOUNCER_QUERY = "pgbouncer"
+"""``?pgbouncer=true`` on a PostgreSQL URL: the server is PgBouncer in transaction mode."""
+
+
+def behind_pgbouncer(url: URL) -> bool:
+    """Whether ``url`` says a transaction-pooling PgBouncer sits in front of PostgreSQL."""
+    return str(url.query.get(PGBOUNCER_QUERY, "")).lower() in ("1", "true", "transaction")
+
+
+def pgbouncer_connect_args() -> dict[str, Any]:
+    """asyncpg/SQLAlchemy options that survive transaction pooling.
+
+    A server connection is only ours for one transaction, so no prepared statement
+    may outlive it: asyncpg keeps no statement cache, SQLAlchemy's asyncpg adapter
+    none either, and names what it prepares uniquely (never reused on a server
+    connection another client prepared on).
+    """
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": lambda: f"__sb_{uuid.uuid4().hex}__",
+    }
 
 
 def is_sqlite(url: str) -> bool:
@@ -48,7 +73,23 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine
+    parsed = make_url(url)
+    options: dict[str, Any] = {}
+    if behind_pgbouncer(parsed):
+        options["connect_args"] = pgbouncer_connect_args()
+        engine = create_async_engine(
+            parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **options
+        )
+        # The flag is ours, not asyncpg's: drop it from what is passed to connect().
+        event.listen(engine.sync_engine, "do_connect", _without_pgbouncer_flag)
+        return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _without_pgbouncer_flag(
+    dialect: Any, record: ConnectionPoolEntry, cargs: Any, cparams: dict[str, Any]
+) -> None:
+    cparams.pop(PGBOUNCER_QUERY, None)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:

@@ -33,6 +33,8 @@ from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from services.common.db import PGBOUNCER_QUERY, behind_pgbouncer
+
 _log = logging.getLogger(__name__)
 
 POOL_SIZE: Final = 4
@@ -64,7 +66,12 @@ class PointReader:
         if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
             self._backend = _SqliteBackend(url.database)
         elif url.get_backend_name() == "postgresql":
-            self._backend = _AsyncpgBackend(_asyncpg_dsn(engine), engine.dialect, pool_size)
+            self._backend = _AsyncpgBackend(
+                _asyncpg_dsn(engine),
+                engine.dialect,
+                pool_size,
+                statement_cache_size=0 if behind_pgbouncer(engine.url) else None,
+            )
         else:
             self._backend = None
 
@@ -153,7 +160,8 @@ def _result_processors(statement: Select[Any], dialect: Dialect) -> tuple[_Proce
 
 
 def _asyncpg_dsn(engine: AsyncEngine) -> str:
-    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    url = engine.url.difference_update_query([PGBOUNCER_QUERY])
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 class _Backend:
@@ -244,8 +252,13 @@ def _open_read_only(path: str) -> sqlite3.Connection:
 class _AsyncpgBackend(_Backend):
     """A small asyncpg pool, created on first use; its JSON codecs mirror the dialect's."""
 
-    def __init__(self, dsn: str, dialect: Dialect, size: int) -> None:
+    def __init__(
+        self, dsn: str, dialect: Dialect, size: int, *, statement_cache_size: int | None = None
+    ) -> None:
         self._dsn = dsn
+        self._options = (
+            {} if statement_cache_size is None else {"statement_cache_size": statement_cache_size}
+        )
         self._size = size
         self._json_loads: Callable[[str], Any] = (
             getattr(dialect, "_json_deserializer", None) or json.loads
@@ -280,7 +293,11 @@ class _AsyncpgBackend(_Backend):
             if self._pool is None and time.monotonic() >= self._retry_at:
                 try:
                     self._pool = await asyncpg.create_pool(
-                        self._dsn, min_size=1, max_size=self._size, init=self._init
+                        self._dsn,
+                        min_size=1,
+                        max_size=self._size,
+                        init=self._init,
+                        **self._options,
                     )
                 except (OSError, asyncpg.PostgresError) as error:
                     _log.warning("asyncpg read pool unavailable: %r", error)
