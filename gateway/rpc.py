@@ -11,8 +11,8 @@ from fastapi import Request
 from google.rpc import error_details_pb2, status_pb2
 
 from gateway.upstream import Upstreams
-from services.common.auth import MAX_CREDENTIAL_LENGTH
 from services.common import request_context
+from services.common.auth import MAX_CREDENTIAL_LENGTH
 from services.common.idempotency import KEY_REUSED_REASON
 
 Response = TypeVar("Response")

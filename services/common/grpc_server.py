@@ -14,9 +14,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from services.common.grpc_errors import DomainErrorInterceptor
-from services.common.settings import DatabaseServiceSettings
 from services.common.grpc_observe import RequestContextInterceptor
 from services.common.grpc_options import SERVER_OPTIONS
+from services.common.settings import DatabaseServiceSettings
 from services.common.shutdown import STOP_SIGNALS, StopRequest, signal_name
 
 _log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.channels import server_credentials
 from services.common import metrics, metrics_server
+from services.common.channels import server_credentials
 from services.common.db import create_session_factory
 from services.common.grpc_server import GrpcServer, Registrar, size_options, start_grpc_server
 from services.common.idempotency import start_pruning

@@ -140,6 +140,7 @@ class BaseServiceSettings(BaseSettings):
     def _tls_files_come_in_pairs(self) -> BaseServiceSettings:
         check_tls_settings(self)
         return self
+
     metrics_enabled: bool = Field(
         default=True, description="Serve Prometheus metrics (gateway `/metrics`, service ports)."
     )
@@ -169,6 +170,7 @@ class BaseServiceSettings(BaseSettings):
     def data_file(self, name: str) -> Path:
         """The path of ``name`` in the data dir (every data-dir file is resolved here)."""
         return self.data_dir / name
+
     def secret_values(self) -> list[str]:
         """Every secret setting's value (masked in this process's log lines)."""
         return [

@@ -22,15 +22,18 @@ from services.registry.routing_servicer import CallRoutingServicer
 from services.registry.servicer import InboundContextStrategyServicer, InboundNumberServicer
 from services.registry.settings import RegistrySettings
 
-SERVICE_NAMES = tuple(
-    registry_pb2.DESCRIPTOR.services_by_name[name].full_name
-    for name in (
-        "InboundNumberService",
-        "InboundContextStrategyService",
-        "CallRoutingService",
-        "ContactRuleService",
-    )
-) + (journal_pb2.DESCRIPTOR.services_by_name["CallDecisionService"].full_name,)
+SERVICE_NAMES = (
+    *(
+        registry_pb2.DESCRIPTOR.services_by_name[name].full_name
+        for name in (
+            "InboundNumberService",
+            "InboundContextStrategyService",
+            "CallRoutingService",
+            "ContactRuleService",
+        )
+    ),
+    journal_pb2.DESCRIPTOR.services_by_name["CallDecisionService"].full_name,
+)
 
 
 async def start(settings: RegistrySettings) -> GrpcServer:
