@@ -26,7 +26,15 @@ Reason = Literal[
     "webhook_rejected",
     "webhook_failed",
     "invalid_number",
+    "caller_blocked",
 ]
+RFC3339_TIME = Query(
+    max_length=64,
+    description="An RFC 3339 time with its offset, e.g. 2026-12-01T14:02:00Z.",
+    json_schema_extra={"format": "date-time"},
+)
+"""A time bound of the list, taken as text so that only RFC 3339 passes (a bare number
+would otherwise be read as Unix seconds)."""
 
 
 class CallDecisionRecord(BaseModel):
@@ -126,8 +134,8 @@ async def list_call_decisions(
     assistant_id: Annotated[Text | None, Query(max_length=64)] = None,
     decision: Verdict | None = None,
     reject_reason: Reason | None = None,
-    start_time: datetime | None = None,
-    end_time: datetime | None = None,
+    start_time: Annotated[Text | None, RFC3339_TIME] = None,
+    end_time: Annotated[Text | None, RFC3339_TIME] = None,
     page_size: Annotated[int, Query(ge=0, le=1000)] = 0,
     page_token: Annotated[Text, Query(max_length=512)] = "",
 ) -> dict[str, Any]:
@@ -144,11 +152,22 @@ async def list_call_decisions(
         message.reject_reason = enum_number(message, "reject_reason", reject_reason)
     for name, value in (("start_time", start_time), ("end_time", end_time)):
         if value is not None:
-            if value.tzinfo is None:
-                raise DialectError(422, f"{name} must carry a time zone (e.g. Z)")
-            getattr(message, name).FromDatetime(value)
+            getattr(message, name).FromDatetime(_rfc3339(name, value))
     page = await call(request, _stub(request).ListCallDecisions, message)
     return {
         "decisions": [record_json(item) for item in page.call_decisions],
         "next_page_token": page.next_page_token or None,
     }
+
+
+def _rfc3339(name: str, value: str) -> datetime:
+    """``value`` as an aware datetime; 422 unless it is an RFC 3339 time with an offset."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise DialectError(
+            422, f"{name} must be an RFC 3339 time, e.g. 2026-12-01T14:02:00Z"
+        ) from None
+    if "T" not in value.upper() or parsed.tzinfo is None:
+        raise DialectError(422, f"{name} must be an RFC 3339 time with its offset (e.g. Z)")
+    return parsed

@@ -34,14 +34,16 @@ EXAMPLES = int(os.environ.get("SWITCHBOARD_FUZZ_EXAMPLES", "5"))
 SEED = os.environ.get("SWITCHBOARD_FUZZ_SEED", "20261201")
 CONFIG = """
 [checks.positive_data_acceptance]
-expected-statuses = ["2xx", "400", "401", "403", "404", "409", "410", "422"]
+expected-statuses = ["2xx", "400", "401", "403", "404", "405", "409", "410", "422"]
 """
 """Schema-valid data may still break a rule the schema cannot state (URL safety, E.164
 validity, handle syntax, one field required by another's value): 400/422 with the field,
 in the dialect's shape, is the documented answer; a retired (deprecated) route answers its
-documented 410 to every request. Every other check keeps its defaults."""
-UNAUTHENTICATED_BY_DESIGN = {"GET /exotel/{edge_token}/stream"}
-"""Its credential is the edge token in the path, which the fuzzer cannot know."""
+documented 410 to every request, and a call Switchboard cannot honour (buying a number) its
+documented 405. Every other check keeps its defaults."""
+UNAUTHENTICATED_BY_DESIGN = {"GET /exotel/{edge_token}/stream", "GET /metrics"}
+"""Their credentials are the operator's (the edge token in the path, the metrics token), not
+an account's API key, which is all the fuzzer is given."""
 SELF_REVOKING = ("delete", "/api/v1/api-keys/{api_key_id}")
 """The operation fuzzed in a pass of its own (see the module docstring)."""
 ST = Path(sys.executable).with_name("st")
