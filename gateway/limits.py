@@ -40,6 +40,11 @@ def refusal(scope: Scope) -> Refusal | None:
     return found
 
 
+def with_refusal(scope: Scope, refused: Refusal) -> Scope:
+    """``scope`` carrying ``refused``: :class:`RequestLimits` answers it without reading on."""
+    return {**scope, _SCOPE_KEY: refused}
+
+
 def server_head_limit(settings: GatewaySettings) -> int:
     """The HTTP server's limit on a request line plus headers (bytes)."""
     return max(
@@ -60,6 +65,10 @@ class RequestLimits:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        refused = refusal(scope)
+        if refused is not None:  # refused by the HTTP protocol (gateway/http_protocol.py)
+            await self._refuse(scope, receive, send, refused, drain=False)
             return
         path = scope.get("raw_path") or scope["path"].encode()
         if len(path) + len(scope.get("query_string", b"")) > self.max_url:
@@ -101,7 +110,7 @@ class RequestLimits:
     ) -> None:
         if drain:
             await _drain(receive, self.max_body * DRAIN_FACTOR)
-        scope = {**scope, _SCOPE_KEY: refused}
+        scope = with_refusal(scope, refused)
         replaced = False
 
         async def send_refusal(message: Message) -> None:

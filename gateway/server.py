@@ -14,6 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from gateway.app import create_app
+from gateway.http_protocol import head_limited_protocol
 from gateway.limits import server_head_limit
 from gateway.settings import GatewaySettings
 from services.common import logs
@@ -89,6 +90,7 @@ async def serve(settings: GatewaySettings | None = None) -> None:
         access_log=False,  # one line per request comes from gateway.observe
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
         server_header=False,
+        http=head_limited_protocol(settings),
         h11_max_incomplete_event_size=server_head_limit(settings),
     )
     # uvicorn's start/stop chatter ("Waiting for application shutdown." ...) is not news

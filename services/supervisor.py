@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from types import FrameType
 
 from pydantic import SecretStr
@@ -36,20 +37,28 @@ _KILL_MARGIN_SECONDS = 10.0
 def run_all() -> int:
     """Start config, registry and gateway; stop all (gateway first) on a signal or a death.
 
-    Refuses to start (before the banner) when one of the three ports is taken. Children
+    Refuses to start (before the banner) when one of its ports (the three services', the two
+    metrics ports) is taken. Children
     run in their own process group, so a terminal's Ctrl-C reaches only this supervisor,
     which stops them in order; they also stop when it dies (even by ``kill -9``). Returns
     the exit status of the first child that ended on its own (or 0 when asked to stop).
     """
     config, registry, gateway = ConfigSettings(), RegistrySettings(), GatewaySettings()
-    taken = _taken_port(
-        config.bind_host,
-        (
-            ("config", config.config_port, "SWITCHBOARD_CONFIG_PORT"),
-            ("registry", registry.registry_port, "SWITCHBOARD_REGISTRY_PORT"),
-            ("gateway", gateway.gateway_port, "SWITCHBOARD_GATEWAY_PORT"),
-        ),
-    )
+    ports: list[tuple[str, int | None, str]] = [
+        ("config", config.config_port, "SWITCHBOARD_CONFIG_PORT"),
+        ("registry", registry.registry_port, "SWITCHBOARD_REGISTRY_PORT"),
+        ("gateway", gateway.gateway_port, "SWITCHBOARD_GATEWAY_PORT"),
+    ]
+    if config.metrics_enabled:
+        ports += [
+            ("config metrics", config.config_metrics_port, "SWITCHBOARD_CONFIG_METRICS_PORT"),
+            (
+                "registry metrics",
+                registry.registry_metrics_port,
+                "SWITCHBOARD_REGISTRY_METRICS_PORT",
+            ),
+        ]
+    taken = _taken_port(config.bind_host, ports)
     if taken is not None:
         print(f"switchboard: {taken}", file=sys.stderr, flush=True)
         return 1
@@ -111,9 +120,11 @@ def _stop_all(children: dict[str, subprocess.Popen[bytes]], signum: int, budget:
                 child.wait()
 
 
-def _taken_port(host: str, ports: tuple[tuple[str, int, str], ...]) -> str | None:
+def _taken_port(host: str, ports: Sequence[tuple[str, int | None, str]]) -> str | None:
     """A one-line refusal naming the first port already in use (and its setting), if any."""
     for name, port, setting in ports:
+        if not port:
+            continue
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         with socket.socket(family, socket.SOCK_STREAM) as probe:
             # The servers set SO_REUSEADDR too: a port in TIME_WAIT is free, a listener is not.

@@ -14,8 +14,8 @@ DEFAULT_REGISTRY_PORT = 50052
 DEFAULT_GATEWAY_PORT = 8080
 LONGEST_ROUTING_WAIT_SECONDS: Final = 10.0
 """The longest a routing decision waits on a customer (webhook and strategy budgets' maximum)."""
-DEFAULT_CONFIG_METRICS_PORT = 50061
-DEFAULT_REGISTRY_METRICS_PORT = 50062
+METRICS_PORT_OFFSET = 10
+"""An unset metrics port is the service's port plus this (50051 -> 50061, 50052 -> 50062)."""
 
 _CHECKOUT = Path(__file__).resolve().parents[2]
 _WILDCARD_HOSTS = ("", "0.0.0.0", "::", "[::]")
@@ -45,6 +45,11 @@ def local_target(host: str, port: int) -> str:
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
     return f"{host}:{port}"
+
+
+def metrics_port_for(service_port: int) -> int:
+    """The default metrics port of a service on ``service_port`` (0, ephemeral, stays 0)."""
+    return service_port + METRICS_PORT_OFFSET if service_port else 0
 
 
 CHANGE_HEARTBEAT_SECONDS = 5.0
@@ -83,6 +88,18 @@ class BaseServiceSettings(BaseSettings):
     bind_host: str = Field(default="127.0.0.1", description="Address the servers bind to.")
     config_port: int = Field(default=DEFAULT_CONFIG_PORT, ge=0, le=65535)
     registry_port: int = Field(default=DEFAULT_REGISTRY_PORT, ge=0, le=65535)
+    config_metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Config's Prometheus metrics port; unset: SWITCHBOARD_CONFIG_PORT + 10.",
+    )
+    registry_metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Registry's Prometheus metrics port; unset: SWITCHBOARD_REGISTRY_PORT + 10.",
+    )
     config_address: str = Field(
         default="",
         description="gRPC target of the config service; unset: this host's config port.",
@@ -159,12 +176,16 @@ class BaseServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _addresses_follow_ports(self) -> BaseServiceSettings:
-        # An unset address follows the port settings, so an instance moved to other
-        # ports never dials another instance's services.
+        # An unset address or metrics port follows the port settings, so an instance moved
+        # to other ports never dials, nor collides with, another instance's services.
         if not self.config_address:
             self.config_address = local_target(self.bind_host, self.config_port)
         if not self.registry_address:
             self.registry_address = local_target(self.bind_host, self.registry_port)
+        if self.config_metrics_port is None:
+            self.config_metrics_port = metrics_port_for(self.config_port)
+        if self.registry_metrics_port is None:
+            self.registry_metrics_port = metrics_port_for(self.registry_port)
         return self
 
     def data_file(self, name: str) -> Path:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
-from services.common.settings import DEFAULT_CONFIG_METRICS_PORT, DatabaseServiceSettings
+from services.common.settings import DatabaseServiceSettings
 
 
 class ConfigSettings(DatabaseServiceSettings):
     """``SWITCHBOARD_CONFIG_*`` and the shared ``SWITCHBOARD_*`` variables."""
 
-    config_metrics_port: int = Field(
-        default=DEFAULT_CONFIG_METRICS_PORT, ge=0, le=65535, description="Prometheus metrics."
-    )
     config_database_url: str | None = Field(
         default=None, description="SQLAlchemy async URL; default: SQLite under data_dir."
     )

@@ -8,15 +8,12 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 
-from services.common.settings import DEFAULT_REGISTRY_METRICS_PORT, DatabaseServiceSettings
+from services.common.settings import DatabaseServiceSettings
 
 
 class RegistrySettings(DatabaseServiceSettings):
     """``SWITCHBOARD_REGISTRY_*`` and the shared ``SWITCHBOARD_*`` variables."""
 
-    registry_metrics_port: int = Field(
-        default=DEFAULT_REGISTRY_METRICS_PORT, ge=0, le=65535, description="Prometheus metrics."
-    )
     registry_database_url: str | None = Field(
         default=None, description="SQLAlchemy async URL; default: SQLite under data_dir."
     )

@@ -74,6 +74,21 @@ async def test_oversized_headers_are_431(stack: Stack, path: str) -> None:
     assert_dialect(path, body, "headers exceed")
 
 
+@pytest.mark.parametrize("path", GET_PATHS)
+async def test_headers_beyond_the_http_parsers_own_bound_are_431(stack: Stack, path: str) -> None:
+    """Past ~80 KB the parser itself gives up, before the app: still 431 in the dialect."""
+    headers = {"X-API-Key": "k", "X-Padding": "p" * 200_000}
+    status, body = await raw_request(stack, request_head("GET", path, headers))
+    assert status == 431
+    assert_dialect(path, body, "headers exceed")
+
+
+async def test_a_head_that_is_not_http_is_a_json_400(stack: Stack) -> None:
+    status, body = await raw_request(stack, b"GET /api/v1/identities/ HTTP/1.1\r\nHost x\r\n\r\n")
+    assert status == 400
+    assert body == {"detail": "invalid HTTP request"}
+
+
 @pytest.mark.parametrize("path", [INKBOX_PATH, VYOM_PATH])
 async def test_an_oversized_body_is_413_whatever_its_credential(stack: Stack, path: str) -> None:
     payload = json.dumps({"agent_handle": "a" * (LIMITS.max_request_body_bytes + 1)}).encode()

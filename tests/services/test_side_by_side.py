@@ -8,6 +8,8 @@ from pathlib import Path
 
 import httpx
 
+from services.common.local_secrets import INTERNAL_TOKEN_FILE
+from services.common.settings import metrics_port_for
 from tests.support.processes import run_cli
 from tests.support.serve_all import ServeAll, serve_all
 
@@ -89,3 +91,22 @@ async def test_two_instances_side_by_side_keep_their_own_data(tmp_path: Path) ->
             mine = await a.get("/inbound/list", headers={"Authorization": f"Bearer {first_key}"})
             [item] = mine.json()["data"]
             assert item["assistant_id"] == created.json()["id"]
+
+        # Each instance's metrics ports follow its own service ports and answer its own token.
+        for instance, other in ((first, second), (second, first)):
+            for service in ("config", "registry"):
+                port = metrics_port_for(instance.ports[service])
+                url = f"http://127.0.0.1:{port}/metrics"
+                async with httpx.AsyncClient(timeout=10) as http:
+                    own = await http.get(url, headers=_bearer(_internal_token(instance)))
+                    foreign = await http.get(url, headers=_bearer(_internal_token(other)))
+                assert own.status_code == 200, (service, own.text)
+                assert foreign.status_code == 401
+
+
+def _internal_token(instance: ServeAll) -> str:
+    return (Path(instance.env["SWITCHBOARD_DATA_DIR"]) / INTERNAL_TOKEN_FILE).read_text().strip()
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

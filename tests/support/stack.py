@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway.app import create_app
+from gateway.http_protocol import head_limited_protocol
 from gateway.limits import server_head_limit
 from gateway.settings import GatewaySettings
 from services.common.auth import INTERNAL_TOKEN_HEADER
@@ -85,13 +86,15 @@ def service_settings(
 @contextlib.asynccontextmanager
 async def running_gateway(settings: GatewaySettings) -> AsyncIterator[str]:
     """Serve the gateway app over real HTTP on an ephemeral port; yields its base URL."""
+    app = create_app(settings)
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings),
+            app,
             host="127.0.0.1",
             port=0,
             log_level="warning",
             lifespan="on",
+            http=head_limited_protocol(settings),
             h11_max_incomplete_event_size=server_head_limit(settings),
         )
     )
