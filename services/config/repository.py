@@ -65,8 +65,12 @@ async def mark_api_key_revoked(session: AsyncSession, key: ApiKey) -> ApiKey:
 
 
 async def touch_api_key(session: AsyncSession, key_id: str, when: datetime) -> None:
-    """Record that a key was used at ``when``."""
-    await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=when))
+    """Record that a key was used at ``when`` (its ``updated_at`` is about changes, not use)."""
+    await session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key_id)
+        .values(last_used_at=when, updated_at=ApiKey.updated_at)
+    )
 
 
 async def get_identities(
