@@ -44,6 +44,8 @@ def run_all() -> int:
     the exit status of the first child that ended on its own (or 0 when asked to stop).
     """
     config, registry, gateway = ConfigSettings(), RegistrySettings(), GatewaySettings()
+    # A configuration the run must refuse is named first, whatever else is wrong.
+    require_token_off_loopback(config.bind_host, config.internal_token, "the config service binds")
     ports: list[tuple[str, int | None, str]] = [
         ("config", config.config_port, "SWITCHBOARD_CONFIG_PORT"),
         ("registry", registry.registry_port, "SWITCHBOARD_REGISTRY_PORT"),
@@ -144,11 +146,10 @@ def _taken_port(host: str, ports: Sequence[tuple[str, int | None, str]]) -> str 
 def _run_tokens() -> dict[str, SecretStr]:
     """This run's internal and edge tokens: configured ones, else the data dir's generated ones.
 
-    Refuses (before any child starts) a non-loopback config listener without a configured
-    internal token. Every child gets both through its environment.
+    Every child gets both through its environment. (``run_all`` has already refused a
+    non-loopback config listener without a configured internal token.)
     """
     config, registry = ConfigSettings(), RegistrySettings()
-    require_token_off_loopback(config.bind_host, config.internal_token, "the config service binds")
     return {
         INTERNAL_TOKEN_ENV: internal_token(config, config.internal_token),
         EDGE_TOKEN_ENV: edge_token(registry, registry.edge_token),
