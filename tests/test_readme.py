@@ -4,7 +4,8 @@ Every fenced block whose info string is exactly ``sh`` runs, top to bottom, in o
 (``set -euo pipefail``) from the checkout's root, against a fresh ``switchboard serve all`` on
 SQLite — a newcomer's ``make run``. Commands a test cannot run as written (starting servers,
 Docker) go in ```console blocks instead. The only things changed before running are where the
-instance lives: its ports replace the default ``localhost:8080`` / ``:50051`` / ``:50052``,
+instance lives: its ports replace the default ``localhost:8080`` / ``:50051`` / ``:50052`` (and
+the metrics ports ``:50061`` / ``:50062`` that follow them),
 ``var/`` becomes its data dir and ``.venv/bin/`` this test's virtualenv. Ids pass from one
 command to the next through shell variables, exactly as a reader copy-pastes them.
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,13 +27,18 @@ from typing import Any
 import httpx
 import pytest
 from switchboard.config.v1 import config_pb2
-from switchboard.registry.v1 import registry_pb2
+from switchboard.registry.v1 import journal_pb2, registry_pb2
 
+from services.common.settings import metrics_port_for
 from tests.support.serve_all import ServeAll, serve_all
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-_FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)^```\s*$", re.MULTILINE | re.DOTALL)
+_FENCE = re.compile(
+    r"^(?P<indent> *)```(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)```\s*$",
+    re.MULTILINE | re.DOTALL,
+)
+"""A fenced block, also one indented inside a list item (its body is dedented)."""
 _HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
 _CURL = re.compile(r"\bcurl\b(?P<args>(?:\\\n|[^\n])*)")
 _URL = re.compile(r"""["']?(?:http://)?localhost:8080(?P<path>/[^\s"'?]*)""")
@@ -53,7 +60,7 @@ class Block:
 def run_blocks(text: str) -> list[Block]:
     """The ```sh blocks of ``text``, in order."""
     return [
-        Block(text.count("\n", 0, match.start()) + 2, match["body"])
+        Block(text.count("\n", 0, match.start()) + 2, textwrap.dedent(match["body"]))
         for match in _FENCE.finditer(text)
         if match["info"].strip() == "sh"
     ]
@@ -62,6 +69,10 @@ def run_blocks(text: str) -> list[Block]:
 def _localised(body: str, running: ServeAll) -> str:
     for default, name in (("8080", "gateway"), ("50051", "config"), ("50052", "registry")):
         body = body.replace(f"localhost:{default}", f"localhost:{running.ports[name]}")
+    for default, name in (("50061", "config"), ("50062", "registry")):
+        body = body.replace(
+            f"localhost:{default}", f"localhost:{metrics_port_for(running.ports[name])}"
+        )
     body = re.sub(r"(?<![\w/.])var/", f"{running.env['SWITCHBOARD_DATA_DIR']}/", body)
     return body.replace(".venv/bin/", f"{Path(sys.executable).parent}/")
 
@@ -106,7 +117,7 @@ def _rest_operations(spec: dict[str, Any]) -> set[tuple[str, str]]:
 def _rpcs() -> set[str]:
     return {
         f"{service.full_name}/{method.name}"
-        for module in (config_pb2, registry_pb2)
+        for module in (config_pb2, registry_pb2, journal_pb2)
         for service in module.DESCRIPTOR.services_by_name.values()
         for method in service.methods
     }

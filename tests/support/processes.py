@@ -10,6 +10,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
+from services.common.settings import METRICS_PORT_OFFSET
+
 SWITCHBOARD = (sys.executable, "-m", "services.cli")
 
 
@@ -18,6 +20,23 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_service_port() -> int:
+    """A free port whose metrics port (port + 10, the default) was free a moment ago too."""
+    while True:
+        port = free_port()
+        if port + METRICS_PORT_OFFSET <= 65535 and _is_free(port + METRICS_PORT_OFFSET):
+            return port
 
 
 def cli_env(**variables: str) -> dict[str, str]:

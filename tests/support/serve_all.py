@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from services.probe import grpc_serving
-from tests.support.processes import SWITCHBOARD, cli_env, eventually, free_port
+from tests.support.processes import SWITCHBOARD, cli_env, eventually, free_service_port
 
 PROCESSES = ("config", "registry", "gateway")
 
@@ -105,7 +105,7 @@ async def serve_all(
     workdir: Path, *, ports: Mapping[str, int] | None = None, **variables: str
 ) -> AsyncIterator[ServeAll]:
     """Start ``serve all`` with data under ``workdir/data``; killed (group) on exit."""
-    chosen = dict(ports) if ports else {name: free_port() for name in PROCESSES}
+    chosen = dict(ports) if ports else {name: free_service_port() for name in PROCESSES}
     env = instance_env(workdir / "data", chosen, **variables)
     stdout_path, stderr_path = workdir / "serve-all.out", workdir / "serve-all.err"
     with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
