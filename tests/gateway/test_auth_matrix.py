@@ -19,8 +19,6 @@ Answers to the other account are also searched for our resources' ids: nothing r
 
 from __future__ import annotations
 
-import difflib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,44 +26,10 @@ from typing import Any
 import httpx
 import pytest
 
-from services.config import operator
-from tests.gateway.inkbox.conftest import create_identity, create_scoped_key, key_headers
 from tests.services.registry.factories import fresh_number, strategy_body
+from tests.support.auth_world import CREDENTIALS, World, build_world, snapshot, snapshot_diff
 from tests.support.routing_stack import RoutingStack
 from tests.support.stack import Stack
-
-Headers = dict[str, str]
-CREDENTIALS = ("none", "malformed", "revoked", "other_admin", "other_scoped")
-
-
-@dataclass(frozen=True)
-class World:
-    """Our account's resources and the credentials the matrix tries."""
-
-    admin: Headers
-    identity_id: str
-    handle: str
-    second_identity_id: str
-    api_key_id: str
-    inbound_id: str
-    phone_number: str
-    rule_id: str
-    strategy_id: str
-    call_id: str
-    credentials: dict[str, Headers]
-
-    def secrets(self) -> list[str]:
-        """Ids that must never show up in an answer to a wrong credential."""
-        return [
-            self.identity_id,
-            self.handle,
-            self.second_identity_id,
-            self.api_key_id,
-            self.inbound_id,
-            self.rule_id,
-            self.strategy_id,
-            self.call_id,
-        ]
 
 
 @dataclass(frozen=True)
@@ -248,122 +212,6 @@ OPERATOR = {"GET /exotel/{edge_token}/stream", "GET /metrics"}
 the edge token in tests/gateway/calls, the metrics token in tests/gateway/test_metrics*)."""
 
 
-async def _world(stack: Stack, http: httpx.AsyncClient) -> World:
-    ours = await operator.create_account(stack.config_sessions, "Matrix: ours")
-    theirs = await operator.create_account(stack.config_sessions, "Matrix: theirs")
-    admin = key_headers(ours.api_key)
-    first = await create_identity(http, admin)
-    second = await create_identity(http, admin)
-    other_scoped = await create_scoped_key(http, admin, second["id"])
-    revoked_secret = await create_scoped_key(http, admin, first["id"])
-    keys = (await http.get("/api/v1/api-keys", headers=admin)).json()
-    revoked_id = next(
-        k["id"] for k in _items(keys) if revoked_secret.startswith(k["display_prefix"])
-    )
-    assert (await http.delete(f"/api/v1/api-keys/{revoked_id}", headers=admin)).status_code == 200
-    spare_secret = await create_scoped_key(http, admin, first["id"])
-    keys = (await http.get("/api/v1/api-keys", headers=admin)).json()
-    spare_id = _key_id(keys, spare_secret)
-    action = await http.put(
-        "/api/v1/phone/incoming-call-action",
-        headers=admin,
-        json={
-            "agent_identity_id": first["id"],
-            "incoming_call_action": "auto_accept",
-            "client_websocket_url": "wss://agent.example.com/stream",
-        },
-    )
-    assert action.status_code == 200, action.text
-    number = fresh_number()
-    bearer = {"Authorization": f"Bearer {ours.api_key}"}
-    assigned = await http.post(
-        "/inbound/assign",
-        headers=bearer,
-        json={
-            "assistant_id": first["id"],
-            "service": "exotel",
-            "inbound_config": {"phone_number": number},
-        },
-    )
-    assert assigned.status_code == 200, assigned.text
-    inbound_id = assigned.json()["data"]["inbound_id"]
-    rule = await http.post(
-        f"/api/v1/phone/numbers/{inbound_id}/contact-rules",
-        headers=admin,
-        json={"action": "block", "match_target": "+14155550100"},
-    )
-    assert rule.status_code == 201, rule.text
-    strategy = await http.post(
-        "/inbound_context_strategy/create", headers=bearer, json=strategy_body()
-    )
-    assert strategy.status_code == 200, strategy.text
-    routed = await http.post(
-        "/v1/calls:route",
-        headers=admin,
-        json={"inbound_number": number, "caller_number": "+14155550123", "service": "exotel"},
-    )
-    assert routed.status_code == 200, routed.text
-    return World(
-        admin=admin,
-        identity_id=first["id"],
-        handle=first["agent_handle"],
-        second_identity_id=second["id"],
-        api_key_id=spare_id,
-        inbound_id=inbound_id,
-        phone_number=number,
-        rule_id=rule.json()["id"],
-        strategy_id=strategy.json()["data"]["strategy_id"],
-        call_id=routed.json()["call_id"],
-        credentials={
-            "none": {},
-            "malformed": {"X-API-Key": "sb_not-a-key", "Authorization": "Bearer x"},
-            "revoked": key_headers(revoked_secret),
-            "other_admin": key_headers(theirs.api_key),
-            "other_scoped": key_headers(other_scoped),
-        },
-    )
-
-
-def _key_id(page: Any, secret: str) -> str:
-    key_id: str = next(k["id"] for k in _items(page) if secret.startswith(k["display_prefix"]))
-    return key_id
-
-
-def _items(page: Any) -> list[dict[str, Any]]:
-    if isinstance(page, list):
-        return page
-    for key in ("items", "data", "api_keys"):
-        if isinstance(page, dict) and isinstance(page.get(key), list):
-            items: list[dict[str, Any]] = page[key]
-            return items
-    raise AssertionError(f"not a page: {page!r}")
-
-
-async def _snapshot(http: httpx.AsyncClient, world: World) -> dict[str, Any]:
-    """What our account owns (but the scoped key's own identity), read with its admin key."""
-    bearer = {"Authorization": world.admin["X-API-Key"].join(("Bearer ", ""))}
-    reads = {
-        "identity": (f"/api/v1/identities/{world.handle}", world.admin),
-        "action": (
-            f"/api/v1/phone/incoming-call-action?agent_identity_id={world.identity_id}",
-            world.admin,
-        ),
-        "keys": ("/api/v1/api-keys", world.admin),
-        "signing": (f"/api/v1/identities/{world.handle}/signing-key", world.admin),
-        "numbers": ("/inbound/list", bearer),
-        "rules": (f"/api/v1/phone/numbers/{world.inbound_id}/contact-rules", world.admin),
-        "strategies": ("/inbound_context_strategy/list", bearer),
-    }
-    snapshot: dict[str, Any] = {}
-    for name, (path, headers) in reads.items():
-        response = await http.get(path, headers=headers)
-        assert response.status_code == 200, (name, response.text)
-        snapshot[name] = response.json()
-    for key in _items(snapshot["keys"]):
-        key.pop("last_used_at", None)  # the revoked key's attempts may touch it
-    return snapshot
-
-
 async def _ask(
     http: httpx.AsyncClient, world: World, route: str, credential: str
 ) -> httpx.Response:
@@ -387,8 +235,8 @@ async def test_every_route_refuses_every_wrong_credential(
         for method in operations
     }
     assert routes - PUBLIC - OPERATOR == set(CASES) == set(EXPECTED), "a route lacks its row"
-    world = await _world(stack, http)
-    before = await _snapshot(http, world)
+    world = await build_world(stack, http)
+    before = await snapshot(http, world)
     wrong: list[str] = []
     for route in sorted(CASES):
         other_admin, other_scoped = EXPECTED[route]
@@ -401,26 +249,11 @@ async def test_every_route_refuses_every_wrong_credential(
             asked = str(response.request.url) + response.request.content.decode()
             leaked = [
                 item
-                for item in _ours(world, credential)
+                for item in world.ours(credential)
                 if item in response.text and item not in asked
             ]
             if leaked:
                 wrong.append(f"{route} as {credential} read {leaked}: {response.text}")
     assert not wrong, "\n".join(wrong)
-    after = await _snapshot(http, world)
-    assert after == before, "a wrong credential changed something:\n" + "\n".join(
-        difflib.unified_diff(_lines(before), _lines(after), lineterm="")
-    )
-
-
-def _lines(snapshot: dict[str, Any]) -> list[str]:
-    return json.dumps(snapshot, indent=1, sort_keys=True).splitlines()
-
-
-def _ours(world: World, credential: str) -> list[str]:
-    """What ``credential`` must not read: all of ours, but the scoped key's own identity."""
-    return [
-        item
-        for item in world.secrets()
-        if not (credential == "other_scoped" and item == world.second_identity_id)
-    ]
+    after = await snapshot(http, world)
+    assert after == before, "a wrong credential changed something:\n" + snapshot_diff(before, after)
