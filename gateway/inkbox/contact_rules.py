@@ -32,7 +32,7 @@ MatchType = Literal["exact_number"]
 Direction = Literal["inbound", "outbound", "both"]
 RuleStatus = Literal["active", "paused"]
 TARGET_MAX_LENGTH: Final = 32
-EXISTS: Final = "A contact rule for this number already exists on this phone number"
+EXISTS: Final = "A contact rule for this number already covers that direction on this phone number"
 ADMIN_ONLY: Final[Responses] = {403: {"description": "Needs an admin API key"}}
 _DUPLICATE: Final[Responses] = {
     409: {
@@ -81,8 +81,8 @@ class UpdateRuleBody(BaseModel):
     status: RuleStatus | None = Field(default=None, description="Switchboard extension.")
     apply_to: Direction | None = Field(
         default=None,
-        description="Not supported (Switchboard routes inbound calls only): 422. "
-        "Set `direction` instead.",
+        description="Change the action on one side only (`inbound` or `outbound`; needs "
+        "`action`, not with `direction`): a rule covering `both` is split in two.",
     )
 
 
@@ -211,7 +211,7 @@ async def create_rule(
     except UpstreamError as error:
         if error.code is not grpc.StatusCode.ALREADY_EXISTS:
             raise
-        return await _duplicate(request, phone_number_id, body.match_target)
+        return await _duplicate(request, phone_number_id, body.match_target, body.direction)
     return JSONResponse(rule_json(created), status_code=201)
 
 
@@ -238,28 +238,27 @@ async def get_rule(request: Request, phone_number_id: NumberId, rule_id: RuleId)
 async def update_rule(
     request: Request, phone_number_id: NumberId, rule_id: RuleId, body: UpdateRuleBody
 ) -> dict[str, Any]:
-    """Change the rule's action, direction or status."""
+    """Change the rule's action, direction or status (``apply_to``: the action of one side)."""
     sent = body.model_fields_set
     nulls = sorted(name for name in sent if getattr(body, name) is None)
-    if "apply_to" in sent or nulls or not sent:
+    if nulls or not sent:
         await check_credential(request)
-    if "apply_to" in sent:
-        raise DialectError(
-            422, "apply_to is not supported: Switchboard routes inbound calls only; set direction"
-        )
     if nulls:
         raise DialectError(422, f"{nulls[0]} cannot be null")
     if not sent:
         raise DialectError(422, "Provide action, direction or status")
+    fields = sorted(sent - {"apply_to"})
     rule = registry_pb2.ContactRule()
-    for name in sorted(sent):
+    for name in fields:
         setattr(rule, name, enum_number(rule, name, getattr(body, name)))
     message = registry_pb2.UpdateContactRuleRequest(
         inbound_id=phone_number_id,
         contact_rule_id=rule_id,
         contact_rule=rule,
-        update_mask=FieldMask(paths=sorted(sent)),
+        update_mask=FieldMask(paths=fields),
     )
+    if body.apply_to is not None:
+        message.apply_to = enum_number(message, "apply_to", body.apply_to)
     return rule_json(await call(request, _stub(request).UpdateContactRule, message))
 
 
@@ -279,11 +278,16 @@ async def delete_rule(request: Request, phone_number_id: NumberId, rule_id: Rule
     return Response(status_code=204)
 
 
-async def _duplicate(request: Request, phone_number_id: str, match_target: str) -> Response:
-    """The 409 the SDK turns into DuplicateContactRuleError (with the existing rule's id)."""
+async def _duplicate(
+    request: Request, phone_number_id: str, match_target: str, direction: str | None
+) -> Response:
+    """The 409 the SDK turns into DuplicateContactRuleError (with the id of the rule already
+    covering a side the new one would cover)."""
     message = registry_pb2.ListContactRulesRequest(
         inbound_id=phone_number_id, match_target=match_target, page_size=1
     )
+    if direction in ("inbound", "outbound"):  # the filter includes the rules covering both
+        message.direction = enum_number(message, "direction", direction)
     page = await call(request, _stub(request).ListContactRules, message)
     detail: dict[str, Any] = {"message": EXISTS}
     if page.contact_rules:

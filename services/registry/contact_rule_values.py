@@ -10,6 +10,8 @@ from services.common.phone import InvalidPhoneNumber, normalize_caller_number
 ACTIONS: Final = ("allow", "block")
 MATCH_TYPES: Final = ("exact_number",)
 DIRECTIONS: Final = ("inbound", "outbound", "both")
+SIDES: Final = ("inbound", "outbound")
+"""The two sides of the calls a rule can cover; ``both`` covers the two."""
 STATUSES: Final = ("active", "paused")
 FILTER_MODES: Final = ("blacklist", "whitelist")
 
@@ -19,6 +21,7 @@ DEFAULT_STATUS: Final = "active"
 DEFAULT_FILTER_MODE: Final = "blacklist"
 
 ACTIVE: Final = "active"
+BOTH: Final = "both"
 OUTBOUND: Final = "outbound"
 ALLOW: Final = "allow"
 BLOCK: Final = "block"
@@ -46,6 +49,11 @@ def normalized_caller(caller_number: str, region: str) -> str | None:
         return normalize_caller_number(caller_number, region)
     except InvalidPhoneNumber:
         return None
+
+
+def other_side(side: str) -> str:
+    """``outbound`` for ``inbound`` and the reverse."""
+    return SIDES[1 - SIDES.index(side)]
 
 
 def checked_choice(field: str, value: str, allowed: tuple[str, ...]) -> str:

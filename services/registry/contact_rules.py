@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,15 +20,18 @@ from services.common.phone import SERVICE_DEFAULT_REGIONS
 from services.registry import repository
 from services.registry.contact_rule_values import (
     ACTIONS,
+    BOTH,
     DEFAULT_DIRECTION,
     DEFAULT_MATCH_TYPE,
     DEFAULT_STATUS,
     DIRECTIONS,
     MATCH_TYPES,
+    SIDES,
     STATUSES,
     checked_choice,
     normalized_caller,
     normalized_target,
+    other_side,
 )
 from services.registry.models import ContactRule, InboundNumber
 from services.registry.numbers import assistant_scope
@@ -103,7 +107,8 @@ class ContactRules:
                 created_at=now,
                 updated_at=now,
             )
-            return await repository.add_rule(session, rule)
+            await repository.add_rule(session, rule)
+            return rule
 
     async def get(self, principal: Principal, inbound_id: str, rule_id: str) -> ContactRule:
         """One rule of a visible mapping."""
@@ -171,8 +176,16 @@ class ContactRules:
         inbound_id: str,
         rule_id: str,
         changes: Mapping[str, str],
+        *,
+        apply_to: str | None = None,
     ) -> ContactRule:
-        """Replace the rule's ``action`` / ``direction`` / ``status`` named in ``changes``."""
+        """Replace the rule's ``action`` / ``direction`` / ``status`` named in ``changes``.
+
+        ``apply_to`` (``inbound`` or ``outbound``, with ``action``, without ``direction``)
+        changes one side only: a rule covering ``both`` is split in two, this rule keeping
+        that side with the new action and a new rule keeping the other side as it was.
+        AlreadyExists when a new ``direction`` would cover a side another rule covers.
+        """
         unknown = sorted(set(changes) - UPDATABLE_FIELDS)
         if unknown:
             raise InvalidArgument.for_field(
@@ -188,14 +201,18 @@ class ContactRules:
         values = {
             name: checked_choice(name, value, allowed[name]) for name, value in changes.items()
         }
+        side = None if apply_to is None else _checked_side(apply_to, values)
         mapping_id = referenced_id(inbound_id, mapping_not_found())
         canonical = referenced_id(rule_id, contact_rule_not_found())
         async with self._sessions.begin() as session:
             rule = await _visible_rule(session, principal, mapping_id, canonical, lock=True)
+            now = utcnow()
+            if side is not None:
+                await _narrow_to(session, rule, side, values["action"], now)
             for name, value in values.items():
                 setattr(rule, name, value)
-            rule.updated_at = utcnow()
-            await session.flush()
+            rule.updated_at = now
+            await repository.flush_rules(session)
         return rule
 
     async def delete(self, principal: Principal, inbound_id: str, rule_id: str) -> str:
@@ -207,6 +224,42 @@ class ContactRules:
             await _visible_rule(session, principal, mapping_id, canonical, lock=True)
             await repository.delete_rule(session, canonical)
         return canonical
+
+
+def _checked_side(apply_to: str, values: Mapping[str, str]) -> str:
+    side = checked_choice("apply_to", apply_to, SIDES)
+    if "direction" in values:
+        raise InvalidArgument.for_field("apply_to", "apply_to cannot be combined with direction")
+    if "action" not in values:
+        raise InvalidArgument.for_field("apply_to", "apply_to needs an action to apply")
+    return side
+
+
+async def _narrow_to(
+    session: AsyncSession, rule: ContactRule, side: str, action: str, now: datetime
+) -> None:
+    """Before ``rule``'s action changes on ``side`` only: split a ``both`` rule in two."""
+    if rule.direction not in (side, BOTH):
+        raise InvalidArgument.for_field("apply_to", f"the rule does not cover {side} calls")
+    if rule.direction == side or rule.action == action:
+        return
+    rule.direction = side
+    rule.updated_at = now
+    await repository.flush_rules(session)  # frees the other side before it gets its own rule
+    await repository.add_rule(
+        session,
+        ContactRule(
+            account_id=rule.account_id,
+            inbound_id=rule.inbound_id,
+            action=rule.action,
+            match_type=rule.match_type,
+            match_target_normalized=rule.match_target_normalized,
+            direction=other_side(side),
+            status=rule.status,
+            created_at=now,
+            updated_at=now,
+        ),
+    )
 
 
 def _region(mapping: InboundNumber) -> str:

@@ -82,8 +82,10 @@ class ContactRuleServicer(RegistryServicerBase, registry_pb2_grpc.ContactRuleSer
             else ""
             for path in mask_paths(request.update_mask.paths)
         }
+        # An unknown enum number is named like an unknown text value (INVALID_ARGUMENT).
+        apply_to = (enum_value(request, "apply_to") or "unknown") if request.apply_to else None
         updated = await self._rules.update(
-            principal, request.inbound_id, request.contact_rule_id, changes
+            principal, request.inbound_id, request.contact_rule_id, changes, apply_to=apply_to
         )
         return rule_to_proto(updated)
 

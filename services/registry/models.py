@@ -78,16 +78,36 @@ class InboundNumber(Base):
     those allowed by one."""
 
 
+COVERS_INBOUND = text("direction IN ('inbound', 'both')")
+"""The rules that screen inbound calls (also routing's join condition, to use the index)."""
+COVERS_OUTBOUND = text("direction IN ('outbound', 'both')")
+
+
 class ContactRule(Base):
     """A caller allow/block rule of one mapping, on the caller's normalized number.
 
-    One rule per (mapping, number): the unique index also makes routing's join a point read.
+    A rule covers one side of the calls (``inbound``, ``outbound``) or ``both``. At most one
+    rule covers each side of each (mapping, number): one partial unique index per side, the
+    inbound one also making routing's join a point read.
     """
 
     __tablename__ = "contact_rules"
     __table_args__ = (
         Index(
-            "uq_contact_rules_number_target", "inbound_id", "match_target_normalized", unique=True
+            "uq_contact_rules_inbound_side",
+            "inbound_id",
+            "match_target_normalized",
+            unique=True,
+            sqlite_where=COVERS_INBOUND,
+            postgresql_where=COVERS_INBOUND,
+        ),
+        Index(
+            "uq_contact_rules_outbound_side",
+            "inbound_id",
+            "match_target_normalized",
+            unique=True,
+            sqlite_where=COVERS_OUTBOUND,
+            postgresql_where=COVERS_OUTBOUND,
         ),
         Index("ix_contact_rules_account_created", "account_id", "created_at", "id"),
     )

@@ -16,7 +16,8 @@ from services.registry.pagination import Cursor
 from services.registry.references import strategy_not_found
 
 _RULE_INDEX_MARKERS = (
-    "uq_contact_rules_number_target",  # PostgreSQL names the index
+    "uq_contact_rules_inbound_side",  # PostgreSQL names the index
+    "uq_contact_rules_outbound_side",
     "contact_rules.inbound_id",  # SQLite names the columns
 )
 _ACTIVE_NUMBER_INDEX_MARKERS = (
@@ -151,18 +152,24 @@ async def delete_strategy(session: AsyncSession, strategy_id: str, now: datetime
     return int(getattr(detached, "rowcount", 0) or 0)
 
 
-async def add_rule(session: AsyncSession, rule: ContactRule) -> ContactRule:
-    """Insert a contact rule; AlreadyExists when its mapping has a rule for that number."""
-    session.add(rule)
+async def add_rule(session: AsyncSession, *rules: ContactRule) -> None:
+    """Insert contact rules; AlreadyExists when a side they cover already has a rule for
+    that number on that mapping."""
+    session.add_all(rules)
+    await flush_rules(session)
+
+
+async def flush_rules(session: AsyncSession) -> None:
+    """Write pending rule changes; AlreadyExists when one would cover a covered side."""
     try:
         await session.flush()
     except IntegrityError as error:
         if any(marker in str(error.orig) for marker in _RULE_INDEX_MARKERS):
             raise AlreadyExists(
-                "A contact rule for this number already exists", reason="CONTACT_RULE_EXISTS"
+                "A contact rule for this number already covers that direction",
+                reason="CONTACT_RULE_EXISTS",
             ) from None
         raise
-    return rule
 
 
 async def get_rule(

@@ -29,9 +29,10 @@ class ActiveMapping:
 
 _ACTIVE: Final = text(f"{InboundNumber.__tablename__}.active")
 # Literals, not bound values: the point-read path passes only the named parameters.
+# The inbound side's partial unique index predicate, spelled the same: the join is a point read.
 _RULE_ENFORCED: Final = text(
     f"{ContactRule.__tablename__}.status = 'active' "
-    f"AND {ContactRule.__tablename__}.direction <> 'outbound'"
+    f"AND {ContactRule.__tablename__}.direction IN ('inbound', 'both')"
 )
 
 

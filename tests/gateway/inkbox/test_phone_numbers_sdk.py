@@ -250,12 +250,30 @@ async def test_contact_rules_through_the_sdk(stack: Stack, admin: Headers) -> No
     everywhere = await sdk(rules.list_all, phone_number_id=number_id)
     assert {r.id for r in everywhere} == {created.id, allowed.id}
 
-    paused = await sdk(rules.update, number_id, created.id, action="allow", direction="inbound")
-    assert paused.action == "allow" and paused.direction == "inbound"
-    unsupported = await status_of(
-        rules.update, number_id, created.id, action="block", apply_to="inbound"
+    # A rule covering both sides blocks any other rule for that caller, whatever its side.
+    with pytest.raises(DuplicateContactRuleError) as overlapping:
+        await sdk(
+            rules.create, number_id, action="allow", match_target=CALLER, direction="outbound"
+        )
+    assert overlapping.value.existing_rule_id == created.id
+    # apply_to changes one side: the rule keeps it with the new action, the other side is
+    # kept, as it was, by a new rule.
+    split = await sdk(rules.update, number_id, created.id, action="allow", apply_to="inbound")
+    assert (split.id, split.action, split.direction) == (created.id, "allow", "inbound")
+    [kept] = [r for r in await sdk(rules.list, number_id, direction="outbound")]
+    assert (kept.action, kept.direction, kept.match_target) == ("block", "outbound", CALLER)
+    with pytest.raises(DuplicateContactRuleError) as inbound_taken:
+        await sdk(rules.create, number_id, action="block", match_target=CALLER, direction="inbound")
+    assert inbound_taken.value.existing_rule_id == created.id
+    widened = await status_of(rules.update, number_id, kept.id, direction="both")
+    assert widened.status_code == 409
+    not_covered = await status_of(
+        rules.update, number_id, kept.id, action="allow", apply_to="inbound"
     )
-    assert unsupported.status_code == 422
+    assert not_covered.status_code == 422
+    same_side = await sdk(rules.update, number_id, kept.id, action="allow", apply_to="outbound")
+    assert (same_side.id, same_side.action, same_side.direction) == (kept.id, "allow", "outbound")
+    await sdk(rules.delete, number_id, kept.id)
     await sdk(rules.delete, number_id, created.id)
     assert (await status_of(rules.get, number_id, created.id)).status_code == 404
     bad = await status_of(rules.create, number_id, action="block", match_target="not a number")

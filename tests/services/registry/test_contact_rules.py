@@ -1,7 +1,9 @@
-"""``ContactRuleService`` over gRPC: CRUD, one rule per normalized number, visibility."""
+"""``ContactRuleService`` over gRPC: CRUD, one rule per side of a normalized number, apply_to,
+visibility."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable
 
@@ -95,6 +97,142 @@ async def test_one_rule_per_normalized_number(stack: Stack, tenant: Tenant) -> N
     # Another number of the same account may have its own rule for the caller.
     other = await mapped(stack, tenant)
     await create(stack, tenant.metadata, other, "+919812345678")
+
+
+async def create_on(
+    stack: Stack, tenant: Tenant, inbound_id: str, direction: int, action: int
+) -> pb.ContactRule:
+    rule: pb.ContactRule = await rules_stub(stack).CreateContactRule(
+        pb.CreateContactRuleRequest(
+            inbound_id=inbound_id,
+            contact_rule=pb.ContactRule(
+                action=action, match_target="+919812345678", direction=direction
+            ),
+        ),
+        metadata=tenant.metadata,
+    )
+    return rule
+
+
+async def test_one_rule_per_side_of_a_number(stack: Stack, tenant: Tenant) -> None:
+    inbound_id = await mapped(stack, tenant)
+    block, allow = pb.CONTACT_RULE_ACTION_BLOCK, pb.CONTACT_RULE_ACTION_ALLOW
+    inbound = await create_on(stack, tenant, inbound_id, pb.CONTACT_RULE_DIRECTION_INBOUND, block)
+    outbound = await create_on(stack, tenant, inbound_id, pb.CONTACT_RULE_DIRECTION_OUTBOUND, allow)
+    assert inbound.contact_rule_id != outbound.contact_rule_id
+    for direction in (
+        pb.CONTACT_RULE_DIRECTION_INBOUND,
+        pb.CONTACT_RULE_DIRECTION_OUTBOUND,
+        pb.CONTACT_RULE_DIRECTION_BOTH,
+    ):
+        code = await code_of(create_on(stack, tenant, inbound_id, direction, block))
+        assert code == grpc.StatusCode.ALREADY_EXISTS
+    widen = rules_stub(stack).UpdateContactRule(
+        pb.UpdateContactRuleRequest(
+            inbound_id=inbound_id,
+            contact_rule_id=inbound.contact_rule_id,
+            contact_rule=pb.ContactRule(direction=pb.CONTACT_RULE_DIRECTION_BOTH),
+            update_mask=FieldMask(paths=["direction"]),
+        ),
+        metadata=tenant.metadata,
+    )
+    assert await code_of(widen) == grpc.StatusCode.ALREADY_EXISTS
+
+
+async def test_simultaneous_rules_for_overlapping_sides_store_one(
+    stack: Stack, tenant: Tenant
+) -> None:
+    inbound_id = await mapped(stack, tenant)
+    sides = [pb.CONTACT_RULE_DIRECTION_BOTH, pb.CONTACT_RULE_DIRECTION_INBOUND] * 8
+    results = await asyncio.gather(
+        *(
+            create_on(stack, tenant, inbound_id, side, pb.CONTACT_RULE_ACTION_BLOCK)
+            for side in sides
+        ),
+        return_exceptions=True,
+    )
+    created = [r for r in results if isinstance(r, pb.ContactRule)]
+    refused = [r for r in results if not isinstance(r, pb.ContactRule)]
+    assert len(created) == 1
+    assert {status_of(error) for error in refused} == {grpc.StatusCode.ALREADY_EXISTS}
+
+
+async def update_apply_to(
+    stack: Stack, tenant: Tenant, inbound_id: str, rule_id: str, action: int, apply_to: int
+) -> pb.ContactRule:
+    rule: pb.ContactRule = await rules_stub(stack).UpdateContactRule(
+        pb.UpdateContactRuleRequest(
+            inbound_id=inbound_id,
+            contact_rule_id=rule_id,
+            contact_rule=pb.ContactRule(action=action),
+            update_mask=FieldMask(paths=["action"]),
+            apply_to=apply_to,
+        ),
+        metadata=tenant.metadata,
+    )
+    return rule
+
+
+async def test_apply_to_splits_a_rule_covering_both_sides(stack: Stack, tenant: Tenant) -> None:
+    inbound_id = await mapped(stack, tenant)
+    both = await create_on(
+        stack, tenant, inbound_id, pb.CONTACT_RULE_DIRECTION_BOTH, pb.CONTACT_RULE_ACTION_BLOCK
+    )
+    split = await update_apply_to(
+        stack,
+        tenant,
+        inbound_id,
+        both.contact_rule_id,
+        pb.CONTACT_RULE_ACTION_ALLOW,
+        pb.CONTACT_RULE_DIRECTION_INBOUND,
+    )
+    assert split.contact_rule_id == both.contact_rule_id
+    assert (split.action, split.direction) == (
+        pb.CONTACT_RULE_ACTION_ALLOW,
+        pb.CONTACT_RULE_DIRECTION_INBOUND,
+    )
+    listed = await rules_stub(stack).ListContactRules(
+        pb.ListContactRulesRequest(inbound_id=inbound_id), metadata=tenant.metadata
+    )
+    [kept] = [r for r in listed.contact_rules if r.contact_rule_id != both.contact_rule_id]
+    assert (kept.action, kept.direction, kept.status, kept.match_target) == (
+        pb.CONTACT_RULE_ACTION_BLOCK,
+        pb.CONTACT_RULE_DIRECTION_OUTBOUND,
+        pb.CONTACT_RULE_STATUS_ACTIVE,
+        "+919812345678",
+    )
+    # The same action again changes nothing; the other side is not this rule's to change.
+    again = await update_apply_to(
+        stack,
+        tenant,
+        inbound_id,
+        both.contact_rule_id,
+        pb.CONTACT_RULE_ACTION_ALLOW,
+        pb.CONTACT_RULE_DIRECTION_INBOUND,
+    )
+    assert again.direction == pb.CONTACT_RULE_DIRECTION_INBOUND
+    for apply_to, mask in (
+        (pb.CONTACT_RULE_DIRECTION_OUTBOUND, ["action"]),
+        (pb.CONTACT_RULE_DIRECTION_BOTH, ["action"]),
+        (99, ["action"]),
+        (pb.CONTACT_RULE_DIRECTION_INBOUND, ["status"]),
+        (pb.CONTACT_RULE_DIRECTION_INBOUND, ["action", "direction"]),
+    ):
+        refused = rules_stub(stack).UpdateContactRule(
+            pb.UpdateContactRuleRequest(
+                inbound_id=inbound_id,
+                contact_rule_id=both.contact_rule_id,
+                contact_rule=pb.ContactRule(
+                    action=pb.CONTACT_RULE_ACTION_BLOCK,
+                    direction=pb.CONTACT_RULE_DIRECTION_INBOUND,
+                    status=pb.CONTACT_RULE_STATUS_PAUSED,
+                ),
+                update_mask=FieldMask(paths=mask),
+                apply_to=apply_to,
+            ),
+            metadata=tenant.metadata,
+        )
+        assert await code_of(refused) == grpc.StatusCode.INVALID_ARGUMENT, (apply_to, mask)
 
 
 async def test_invalid_requests(stack: Stack, tenant: Tenant) -> None:

@@ -79,3 +79,49 @@ async def test_existing_mappings_survive_as_blacklist(engine: AsyncEngine) -> No
         rules = (await connection.execute(select(models.ContactRule.id))).all()
     assert tuple(row) == ("918044319240", "blacklist")
     assert rules == []
+
+
+async def test_rules_written_before_sides_keep_screening_after_0005(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade_to, "0004")
+        now = utcnow()
+        mapping_id, rule_id = new_id(), new_id()
+        await connection.execute(
+            insert(models.InboundNumber.__table__).values(
+                id=mapping_id,
+                account_id=new_id(),
+                phone_number="+918044319240",
+                phone_number_normalized="918044319240",
+                service="exotel",
+                inbound_config={"type": "exotel", "phone_number": "+918044319240"},
+                assistant_id=new_id(),
+                active=True,
+                filter_mode="blacklist",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await connection.execute(
+            insert(models.ContactRule.__table__).values(
+                id=rule_id,
+                account_id=new_id(),
+                inbound_id=mapping_id,
+                action="block",
+                match_type="exact_number",
+                match_target_normalized="919812345678",
+                direction="both",
+                status="active",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    await upgrade_to_head(engine, models.MIGRATIONS_DIR)
+    async with engine.connect() as connection:
+        kept = (
+            await connection.execute(
+                select(models.ContactRule.id, models.ContactRule.direction).where(
+                    models.ContactRule.inbound_id == mapping_id
+                )
+            )
+        ).all()
+    assert [tuple(row) for row in kept] == [(rule_id, "both")]

@@ -159,6 +159,28 @@ async def test_paused_and_outbound_only_rules_are_not_enforced(
         assert not response.caller_screening.HasField("contact_rule_id")
 
 
+async def test_after_a_split_only_the_inbound_sides_rule_screens(
+    routing: RoutingStack, account: CreatedAccount
+) -> None:
+    mapping = await _accepting(routing, account)
+    rule = await _rule(routing, account, mapping.inbound_id, CALLER, pb.CONTACT_RULE_ACTION_BLOCK)
+    _assert_blocked(await routing.route(mapping.number, caller_number=CALLER), rule.contact_rule_id)
+    await _rules(routing).UpdateContactRule(
+        pb.UpdateContactRuleRequest(
+            inbound_id=mapping.inbound_id,
+            contact_rule_id=rule.contact_rule_id,
+            contact_rule=pb.ContactRule(action=pb.CONTACT_RULE_ACTION_ALLOW),
+            update_mask=FieldMask(paths=["action"]),
+            apply_to=pb.CONTACT_RULE_DIRECTION_INBOUND,
+        ),
+        metadata=grpc_metadata(account.api_key),
+    )
+    # The outbound side keeps a block rule of its own; inbound calls see the allow rule.
+    allowed = await routing.route(mapping.number, caller_number=CALLER)
+    assert allowed.decision == pb.ROUTING_DECISION_ACCEPT
+    assert allowed.caller_screening.contact_rule_id == rule.contact_rule_id
+
+
 async def test_rule_changes_apply_to_the_next_call(
     routing: RoutingStack, account: CreatedAccount
 ) -> None:

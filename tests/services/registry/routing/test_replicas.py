@@ -108,8 +108,8 @@ async def test_the_mapping_read_uses_the_partial_unique_index(stack: Stack) -> N
             plan = await connection.exec_driver_sql("EXPLAIN " + sql)
         details = " ".join(str(row[-1]) for row in plan)
     assert "uq_inbound_numbers_active_normalized" in details
-    # The caller's contact rule is a point read of the (mapping, number) unique index too.
-    assert "uq_contact_rules_number_target" in details
+    # The caller's contact rule is a point read of the inbound side's unique index too.
+    assert "uq_contact_rules_inbound_side" in details
     assert "SCAN contact_rules" not in details
     assert "SCAN inbound_numbers" not in details
     assert "Seq Scan on inbound_numbers" not in details
