@@ -164,3 +164,10 @@ async def test_readme_shows_every_rest_route_and_rpc(instance: ServeAll) -> None
     missing_rpcs = sorted(rpc for rpc in _rpcs() if rpc not in set(_RPC.findall(text)))
     assert missing_routes == [], "README run blocks show no example of these routes"
     assert missing_rpcs == [], "README run blocks show no grpcurl of these RPCs"
+
+
+def test_run_blocks_never_cut_a_pipe_short() -> None:
+    """``| head`` (or ``grep -m``) closes the pipe early: under ``pipefail`` the writer's
+    SIGPIPE fails the block, or not, depending on timing."""
+    for block in run_blocks(README.read_text()):
+        assert not re.search(r"\|\s*head\b|\bgrep\s+-m", block.body), f"line {block.line}"
