@@ -106,6 +106,29 @@ JOURNAL_RECORDS = Counter(
 JOURNAL_PRUNED = Counter(
     "switchboard_journal_pruned_total", "Decision-journal records removed by retention."
 )
+CAPACITY_ACQUISITIONS = Counter(
+    "switchboard_capacity_acquisitions_total",
+    "Capacity lease requests, by result: acquired or at_capacity.",
+    ["result"],
+)
+CAPACITY_RELEASES = Counter(
+    "switchboard_capacity_releases_total",
+    "Capacity lease releases, by result: released (slots freed) or not_held (a no-op).",
+    ["result"],
+)
+WEBHOOK_CIRCUIT_TRANSITIONS = Counter(
+    "switchboard_webhook_circuit_transitions_total",
+    "Webhook circuit-breaker state changes of this replica, by from/to state.",
+    ["from_state", "to_state"],
+)
+WEBHOOK_CIRCUIT_SHORT_CIRCUITS = Counter(
+    "switchboard_webhook_circuit_short_circuits_total",
+    "Webhook requests not sent because the endpoint's circuit was open (or probing).",
+)
+WEBHOOK_CIRCUITS_OPEN = Gauge(
+    "switchboard_webhook_circuits_open",
+    "Webhook endpoints whose circuit is open or half-open on this replica now.",
+)
 DB_POOL_WAITS = Counter(
     "switchboard_db_pool_waits_total",
     "Connection checkouts that had to wait: the pool was full and none was idle.",

@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String, text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.idempotency import idempotency_table
@@ -167,3 +167,26 @@ class CallDecision(Base):
     context_ms: Mapped[float | None] = mapped_column(Float, default=None)
     decision_ms: Mapped[float] = mapped_column(Float)
     replica: Mapped[str] = mapped_column(String(128))
+
+
+class CapacitySlot(Base):
+    """One of a capacity scope's call slots (services/registry/capacity_leases.py).
+
+    A scope (an identity's or a mapping's ``max_concurrent_calls``) owns rows 0..limit-1,
+    created when first needed and never per call. A slot is held while ``expires_at`` is in
+    the future and free otherwise: a released slot is set to :data:`FREE_SLOT_EXPIRY`, an
+    unreleased one frees itself when its lease expires, with no sweeper.
+    """
+
+    __tablename__ = "capacity_slots"
+    __table_args__ = (
+        Index("ix_capacity_slots_free", "scope_key", "expires_at", "slot"),
+        Index("ix_capacity_slots_call", "call_id"),
+    )
+
+    scope_key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    call_id: Mapped[str | None] = mapped_column(String(256), default=None)
+    account_id: Mapped[str | None] = mapped_column(UUIDString(), default=None)
+    acquired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
