@@ -12,14 +12,21 @@ TIMESTAMP_HEADER: Final = "X-Inkbox-Timestamp"
 SIGNATURE_HEADER: Final = "X-Inkbox-Signature"
 
 
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a signing secret: its text minus the ``whsec_`` prefix, UTF-8.
+
+    The one rule for webhook signatures and signed call-context tokens alike.
+    """
+    return secret.removeprefix(SIGNING_SECRET_PREFIX).encode()
+
+
 def signature(secret: str, request_id: str, timestamp: int, body: bytes) -> str:
-    """``sha256=<hex>`` of HMAC-SHA256 keyed with ``secret`` (minus ``whsec_``).
+    """``sha256=<hex>`` of HMAC-SHA256 keyed with :func:`signing_key` of ``secret``.
 
     The signed message is ``f"{request_id}.{timestamp}."`` followed by the raw body bytes.
     """
-    key = secret.removeprefix(SIGNING_SECRET_PREFIX).encode()
     message = f"{request_id}.{timestamp}.".encode() + body
-    return "sha256=" + hmac.new(key, message, hashlib.sha256).hexdigest()
+    return "sha256=" + hmac.new(signing_key(secret), message, hashlib.sha256).hexdigest()
 
 
 def signed_headers(
