@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from services.common.db import create_engine, create_session_factory
 from services.registry.capacity_leases import (
@@ -359,3 +359,34 @@ async def test_limit_plus_one_simultaneous_acquires_from_two_processes_get_exact
         assert await service.release(call_id) == 1
     again = await _race_in_processes(stack.database_urls["registry"], scope.key, limit, limit + 1)
     assert len(again[0]) + len(again[1]) == limit
+
+
+async def test_a_call_costs_one_statement_once_its_scopes_exist(stack: Stack) -> None:
+    """The hot path: one UPDATE ... RETURNING per acquire (any number of scopes), no reads;
+    a refusal on a scope this process knows costs that one statement too."""
+    engine = create_engine(stack.database_urls["registry"])
+    statements: list[str] = []
+
+    def seen(_connection: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement.split(None, 1)[0].upper())
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        service = CapacityLeases(create_session_factory(engine))
+        identity, mapping = new_scope(3), CapacityScope(mapping_scope(str(uuid.uuid4())), 1)
+        assert isinstance(await service.acquire("first", [identity, mapping], TTL), Lease)
+
+        statements.clear()
+        assert isinstance(await service.acquire("second", [identity], TTL), Lease)
+        assert _work(statements) == ["UPDATE"]
+
+        statements.clear()
+        refused = await service.acquire("third", [identity, mapping], TTL)
+        assert refused == CapacityReached((mapping.key,))
+        assert _work(statements) == ["UPDATE"]
+    finally:
+        await engine.dispose()
+
+
+def _work(statements: list[str]) -> list[str]:
+    return [verb for verb in statements if verb not in {"BEGIN", "COMMIT", "ROLLBACK"}]
