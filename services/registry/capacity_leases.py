@@ -58,8 +58,9 @@ MAX_LIMIT: Final = 10_000
 MIN_TTL: Final = timedelta(seconds=1)
 MAX_TTL: Final = timedelta(hours=24)
 MAX_CALL_ID_LENGTH: Final = 256
+MAX_SCOPE_KEY_LENGTH: Final = 80
 _KNOWN_SCOPES: Final = 10_000
-_SCOPE = CapacitySlot.__table__.c
+_COLUMNS = CapacitySlot.__table__.c
 
 Clock = Callable[[], datetime]
 
@@ -138,6 +139,8 @@ class CapacityLeases:
         keys = [scope.key for scope in scopes]
         if len(set(keys)) != len(keys):
             raise ValueError("each scope may appear once")
+        if not all(0 < len(key) <= MAX_SCOPE_KEY_LENGTH for key in keys):
+            raise ValueError(f"scope keys must be 1 to {MAX_SCOPE_KEY_LENGTH} characters")
         for scope in scopes:
             if not 0 <= scope.limit <= MAX_LIMIT:
                 raise ValueError(f"limit must be between 0 and {MAX_LIMIT}")
@@ -217,6 +220,7 @@ class CapacityLeases:
         """Forget a scope's slots (its identity or mapping is gone)."""
         async with self._sessions.begin() as session:
             await session.execute(delete(CapacitySlot).where(CapacitySlot.scope_key == scope_key))
+        self._slots_known.pop(scope_key, None)
 
     async def _claim(
         self,
@@ -286,8 +290,10 @@ class CapacityLeases:
 def _own_slot(scope: CapacityScope, call_id: str, now: datetime) -> Any:
     """The live slot ``call_id`` already holds in the scope (a retried acquire)."""
     return (
-        select(_SCOPE.slot)
-        .where(_SCOPE.scope_key == scope.key, _SCOPE.call_id == call_id, _SCOPE.expires_at > now)
+        select(_COLUMNS.slot)
+        .where(
+            _COLUMNS.scope_key == scope.key, _COLUMNS.call_id == call_id, _COLUMNS.expires_at > now
+        )
         .limit(1)
         .scalar_subquery()
     )
@@ -296,13 +302,13 @@ def _own_slot(scope: CapacityScope, call_id: str, now: datetime) -> Any:
 def _free_slot(scope: CapacityScope, now: datetime) -> Any:
     """The free slot below the limit that has been free longest, locked (PostgreSQL)."""
     query: Select[Any] = (
-        select(_SCOPE.slot)
+        select(_COLUMNS.slot)
         .where(
-            _SCOPE.scope_key == scope.key,
-            _SCOPE.expires_at <= now,
-            _SCOPE.slot < scope.limit,
+            _COLUMNS.scope_key == scope.key,
+            _COLUMNS.expires_at <= now,
+            _COLUMNS.slot < scope.limit,
         )
-        .order_by(_SCOPE.expires_at, _SCOPE.slot)
+        .order_by(_COLUMNS.expires_at, _COLUMNS.slot)
         .limit(1)
         .with_for_update(skip_locked=True)
     )
@@ -312,7 +318,7 @@ def _free_slot(scope: CapacityScope, now: datetime) -> Any:
 def _acquired_at(call_id: str, now: datetime) -> Any:
     """``now``, or the row's own value when the call already held it live (a retry)."""
     return case(
-        ((_SCOPE.call_id == call_id) & (_SCOPE.expires_at > now), _SCOPE.acquired_at),
+        ((_COLUMNS.call_id == call_id) & (_COLUMNS.expires_at > now), _COLUMNS.acquired_at),
         else_=now,
     )
 

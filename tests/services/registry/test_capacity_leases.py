@@ -256,12 +256,24 @@ async def test_limit_zero_refuses_and_bad_arguments_are_value_errors(stack: Stac
         service.acquire("limit", [new_scope(-1)], TTL),
         service.acquire("limit", [new_scope(10_001)], TTL),
         service.acquire("twice", [scope, scope], TTL),
+        service.acquire("key", [CapacityScope("", 1)], TTL),
+        service.acquire("key", [CapacityScope("k" * 81, 1)], TTL),
         service.renew("", TTL),
         service.release(""),
     ]
     for bad in bad_calls:
         with pytest.raises(ValueError):
             await bad
+
+
+async def test_a_dropped_scope_starts_again_from_its_limit(stack: Stack) -> None:
+    service = leases(stack)
+    scope = new_scope(1)
+    assert isinstance(await service.acquire("before", [scope], TTL), Lease)
+    await service.drop_scope(scope.key)
+    assert await service.in_use(scope.key) == 0
+    assert await service.release("before") == 0
+    assert isinstance(await service.acquire("after", [scope], TTL), Lease)
 
 
 async def test_acquisitions_are_counted(stack: Stack) -> None:
