@@ -1,4 +1,4 @@
-"""RouteCallResponse to the REST JSON shape: snake_case fields, enums as lower-case strings."""
+"""Routing responses to the REST JSON shape: snake_case fields, enums as lower-case strings."""
 
 from __future__ import annotations
 
@@ -46,4 +46,15 @@ def decision_json(response: registry_pb2.RouteCallResponse) -> dict[str, Any]:
         "caller_context": context,
         "reason_detail": optional(response, "reason_detail"),
         "caller_screening": screening,
+    }
+
+
+def simulation_json(response: registry_pb2.SimulateCallResponse) -> dict[str, Any]:
+    """The JSON body of a simulation: the decision and its explain steps."""
+    return {
+        "decision": decision_json(response.decision),
+        "steps": [
+            {"stage": step.stage, "outcome": step.outcome, "detail": step.detail}
+            for step in response.steps
+        ],
     }

@@ -1,4 +1,7 @@
-"""``POST /v1/calls:route``: RouteCall over REST (JSON mirrors RouteCallRequest/Response)."""
+"""``POST /v1/calls:route`` and ``POST /v1/calls:simulate``: RouteCall and SimulateCall over REST.
+
+The JSON mirrors RouteCallRequest/Response and SimulateCallRequest/Response.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
-from gateway.calls.convert import decision_json
+from gateway.calls.convert import decision_json, simulation_json
 from gateway.dialects import InkboxRoute
 from gateway.messages import Text
 from gateway.responses import FastJSONResponse
@@ -39,6 +42,7 @@ class CallerContextBody(BaseModel):
             "invalid_response",
             "blocked_address",
             "error",
+            "not_looked_up",
         ]
         | None
     )
@@ -111,6 +115,13 @@ async def route_call(body: RouteCallBody, request: Request) -> FastJSONResponse:
     """Route one call. Authenticate with the edge token or an admin key of the number's account
     (``Authorization: Bearer <token or key>`` or ``X-API-Key: <key>``); another account's number
     answers like an unmapped one. Every routing failure is a 200 ``reject`` decision."""
+    stub = registry_pb2_grpc.CallRoutingServiceStub(upstreams(request).registry)
+    response = await call(request, stub.RouteCall, _route_request(body))
+    request_context.annotate(call_id=response.call_id)
+    return FastJSONResponse(decision_json(response))
+
+
+def _route_request(body: RouteCallBody) -> registry_pb2.RouteCallRequest:
     message = registry_pb2.RouteCallRequest(
         inbound_number=body.inbound_number,
         caller_number=body.caller_number,
@@ -118,7 +129,96 @@ async def route_call(body: RouteCallBody, request: Request) -> FastJSONResponse:
     )
     if body.call_id is not None:
         message.call_id = body.call_id
+    return message
+
+
+class SimulatedWebhookAnswerBody(BaseModel):
+    """The webhook's answer to assume (nothing is sent to the webhook)."""
+
+    verdict: Literal["answer", "reject", "failed"] = Field(
+        description="`answer` bridges the call, `reject` refuses it, `failed` applies the "
+        "identity's webhook fallback (as a timeout or an error would)."
+    )
+    client_websocket_url: Text | None = Field(
+        default=None,
+        description="The `wss://` URL an `answer` names; the action's own URL when null.",
+    )
+
+
+class SimulateCallBody(RouteCallBody):
+    """The call to simulate and what the simulation may do."""
+
+    ask_webhook: bool = Field(
+        default=False,
+        description="Send the real webhook request (ignored with `webhook_answer`). When false "
+        "and no answer is supplied, the webhook counts as not answering.",
+    )
+    look_up_context: bool = Field(
+        default=False, description="Ask the mapping's context strategy (else `not_looked_up`)."
+    )
+    webhook_answer: SimulatedWebhookAnswerBody | None = Field(
+        default=None, description="The webhook's answer to assume instead of asking it."
+    )
+
+
+class ExplainStepResult(BaseModel):
+    """One stage of the routing pipeline."""
+
+    stage: Literal[
+        "service",
+        "normalize",
+        "mapping",
+        "caller_screening",
+        "assistant",
+        "call_action",
+        "webhook",
+        "fallback",
+        "caller_context",
+        "outcome",
+    ]
+    outcome: str = Field(description="What the stage came to, one lower-case word.")
+    detail: str = Field(description="Why, for people (not for machine parsing).")
+
+
+class SimulateCallResult(BaseModel):
+    """The decision ``/v1/calls:route`` would return, and how it was reached."""
+
+    decision: RouteCallResult
+    steps: list[ExplainStepResult] = Field(description="In order; the last is `outcome`.")
+
+
+_SIMULATED_VERDICTS = {
+    "answer": registry_pb2.SimulatedWebhookAnswer.VERDICT_ANSWER,
+    "reject": registry_pb2.SimulatedWebhookAnswer.VERDICT_REJECT,
+    "failed": registry_pb2.SimulatedWebhookAnswer.VERDICT_FAILED,
+}
+
+
+@router.post(
+    "/v1/calls:simulate",
+    summary="Simulate and explain the decision for a call",
+    response_model=SimulateCallResult,
+    responses={
+        401: {"description": "Missing or invalid credential"},
+        403: {"description": "Identity-scoped API key"},
+        422: {"description": "Malformed body, empty number or unsupported service"},
+        503: {"description": "Switchboard cannot decide now"},
+    },
+)
+async def simulate_call(body: SimulateCallBody, request: Request) -> FastJSONResponse:
+    """Run the routing decision for a call that is not happening, with the same code and
+    configuration as ``/v1/calls:route``, and explain each stage. Nothing is journaled, and no
+    webhook or context-strategy request is sent unless ``ask_webhook`` / ``look_up_context``
+    ask for it. Same credentials as ``/v1/calls:route``."""
+    message = registry_pb2.SimulateCallRequest(
+        call=_route_request(body),
+        ask_webhook=body.ask_webhook,
+        look_up_context=body.look_up_context,
+    )
+    if body.webhook_answer is not None:
+        message.webhook_answer.verdict = _SIMULATED_VERDICTS[body.webhook_answer.verdict]
+        if body.webhook_answer.client_websocket_url is not None:
+            message.webhook_answer.client_websocket_url = body.webhook_answer.client_websocket_url
     stub = registry_pb2_grpc.CallRoutingServiceStub(upstreams(request).registry)
-    response = await call(request, stub.RouteCall, message)
-    request_context.annotate(call_id=response.call_id)
-    return FastJSONResponse(decision_json(response))
+    response = await call(request, stub.SimulateCall, message)
+    return FastJSONResponse(simulation_json(response))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from enum import Enum
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from services.common import metrics, request_context
+from services.common.errors import InvalidArgument
 from services.common.grpc_server import ServicerContext
 from services.registry.config_client import ConfigClient
 from services.registry.contact_rule_values import WHITELIST
@@ -28,6 +30,7 @@ from services.registry.routing.decision import (
     Verdict,
 )
 from services.registry.routing.edge_auth import EdgeAuthenticator
+from services.registry.routing.explain import SuppliedWebhookAnswer, Trace, simulation
 from services.registry.routing.lookup import MappingLookup
 from services.registry.routing.outbound_http import OutboundHttp
 from services.registry.servicer import RegistryServicerBase
@@ -136,6 +139,59 @@ class CallRoutingServicer(RegistryServicerBase, registry_pb2_grpc.CallRoutingSer
             )
         )
         return _to_proto(decision)
+
+    async def SimulateCall(
+        self, request: registry_pb2.SimulateCallRequest, context: ServicerContext
+    ) -> registry_pb2.SimulateCallResponse:
+        caller = await self._auth.authenticate(context.invocation_metadata())
+        call = request.call
+        trace = Trace()
+        decision = await self._router.route(
+            caller,
+            inbound_number=call.inbound_number,
+            caller_number=call.caller_number,
+            service=call.service,
+            call_id=call.call_id if call.HasField("call_id") else None,
+            options=simulation(
+                ask_webhook=request.ask_webhook,
+                look_up_context=request.look_up_context,
+                webhook_answer=(
+                    _supplied_answer(request.webhook_answer)
+                    if request.HasField("webhook_answer")
+                    else None
+                ),
+            ),
+            trace=trace,
+        )
+        return registry_pb2.SimulateCallResponse(
+            decision=_to_proto(decision),
+            steps=[
+                registry_pb2.ExplainStep(
+                    stage=step.stage.value, outcome=step.outcome, detail=step.detail
+                )
+                for step in trace.steps
+            ],
+        )
+
+
+_SIMULATED_BODIES: Final[dict[int, dict[str, str]]] = {
+    registry_pb2.SimulatedWebhookAnswer.VERDICT_ANSWER: {"action": "answer"},
+    registry_pb2.SimulatedWebhookAnswer.VERDICT_REJECT: {"action": "reject"},
+}
+
+
+def _supplied_answer(answer: registry_pb2.SimulatedWebhookAnswer) -> SuppliedWebhookAnswer:
+    """The stand-in as the JSON body a webhook would answer with (read like a real answer)."""
+    if answer.verdict == registry_pb2.SimulatedWebhookAnswer.VERDICT_FAILED:
+        return SuppliedWebhookAnswer(body=None)
+    body = _SIMULATED_BODIES.get(answer.verdict)
+    if body is None:
+        raise InvalidArgument.for_field(
+            "webhook_answer.verdict", "webhook_answer.verdict must be ANSWER, REJECT or FAILED"
+        )
+    if answer.HasField("client_websocket_url"):
+        body = {**body, "client_websocket_url": answer.client_websocket_url}
+    return SuppliedWebhookAnswer(body=json.dumps(body).encode())
 
 
 def _to_proto(decision: Decision) -> registry_pb2.RouteCallResponse:

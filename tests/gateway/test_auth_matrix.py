@@ -146,6 +146,7 @@ CASES: dict[str, Case] = {
         lambda w: f"/inbound_context_strategy/delete/{w.strategy_id}"
     ),
     "POST /v1/calls:route": Case(lambda w: "/v1/calls:route", _route_body),
+    "POST /v1/calls:simulate": Case(lambda w: "/v1/calls:simulate", _route_body),
     "GET /v1/calls/{call_id}/decision": Case(lambda w: f"/v1/calls/{w.call_id}/decision"),
     "GET /v1/decisions": Case(lambda w: "/v1/decisions"),
 }
@@ -192,6 +193,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "POST /inbound/detach/{inbound_id}": (404, 404),
     "POST /inbound_context_strategy/create": (200, 403),
     "POST /v1/calls:route": (200, 403),
+    "POST /v1/calls:simulate": (200, 403),
     "PUT /api/v1/phone/incoming-call-action": (404, 403),
 }
 """Per route: the answer to ``other_admin`` and to ``other_scoped``; ``none``, ``malformed``

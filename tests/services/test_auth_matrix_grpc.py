@@ -94,6 +94,13 @@ REQUESTS: dict[str, Callable[[World], dict[str, Any]]] = {
         "caller_number": "+14155550123",
         "service": "exotel",
     },
+    "CallRoutingService/SimulateCall": lambda w: {
+        "call": {
+            "inbound_number": w.phone_number,
+            "caller_number": "+14155550123",
+            "service": "exotel",
+        }
+    },
     "ContactRuleService/CreateContactRule": lambda w: {
         "inbound_id": w.inbound_id,
         "contact_rule": {"action": "CONTACT_RULE_ACTION_BLOCK", "match_target": "+14155550199"},
@@ -146,6 +153,7 @@ EXPECTED: dict[str, tuple[Code, Code]] = {
     "InboundContextStrategyService/GetInboundContextStrategy": (NOT_FOUND, DENIED),
     "InboundContextStrategyService/DeleteInboundContextStrategy": (NOT_FOUND, DENIED),
     "CallRoutingService/RouteCall": (OK, DENIED),
+    "CallRoutingService/SimulateCall": (OK, DENIED),
     "ContactRuleService/CreateContactRule": (NOT_FOUND, NOT_FOUND),
     "ContactRuleService/GetContactRule": (NOT_FOUND, NOT_FOUND),
     "ContactRuleService/ListContactRules": (NOT_FOUND, NOT_FOUND),

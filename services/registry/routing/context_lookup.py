@@ -31,6 +31,7 @@ class ContextStatus(Enum):
     """Outcome of a lookup (mirrors ``ContextLookupStatus``)."""
 
     NOT_CONFIGURED = "not_configured"
+    NOT_LOOKED_UP = "not_looked_up"
     OK = "ok"
     TIMEOUT = "timeout"
     HTTP_ERROR = "http_error"

@@ -23,11 +23,16 @@ from services.common.phone import (
 )
 from services.registry.config_client import assistant_name
 from services.registry.contact_rule_values import normalized_caller
-from services.registry.routing import context_lookup, webhook
+from services.registry.routing import context_lookup, explain, webhook
 from services.registry.routing.call_targets import CallTargetCache
 from services.registry.routing.caller_screening import CallerScreening, screen
-from services.registry.routing.context_lookup import NOT_CONFIGURED, CallerContextResult
+from services.registry.routing.context_lookup import (
+    NOT_CONFIGURED,
+    CallerContextResult,
+    ContextStatus,
+)
 from services.registry.routing.edge_auth import RoutingCaller
+from services.registry.routing.explain import NO_TRACE, REAL_CALL, RunOptions, Stage, Trace
 from services.registry.routing.lookup import ActiveMapping, MappingLookup
 from services.registry.routing.outbound_http import OutboundHttp
 from services.registry.routing.webhook import WebhookResult, WebhookVerdict
@@ -151,6 +156,15 @@ class Decision:
 
 
 @dataclass(frozen=True, slots=True)
+class _Run:
+    """One run of the pipeline: what it may do, where it explains itself, what it learns."""
+
+    options: RunOptions
+    trace: Trace
+    facts: DecisionFacts
+
+
+@dataclass(frozen=True, slots=True)
 class _Call:
     """What the steps after the mapping lookup need to know about the call."""
 
@@ -184,28 +198,34 @@ class Router:
         caller_number: str,
         service: str,
         call_id: str | None,
+        options: RunOptions = REAL_CALL,
+        trace: Trace = NO_TRACE,
     ) -> Decision:
         """The decision for a call to ``inbound_number``; routing failures are REJECT decisions.
 
         Raises InvalidArgument for an empty number or an unknown ``service`` and Unavailable
-        when the config service cannot be reached. ``Decision.facts`` says what was found.
+        when the config service cannot be reached. ``Decision.facts`` says what was found;
+        ``options`` say what the run may do (a simulation asks nobody unless told to) and
+        ``trace`` receives one step per stage.
         """
-        facts = DecisionFacts()
+        run = _Run(options, trace, DecisionFacts())
         decision = await self._decide(
             caller,
-            facts,
+            run,
             inbound_number=inbound_number,
             caller_number=caller_number,
             service=service,
             call_id=call_id,
         )
-        decision.facts = facts
+        decision.facts = run.facts
+        if trace.enabled:
+            trace.add(Stage.OUTCOME, decision.verdict.value, explain.outcome_detail(decision))
         return decision
 
     async def _decide(
         self,
         caller: RoutingCaller,
-        facts: DecisionFacts,
+        run: _Run,
         *,
         inbound_number: str,
         caller_number: str,
@@ -221,23 +241,31 @@ class Router:
             raise InvalidArgument.for_field(
                 "service", f"service must be one of: {supported}", reason="UNSUPPORTED_SERVICE"
             )
+        trace = run.trace
+        trace.add(Stage.SERVICE, service, f"numbers without + are read in region {region}")
         call_id = call_id or str(uuid.uuid4())
         request_context.annotate(call_id=call_id)
         try:
             normalized = normalize_phone_number(inbound_number, region)
         except InvalidPhoneNumber as error:
+            trace.add(Stage.NORMALIZE, "invalid", error.message)
             return _reject(call_id, RejectReason.INVALID_NUMBER, error.message)
-        facts.normalized_number = normalized
+        run.facts.normalized_number = normalized
+        trace.add(Stage.NORMALIZE, "ok", f"{inbound_number!r} -> {normalized}")
 
         caller_key = normalized_caller(caller_number, region)
         mapping = await self._mappings.find(normalized, caller.account_id, caller_key)
         if mapping is None:
+            trace.add(Stage.MAPPING, "not_found", explain.no_mapping_detail(normalized, caller))
             return _reject(call_id, RejectReason.NO_ACTIVE_MAPPING, "no active mapping")
-        facts.account_id = mapping.account_id
+        run.facts.account_id = mapping.account_id
+        trace.add(Stage.MAPPING, "found", f"inbound_id {mapping.inbound_id}")
         screening = screen(mapping.filter_mode, mapping.caller_rule, caller_key)
+        if trace.enabled:
+            trace.add(Stage.CALLER_SCREENING, *explain.screening_step(screening))
         if screening.allowed:
             decision = await self._route_mapping(
-                call_id, service, normalized, caller_number, mapping, facts
+                call_id, service, normalized, caller_number, mapping, run
             )
         else:
             decision = _reject(
@@ -257,10 +285,12 @@ class Router:
         normalized: str,
         caller_number: str,
         mapping: ActiveMapping,
-        facts: DecisionFacts,
+        run: _Run,
     ) -> Decision:
         """The decision for a screened caller: assistant -> call action (-> webhook)."""
+        trace = run.trace
         if mapping.assistant_id is None:
+            trace.add(Stage.ASSISTANT, "none", "the mapping has no assistant")
             return _reject(
                 call_id,
                 RejectReason.NO_ASSISTANT,
@@ -269,6 +299,9 @@ class Router:
             )
         target = await self._targets.get(mapping.assistant_id)
         if target is None or target.agent_identity.organization_id != mapping.account_id:
+            trace.add(
+                Stage.ASSISTANT, "not_found", f"identity {mapping.assistant_id} no longer exists"
+            )
             return _reject(
                 call_id,
                 RejectReason.ASSISTANT_NOT_FOUND,
@@ -285,18 +318,22 @@ class Router:
             assistant_id=mapping.assistant_id,
             assistant_name=assistant_name(target.agent_identity),
         )
+        trace.add(Stage.ASSISTANT, "found", f"{call.assistant_name} ({call.assistant_id})")
         if not target.HasField("incoming_call_action"):
+            trace.add(Stage.CALL_ACTION, "none", "the identity has no incoming-call action")
             return _reject_for(call, RejectReason.NO_CALL_ACTION, "no incoming-call action")
         action = target.incoming_call_action
         if action.HasField("update_time"):
-            facts.action_version = action.update_time.ToDatetime(tzinfo=UTC)
+            run.facts.action_version = action.update_time.ToDatetime(tzinfo=UTC)
         kind = action.incoming_call_action
+        if trace.enabled:
+            trace.add(Stage.CALL_ACTION, *explain.action_step(action, run.facts.action_version))
         if kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_AUTO_REJECT:
             return _reject_for(
                 call, RejectReason.AUTO_REJECT, None, source=ActionSource.AUTO_REJECT
             )
         if kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_WEBHOOK:
-            return await self._ask_webhook(call, target, facts)
+            return await self._ask_webhook(call, target, run)
         if kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_AUTO_ACCEPT:
             decision = _accept(call, action, None, ActionSource.AUTO_ACCEPT)
         elif kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_FORWARD:
@@ -306,13 +343,21 @@ class Router:
         else:
             return _reject_for(call, RejectReason.NO_CALL_ACTION, "unknown incoming-call action")
         if decision.reject_reason is None:
-            decision.caller_context = await self._caller_context(call)
+            decision.caller_context = await self._caller_context(call, run)
         return decision
 
-    async def _caller_context(self, call: _Call) -> CallerContextResult:
+    async def _caller_context(self, call: _Call, run: _Run) -> CallerContextResult:
+        result = await self._look_up_context(call, run.options)
+        if run.trace.enabled:
+            run.trace.add(Stage.CALLER_CONTEXT, *explain.context_step(result))
+        return result
+
+    async def _look_up_context(self, call: _Call, options: RunOptions) -> CallerContextResult:
         strategy = call.mapping.strategy
         if strategy is None:
             return NOT_CONFIGURED
+        if not options.look_up_context:
+            return CallerContextResult(ContextStatus.NOT_LOOKED_UP, strategy_id=strategy.id)
         return await context_lookup.look_up(
             self._http,
             strategy,
@@ -324,27 +369,14 @@ class Router:
             inbound_number=call.local_number,
         )
 
-    async def _ask_webhook(
-        self, call: _Call, target: config_pb2.CallTarget, facts: DecisionFacts
-    ) -> Decision:
+    async def _ask_webhook(self, call: _Call, target: config_pb2.CallTarget, run: _Run) -> Decision:
         """Webhook and context lookup run concurrently: latency is the larger budget."""
         action = target.incoming_call_action
-        lookup = asyncio.create_task(self._caller_context(call))
+        lookup = asyncio.create_task(self._caller_context(call, run))
         try:
-            answer = await webhook.ask(
-                self._http,
-                call_id=call.call_id,
-                local_number=call.local_number,
-                remote_number=call.caller_number,
-                identity=target.agent_identity,
-                action=action,
-                secret=(
-                    target.webhook_signing_key if target.HasField("webhook_signing_key") else None
-                ),
-                remote_identities=await self._remote_identities(call),
-            )
-            facts.webhook = answer
-            decision = _from_webhook(call, action, answer)
+            answer = await self._webhook_answer(call, target, run.options)
+            run.facts.webhook = answer
+            decision = _from_webhook(call, action, answer, run.trace)
             if decision.reject_reason is None:
                 decision.caller_context = await lookup
             return decision
@@ -353,6 +385,34 @@ class Router:
                 lookup.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await lookup
+
+    async def _webhook_answer(
+        self, call: _Call, target: config_pb2.CallTarget, options: RunOptions
+    ) -> WebhookResult:
+        """The customer's answer; in a simulation the supplied one, or none unless asked."""
+        supplied = options.webhook_answer
+        if supplied is not None:
+            if supplied.body is None:
+                return _WEBHOOK_SUPPLIED_FAILED
+            action = target.incoming_call_action
+            configured = (
+                action.client_websocket_url if action.HasField("client_websocket_url") else None
+            )
+            return webhook.interpret(
+                supplied.body, configured, allow_private=self._http.allow_private
+            )
+        if not options.ask_webhook:
+            return _WEBHOOK_NOT_ASKED
+        return await webhook.ask(
+            self._http,
+            call_id=call.call_id,
+            local_number=call.local_number,
+            remote_number=call.caller_number,
+            identity=target.agent_identity,
+            action=target.incoming_call_action,
+            secret=(target.webhook_signing_key if target.HasField("webhook_signing_key") else None),
+            remote_identities=await self._remote_identities(call),
+        )
 
     async def _remote_identities(self, call: _Call) -> list[config_pb2.AgentIdentity]:
         """Inkbox's ``agent_identities``: the caller, when it is an identity of the account.
@@ -378,9 +438,20 @@ class Router:
         return [target.agent_identity]
 
 
+_WEBHOOK_NOT_ASKED: Final = WebhookResult(
+    WebhookVerdict.FAILED, detail="webhook not asked (simulation)"
+)
+"""A simulation that neither asks the webhook nor supplies an answer sees the fallback."""
+_WEBHOOK_SUPPLIED_FAILED: Final = WebhookResult(
+    WebhookVerdict.FAILED, detail="supplied webhook answer: no answer (simulation)"
+)
+
+
 def _from_webhook(
-    call: _Call, action: config_pb2.IncomingCallAction, answer: WebhookResult
+    call: _Call, action: config_pb2.IncomingCallAction, answer: WebhookResult, trace: Trace
 ) -> Decision:
+    if trace.enabled:
+        trace.add(Stage.WEBHOOK, *explain.webhook_step(answer))
     if answer.verdict is WebhookVerdict.ANSWER:
         return _accept(call, action, answer.url, ActionSource.WEBHOOK)
     if answer.verdict is WebhookVerdict.REJECT:
@@ -393,6 +464,8 @@ def _from_webhook(
         )
     fallback = action.webhook_fallback
     source = ActionSource.WEBHOOK_FALLBACK
+    if trace.enabled:
+        trace.add(Stage.FALLBACK, *explain.fallback_step(fallback.action))
     if fallback.action == _FALLBACKS.CALL_FALLBACK_ACTION_ACCEPT:
         url = fallback.client_websocket_url if fallback.HasField("client_websocket_url") else None
         decision = _accept(call, action, url, source)
