@@ -26,10 +26,9 @@ from typing import Any
 
 import httpx
 import pytest
-from switchboard.config.v1 import config_pb2
-from switchboard.registry.v1 import journal_pb2, registry_pb2
 
 from services.common.settings import metrics_port_for
+from tests.support import proto_modules
 from tests.support.serve_all import ServeAll, serve_all
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,8 +116,7 @@ def _rest_operations(spec: dict[str, Any]) -> set[tuple[str, str]]:
 def _rpcs() -> set[str]:
     return {
         f"{service.full_name}/{method.name}"
-        for module in (config_pb2, registry_pb2, journal_pb2)
-        for service in module.DESCRIPTOR.services_by_name.values()
+        for service in proto_modules.services()
         for method in service.methods
     }
 

@@ -46,6 +46,7 @@ def decision_json(response: registry_pb2.RouteCallResponse) -> dict[str, Any]:
         "caller_context": context,
         "reason_detail": optional(response, "reason_detail"),
         "caller_screening": screening,
+        "sip_status": optional(response, "sip_status"),
     }
 
 

@@ -54,6 +54,7 @@ class CallDecisionRecord(BaseModel):
     decision: str | None
     reject_reason: str | None
     edge_outcome: str | None
+    sip_status: int | None
     reason_detail: str | None
     webhook_outcome: str | None
     webhook_latency_ms: float | None
@@ -94,6 +95,7 @@ def record_json(message: journal_pb2.CallDecision) -> dict[str, Any]:
         "decision": enum_text(message, "decision"),
         "reject_reason": enum_text(message, "reject_reason"),
         "edge_outcome": enum_text(message, "edge_outcome"),
+        "sip_status": optional(message, "sip_status"),
         "reason_detail": optional(message, "reason_detail"),
         "webhook_outcome": enum_text(message, "webhook_outcome"),
         "webhook_latency_ms": _ms(message, "webhook_latency"),

@@ -85,6 +85,7 @@ async def stream_url(
         "decision": decision["decision"],
         "reject_reason": decision["reject_reason"],
         "edge_outcome": decision["edge_outcome"],
+        "sip_status": decision["sip_status"],
     }
     status = 404 if response.decision == registry_pb2.ROUTING_DECISION_REJECT else 409
     return JSONResponse({"detail": detail}, status_code=status)

@@ -21,6 +21,22 @@ from services.common import request_context
 router = APIRouter(route_class=InkboxRoute, tags=["calls"])
 
 
+RejectReasonName = Literal[
+    "no_active_mapping",
+    "no_assistant",
+    "assistant_not_found",
+    "no_call_action",
+    "auto_reject",
+    "webhook_rejected",
+    "webhook_failed",
+    "invalid_number",
+    "caller_blocked",
+]
+"""``RejectReason`` in registry.proto, lower-case without its prefix."""
+EdgeOutcomeName = Literal["bridge", "forward", "temporarily_unavailable", "busy", "rejected"]
+"""``EdgeOutcome`` in registry.proto, lower-case without its prefix."""
+
+
 class RouteCallBody(BaseModel):
     """The call to route."""
 
@@ -65,21 +81,8 @@ class RouteCallResult(BaseModel):
 
     call_id: str
     decision: Literal["accept", "reject", "forward", "hosted_agent"]
-    reject_reason: (
-        Literal[
-            "no_active_mapping",
-            "no_assistant",
-            "assistant_not_found",
-            "no_call_action",
-            "auto_reject",
-            "webhook_rejected",
-            "webhook_failed",
-            "invalid_number",
-            "caller_blocked",
-        ]
-        | None
-    )
-    edge_outcome: Literal["bridge", "forward", "temporarily_unavailable", "rejected"]
+    reject_reason: RejectReasonName | None
+    edge_outcome: EdgeOutcomeName
     client_websocket_url: str | None
     forwarding_target_type: Literal["phone", "sip"] | None
     forwarding_phone_number: str | None
@@ -97,6 +100,12 @@ class RouteCallResult(BaseModel):
     reason_detail: str | None
     caller_screening: CallerScreeningBody | None = Field(
         default=None, description="Null when routing stopped before a mapping matched."
+    )
+    sip_status: int | None = Field(
+        default=None,
+        description="The SIP status to send the carrier for a refusal (the account's "
+        "carrier outcome for the reason, see `/api/v1/phone/carrier-outcomes`); null when "
+        "routed.",
     )
 
 

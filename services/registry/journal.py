@@ -199,6 +199,7 @@ def decision_record(
         "verdict": decision.verdict.value,
         "reject_reason": _value(decision.reject_reason),
         "edge_outcome": decision.edge_outcome.value,
+        "sip_status": decision.sip_status,
         "reason_detail": decision.reason_detail[:1024] if decision.reason_detail else None,
         "webhook_status": webhook.verdict.value if webhook else None,
         "webhook_ms": _ms(webhook.elapsed_seconds) if webhook else None,

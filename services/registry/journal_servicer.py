@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard.registry.v1 import journal_pb2, journal_pb2_grpc, registry_pb2
 
 from services.common.grpc_server import ServicerContext
+from services.common.proto_time import from_timestamp
 from services.registry.config_client import ConfigClient
 from services.registry.journal_read import DecisionFilter, DecisionJournalReader
 from services.registry.models import CallDecision
@@ -53,12 +52,14 @@ class CallDecisionServicer(journal_pb2_grpc.CallDecisionServiceServicer):
             verdict=_text("verdict", request.decision),
             reject_reason=_text("reject_reason", request.reject_reason),
             start_time=(
-                request.start_time.ToDatetime(tzinfo=UTC)
+                from_timestamp(request.start_time, "start_time")
                 if request.HasField("start_time")
                 else None
             ),
             end_time=(
-                request.end_time.ToDatetime(tzinfo=UTC) if request.HasField("end_time") else None
+                from_timestamp(request.end_time, "end_time")
+                if request.HasField("end_time")
+                else None
             ),
         )
         page = await self._reader.list(caller, wanted, request.page_size, request.page_token)
@@ -105,6 +106,7 @@ def decision_to_proto(row: CallDecision) -> journal_pb2.CallDecision:
         ("inbound_id", row.inbound_id),
         ("assistant_id", row.assistant_id),
         ("reason_detail", row.reason_detail),
+        ("sip_status", row.sip_status),
     ):
         if value is not None:
             setattr(message, field, value)

@@ -160,6 +160,7 @@ class CallDecision(Base):
     verdict: Mapped[str] = mapped_column(String(32))
     reject_reason: Mapped[str | None] = mapped_column(String(32), default=None)
     edge_outcome: Mapped[str] = mapped_column(String(32))
+    sip_status: Mapped[int | None] = mapped_column(Integer, default=None)
     reason_detail: Mapped[str | None] = mapped_column(String(1024), default=None)
     webhook_status: Mapped[str | None] = mapped_column(String(32), default=None)
     webhook_ms: Mapped[float | None] = mapped_column(Float, default=None)
@@ -167,6 +168,21 @@ class CallDecision(Base):
     context_ms: Mapped[float | None] = mapped_column(Float, default=None)
     decision_ms: Mapped[float] = mapped_column(Float)
     replica: Mapped[str] = mapped_column(String(128))
+
+
+class CarrierOverrides(Base):
+    """An account's overrides of what carriers are told per reject reason.
+
+    ``overrides`` maps a reject reason to ``{"sip_status": N, "edge_outcome": "..."}``
+    (validated by ``services.registry.routing.carrier_outcomes.parse_overrides``); reasons
+    absent keep the defaults.
+    """
+
+    __tablename__ = "carrier_overrides"
+
+    account_id: Mapped[str] = mapped_column(UUIDString(), primary_key=True)
+    overrides: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class CapacitySlot(Base):

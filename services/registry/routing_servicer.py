@@ -23,6 +23,7 @@ from services.registry.routing.caller_screening import CallerScreening
 from services.registry.routing.context_lookup import CallerContextResult, ContextStatus
 from services.registry.routing.decision import (
     ActionSource,
+    CarrierPolicies,
     Decision,
     EdgeOutcome,
     RejectReason,
@@ -72,6 +73,8 @@ class CallRoutingServicer(RegistryServicerBase, registry_pb2_grpc.CallRoutingSer
         readers: async_sessionmaker[AsyncSession],
         config: ConfigClient,
         settings: RegistrySettings,
+        *,
+        carrier: CarrierPolicies,
     ) -> None:
         super().__init__(sessions, readers, config, settings)
         self._http = OutboundHttp(
@@ -99,7 +102,7 @@ class CallRoutingServicer(RegistryServicerBase, registry_pb2_grpc.CallRoutingSer
             settings.call_target_cache_ttl_seconds,
             settings.call_target_cache_pushed_ttl_seconds,
         )
-        self._router = Router(self._mappings, self.call_targets, self._http)
+        self._router = Router(self._mappings, self.call_targets, self._http, carrier)
 
     async def close(self) -> None:
         """Close the outgoing HTTP client and the mapping reads' connections (on server stop),
@@ -220,6 +223,8 @@ def _to_proto(decision: Decision) -> registry_pb2.RouteCallResponse:
         response.assistant_name = decision.assistant_name
     if decision.reason_detail is not None:
         response.reason_detail = decision.reason_detail
+    if decision.sip_status is not None:
+        response.sip_status = decision.sip_status
     if decision.caller_context is not None:
         _fill_context(response.caller_context, decision.caller_context)
     if decision.caller_screening is not None:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from switchboard.registry.v1 import journal_pb2, journal_pb2_grpc, registry_pb2, registry_pb2_grpc
+from switchboard.registry.v1 import (
+    carrier_pb2,
+    carrier_pb2_grpc,
+    journal_pb2,
+    journal_pb2_grpc,
+    registry_pb2,
+    registry_pb2_grpc,
+)
 
 from services.common import logs
 from services.common.db import (
@@ -13,11 +20,14 @@ from services.common.db import (
 from services.common.grpc_server import GrpcServer, serve_until_signalled
 from services.common.local_secrets import host_of, internal_token, require_token_off_loopback
 from services.common.service_process import start_service
+from services.registry.carrier_servicer import CarrierOutcomeServicer
+from services.registry.carrier_settings import CarrierSettings
 from services.registry.config_changes import ChangeWatcher
 from services.registry.config_client import ConfigClient
 from services.registry.contact_rules_servicer import ContactRuleServicer
 from services.registry.journal_servicer import CallDecisionServicer
 from services.registry.models import MIGRATIONS_DIR
+from services.registry.routing.decision import RejectReason
 from services.registry.routing_servicer import CallRoutingServicer
 from services.registry.servicer import InboundContextStrategyServicer, InboundNumberServicer
 from services.registry.settings import RegistrySettings
@@ -33,6 +43,7 @@ SERVICE_NAMES = (
         )
     ),
     journal_pb2.DESCRIPTOR.services_by_name["CallDecisionService"].full_name,
+    carrier_pb2.DESCRIPTOR.services_by_name["CarrierOutcomeService"].full_name,
 )
 
 
@@ -44,7 +55,14 @@ async def start(settings: RegistrySettings) -> GrpcServer:
     config = ConfigClient.connect(settings)
     numbers = InboundNumberServicer(sessions, readers, config, settings)
     strategies = InboundContextStrategyServicer(sessions, readers, config, settings)
-    routing = CallRoutingServicer(sessions, readers, config, settings)
+    carrier = CarrierSettings(
+        sessions,
+        readers,
+        reasons=[reason.value for reason in RejectReason],
+        cache_seconds=settings.call_target_cache_ttl_seconds,
+    )
+    routing = CallRoutingServicer(sessions, readers, config, settings, carrier=carrier)
+    carrier_outcomes = CarrierOutcomeServicer(config, carrier)
     rules = ContactRuleServicer(sessions, readers, config, settings)
     watcher = ChangeWatcher(config, routing.call_targets)
     watcher.start()
@@ -63,6 +81,9 @@ async def start(settings: RegistrySettings) -> GrpcServer:
             lambda s: registry_pb2_grpc.add_CallRoutingServiceServicer_to_server(routing, s),
             lambda s: registry_pb2_grpc.add_ContactRuleServiceServicer_to_server(rules, s),
             lambda s: journal_pb2_grpc.add_CallDecisionServiceServicer_to_server(decisions, s),
+            lambda s: carrier_pb2_grpc.add_CarrierOutcomeServiceServicer_to_server(
+                carrier_outcomes, s
+            ),
         ],
         service_names=SERVICE_NAMES,
         name="registry",

@@ -149,6 +149,11 @@ CASES: dict[str, Case] = {
     "POST /v1/calls:simulate": Case(lambda w: "/v1/calls:simulate", _route_body),
     "GET /v1/calls/{call_id}/decision": Case(lambda w: f"/v1/calls/{w.call_id}/decision"),
     "GET /v1/decisions": Case(lambda w: "/v1/decisions"),
+    "GET /api/v1/phone/carrier-outcomes": Case(lambda w: "/api/v1/phone/carrier-outcomes"),
+    "PUT /api/v1/phone/carrier-outcomes": Case(
+        lambda w: "/api/v1/phone/carrier-outcomes",
+        lambda w: {"overrides": {"auto_reject": {"sip_status": 486}}},
+    ),
 }
 
 EXPECTED: dict[str, tuple[int, int]] = {
@@ -195,6 +200,8 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "POST /v1/calls:route": (200, 403),
     "POST /v1/calls:simulate": (200, 403),
     "PUT /api/v1/phone/incoming-call-action": (404, 403),
+    "GET /api/v1/phone/carrier-outcomes": (200, 403),
+    "PUT /api/v1/phone/carrier-outcomes": (200, 403),
 }
 """Per route: the answer to ``other_admin`` and to ``other_scoped``; ``none``, ``malformed``
 and ``revoked`` are 401 everywhere. Where a wrong credential gets a 2xx, it acted on what it

@@ -18,10 +18,18 @@ import pytest
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
-from switchboard.registry.v1 import journal_pb2, journal_pb2_grpc, registry_pb2, registry_pb2_grpc
+from switchboard.registry.v1 import (
+    carrier_pb2,
+    carrier_pb2_grpc,
+    journal_pb2,
+    journal_pb2_grpc,
+    registry_pb2,
+    registry_pb2_grpc,
+)
 
 from services.common.auth import INTERNAL_TOKEN_HEADER
 from tests.services.registry.factories import fresh_number
+from tests.support import proto_modules
 from tests.support.auth_world import CREDENTIALS, World, build_world, snapshot, snapshot_diff
 from tests.support.routing_stack import RoutingStack
 from tests.support.stack import Stack
@@ -122,6 +130,10 @@ REQUESTS: dict[str, Callable[[World], dict[str, Any]]] = {
     },
     "CallDecisionService/GetCallDecision": lambda w: {"call_id": w.call_id},
     "CallDecisionService/ListCallDecisions": lambda w: {},
+    "CarrierOutcomeService/GetCarrierOutcomes": lambda w: {},
+    "CarrierOutcomeService/UpdateCarrierOutcomes": lambda w: {
+        "overrides": [{"reason": "REJECT_REASON_AUTO_REJECT", "sip_status": 486}]
+    },
 }
 """What each RPC is asked: about our resources (a create names our handle or identity)."""
 
@@ -161,6 +173,8 @@ EXPECTED: dict[str, tuple[Code, Code]] = {
     "ContactRuleService/DeleteContactRule": (NOT_FOUND, DENIED),
     "CallDecisionService/GetCallDecision": (NOT_FOUND, DENIED),
     "CallDecisionService/ListCallDecisions": (OK, DENIED),
+    "CarrierOutcomeService/GetCarrierOutcomes": (OK, DENIED),
+    "CarrierOutcomeService/UpdateCarrierOutcomes": (OK, DENIED),
 }
 """Per RPC: the code ``other_admin`` and ``other_scoped`` get (no credential, a malformed one
 and a revoked one: UNAUTHENTICATED everywhere). The same answers as the REST routes these
@@ -186,14 +200,18 @@ _SERVICES = {
     "CallRoutingService": (registry_pb2, registry_pb2_grpc.CallRoutingServiceStub, "registry"),
     "ContactRuleService": (registry_pb2, registry_pb2_grpc.ContactRuleServiceStub, "registry"),
     "CallDecisionService": (journal_pb2, journal_pb2_grpc.CallDecisionServiceStub, "registry"),
+    "CarrierOutcomeService": (
+        carrier_pb2,
+        carrier_pb2_grpc.CarrierOutcomeServiceStub,
+        "registry",
+    ),
 }
 
 
 def _public_rpcs() -> set[str]:
     return {
         f"{service.name}/{method.name}"
-        for module in (config_pb2, registry_pb2, journal_pb2)
-        for service in module.DESCRIPTOR.services_by_name.values()
+        for service in proto_modules.services()
         if service.name != "ConfigInternalService"
         for method in service.methods
     }

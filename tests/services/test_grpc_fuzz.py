@@ -25,10 +25,9 @@ from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from switchboard.config.v1 import config_pb2
-from switchboard.registry.v1 import registry_pb2
 
 from services.config.operator import CreatedAccount
+from tests.support import proto_modules
 from tests.support.stack import Stack
 
 EXAMPLES = int(os.environ.get("SWITCHBOARD_FUZZ_EXAMPLES", "10"))
@@ -46,10 +45,7 @@ DOCUMENTED = frozenset(
     }
 )
 """What a caller may get for bad input (ABORTED: a concurrent write won; retry)."""
-SERVICES = {
-    "config": list(config_pb2.DESCRIPTOR.services_by_name.values()),
-    "registry": list(registry_pb2.DESCRIPTOR.services_by_name.values()),
-}
+SERVICES = {process: proto_modules.services(process) for process in proto_modules.BY_SERVICE}
 MAX_DEPTH = 3
 
 _STRINGS = st.one_of(

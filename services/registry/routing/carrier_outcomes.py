@@ -186,7 +186,8 @@ def parse_overrides(raw: Any, field: str = "sip_overrides") -> dict[str, Carrier
         if answer is not None:
             overrides[reason] = answer
     if violations:
-        raise InvalidArgument(violations[0].description, violations=violations)
+        first = violations[0]
+        raise InvalidArgument(f"{first.field}: {first.description}", violations=violations)
     return overrides
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from types import MappingProxyType
-from typing import Final
+from typing import Final, Protocol
 
 from switchboard.config.v1 import config_pb2
 
@@ -23,9 +22,10 @@ from services.common.phone import (
 )
 from services.registry.config_client import assistant_name
 from services.registry.contact_rule_values import normalized_caller
-from services.registry.routing import context_lookup, explain, webhook
+from services.registry.routing import carrier_outcomes, context_lookup, explain, webhook
 from services.registry.routing.call_targets import CallTargetCache
 from services.registry.routing.caller_screening import CallerScreening, screen
+from services.registry.routing.carrier_outcomes import CarrierAnswer, CarrierPolicy
 from services.registry.routing.context_lookup import (
     NOT_CONFIGURED,
     CallerContextResult,
@@ -67,6 +67,7 @@ class EdgeOutcome(Enum):
     BRIDGE = "bridge"
     FORWARD = "forward"
     TEMPORARILY_UNAVAILABLE = "temporarily_unavailable"
+    BUSY = "busy"
     REJECTED = "rejected"
 
 
@@ -80,22 +81,6 @@ class ActionSource(Enum):
     WEBHOOK = "webhook"
     WEBHOOK_FALLBACK = "webhook_fallback"
 
-
-EDGE_OUTCOMES: Final[Mapping[RejectReason, EdgeOutcome]] = MappingProxyType(
-    {
-        RejectReason.INVALID_NUMBER: EdgeOutcome.TEMPORARILY_UNAVAILABLE,
-        RejectReason.NO_ACTIVE_MAPPING: EdgeOutcome.TEMPORARILY_UNAVAILABLE,
-        RejectReason.NO_ASSISTANT: EdgeOutcome.TEMPORARILY_UNAVAILABLE,
-        RejectReason.ASSISTANT_NOT_FOUND: EdgeOutcome.TEMPORARILY_UNAVAILABLE,
-        RejectReason.NO_CALL_ACTION: EdgeOutcome.TEMPORARILY_UNAVAILABLE,
-        RejectReason.AUTO_REJECT: EdgeOutcome.REJECTED,
-        RejectReason.WEBHOOK_REJECTED: EdgeOutcome.REJECTED,
-        RejectReason.WEBHOOK_FAILED: EdgeOutcome.REJECTED,
-        RejectReason.CALLER_BLOCKED: EdgeOutcome.REJECTED,
-    }
-)
-"""Not routable -> SIP 480; refused by the customer's configuration -> decline (SIP 603, a
-global failure: carriers do not retry it, so a blocked caller is not re-offered)."""
 
 _ROUTED_OUTCOMES: Final = MappingProxyType(
     {
@@ -145,14 +130,30 @@ class Decision:
     caller_context: CallerContextResult | None = None
     reason_detail: str | None = None
     caller_screening: CallerScreening | None = None
+    carrier: CarrierAnswer | None = None
+    """What the carrier is told of a refusal: the account's override, else the default."""
     facts: DecisionFacts = field(default_factory=DecisionFacts)
+
+    @property
+    def carrier_answer(self) -> CarrierAnswer | None:
+        """The refusal's edge outcome and SIP status; None for a routed call."""
+        if self.reject_reason is None:
+            return None
+        return self.carrier or carrier_outcomes.DEFAULTS[self.reject_reason.value]
 
     @property
     def edge_outcome(self) -> EdgeOutcome:
         """The instruction for the telephony edge."""
-        if self.reject_reason is not None:
-            return EDGE_OUTCOMES[self.reject_reason]
+        answer = self.carrier_answer
+        if answer is not None:
+            return EdgeOutcome(answer.edge_outcome)
         return _ROUTED_OUTCOMES[self.verdict]
+
+    @property
+    def sip_status(self) -> int | None:
+        """The SIP status of a refusal (480, 486, 603, ...); None for a routed call."""
+        answer = self.carrier_answer
+        return None if answer is None else answer.sip_status
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +178,12 @@ class _Call:
     assistant_name: str
 
 
+class CarrierPolicies(Protocol):
+    """Where an account's carrier policy comes from (never raises: defaults on failure)."""
+
+    async def policy_for(self, account_id: str) -> CarrierPolicy: ...
+
+
 class Router:
     """Decides calls; one indexed read, one (cached) config lookup, HTTP only when configured."""
 
@@ -185,10 +192,12 @@ class Router:
         mappings: MappingLookup,
         targets: CallTargetCache,
         http: OutboundHttp,
+        carrier: CarrierPolicies,
     ) -> None:
         self._mappings = mappings
         self._targets = targets
         self._http = http
+        self._carrier = carrier
 
     async def route(
         self,
@@ -218,6 +227,12 @@ class Router:
             call_id=call_id,
         )
         decision.facts = run.facts
+        reason = decision.reject_reason
+        account_id = run.facts.account_id
+        overridable = reason is not None and reason.value not in carrier_outcomes.NOT_OVERRIDABLE
+        if reason is not None and account_id is not None and overridable:
+            policy = await self._carrier.policy_for(account_id)
+            decision.carrier = policy.answer(reason.value)
         if trace.enabled:
             trace.add(Stage.OUTCOME, decision.verdict.value, explain.outcome_detail(decision))
         return decision

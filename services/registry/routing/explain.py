@@ -174,6 +174,9 @@ def context_step(result: CallerContextResult) -> tuple[str, str]:
 def outcome_detail(decision: Decision) -> str:
     """The edge outcome and, for a reject, its reason."""
     text = f"edge outcome {decision.edge_outcome.value}"
-    if decision.reject_reason is not None:
+    answer = decision.carrier_answer
+    if decision.reject_reason is not None and answer is not None:
         text += f", reject reason {decision.reject_reason.value}"
+        whose = "the account's override" if answer.source == "account" else "default"
+        text += f", SIP {answer.sip_status} {answer.sip_reason_phrase} ({whose})"
     return text

@@ -16,6 +16,7 @@ FIELDS = {
     "decision",
     "reject_reason",
     "edge_outcome",
+    "sip_status",
     "client_websocket_url",
     "forwarding_target_type",
     "forwarding_phone_number",

@@ -10,7 +10,13 @@ from sqlalchemy import delete, update
 
 from services.common.phone import InvalidPhoneNumber, normalize_phone_number
 from services.config.models import AgentIdentity, IdentitySigningKey, IncomingCallAction
-from services.registry.models import InboundContextStrategy, InboundNumber
+from services.registry.contact_rule_values import (
+    ACTIVE,
+    BLOCK,
+    DEFAULT_DIRECTION,
+    DEFAULT_MATCH_TYPE,
+)
+from services.registry.models import ContactRule, InboundContextStrategy, InboundNumber
 from tests.support.stack import Stack
 
 
@@ -140,3 +146,20 @@ async def routed_identity(
     identity_id = await create_identity(stack, account_id, display_name)
     await set_call_action(stack, identity_id, action, **fields)
     return await map_number(stack, account_id, identity_id, strategy_id=strategy_id)
+
+
+async def block_caller(stack: Stack, account_id: str, mapping: Mapping, caller: str) -> str:
+    """An active inbound+outbound block rule on ``mapping`` for ``caller``; returns its id."""
+    async with stack.registry_sessions.begin() as session:
+        rule = ContactRule(
+            account_id=account_id,
+            inbound_id=mapping.inbound_id,
+            action=BLOCK,
+            match_type=DEFAULT_MATCH_TYPE,
+            match_target_normalized=normalize_phone_number(caller, "IN"),
+            direction=DEFAULT_DIRECTION,
+            status=ACTIVE,
+        )
+        session.add(rule)
+        await session.flush()
+        return rule.id

@@ -22,7 +22,7 @@ from services.registry.routing.carrier_outcomes import (
     exotel_answer,
     parse_overrides,
 )
-from services.registry.routing.decision import EDGE_OUTCOMES, EdgeOutcome, RejectReason
+from services.registry.routing.decision import Decision, EdgeOutcome, RejectReason, Verdict
 
 NEW_REASONS = {"at_capacity", "outside_hours"}
 
@@ -64,15 +64,18 @@ def test_the_statuses_of_two_outcomes_never_overlap() -> None:
     assert seen == set(SIP_REASON_PHRASES)
 
 
-def test_todays_decision_outcomes_differ_only_where_this_table_changes_them() -> None:
-    """Phase 2 replaces decision.EDGE_OUTCOMES with this table: webhook_failed becomes 480."""
-    changed = {
-        reason.value
-        for reason, outcome in EDGE_OUTCOMES.items()
-        if outcome.value != DEFAULTS[reason.value].edge_outcome
-    }
-    assert changed == {"webhook_failed"}
-    assert EDGE_OUTCOMES[RejectReason.WEBHOOK_FAILED] is EdgeOutcome.REJECTED
+def test_a_decisions_edge_outcome_and_sip_status_come_from_this_table() -> None:
+    for reason in RejectReason:
+        decision = Decision(call_id="c", verdict=Verdict.REJECT, reject_reason=reason)
+        default = DEFAULTS[reason.value]
+        assert decision.edge_outcome is EdgeOutcome(default.edge_outcome)
+        assert decision.sip_status == default.sip_status
+    failed = Decision(
+        call_id="c", verdict=Verdict.REJECT, reject_reason=RejectReason.WEBHOOK_FAILED
+    )
+    assert (failed.edge_outcome, failed.sip_status) == (EdgeOutcome.TEMPORARILY_UNAVAILABLE, 480)
+    routed = Decision(call_id="c", verdict=Verdict.ACCEPT)
+    assert (routed.edge_outcome, routed.sip_status) == (EdgeOutcome.BRIDGE, None)
 
 
 def test_an_account_override_applies_to_its_reason_only() -> None:

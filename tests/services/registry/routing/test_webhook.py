@@ -148,7 +148,9 @@ async def test_answer_without_any_url_fails(routing: RoutingStack, account: Crea
     )
     response = await routing.route(mapping.number)
     assert response.reject_reason == pb.REJECT_REASON_WEBHOOK_FAILED
-    assert response.edge_outcome == pb.EDGE_OUTCOME_REJECTED
+    # Nobody refused the call, the customer's app failed: temporary (480), not a decline.
+    assert response.edge_outcome == pb.EDGE_OUTCOME_TEMPORARILY_UNAVAILABLE
+    assert response.sip_status == 480
 
 
 async def test_answer_with_a_non_wss_url_fails(
@@ -166,6 +168,7 @@ async def test_reject(routing: RoutingStack, account: CreatedAccount) -> None:
     assert response.decision == pb.ROUTING_DECISION_REJECT
     assert response.reject_reason == pb.REJECT_REASON_WEBHOOK_REJECTED
     assert response.edge_outcome == pb.EDGE_OUTCOME_REJECTED
+    assert response.sip_status == 603
     assert response.action_source == pb.ACTION_SOURCE_WEBHOOK
     assert response.assistant_id == mapping.assistant_id
 
