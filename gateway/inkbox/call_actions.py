@@ -34,6 +34,7 @@ _THREE_STATE_PATHS: Final = {
     "forwarding_sip_uri": "forwarding_sip_uri",
     "webhook_timeout_seconds": "webhook_timeout",
     "webhook_fallback": "webhook_fallback",
+    "secondary_webhook_url": "secondary_webhook_url",
 }
 """Body keys that are kept when omitted, cleared by ``null`` -> their update_mask paths."""
 
@@ -102,6 +103,12 @@ class IncomingCallActionBody(BaseModel):
         description="Switchboard extension: what to do when the webhook fails (the call is "
         "rejected when not set)." + _THREE_STATE,
     )
+    secondary_webhook_url: Url | None = Field(
+        default=None,
+        description="Switchboard extension: a second `https://` webhook endpoint, asked when "
+        "the primary is slower than its recent p95, fails, or its circuit is open (must "
+        "differ from `incoming_call_webhook_url`)." + _THREE_STATE,
+    )
 
 
 class IncomingCallActionObject(BaseModel):
@@ -118,6 +125,9 @@ class IncomingCallActionObject(BaseModel):
         default=None, description="Extension; present only when set."
     )
     webhook_fallback: WebhookFallback | None = Field(
+        default=None, description="Extension; present only when set."
+    )
+    secondary_webhook_url: str | None = Field(
         default=None, description="Extension; present only when set."
     )
 
@@ -156,9 +166,9 @@ async def put_incoming_call_action(
 
     `client_websocket_url` and `incoming_call_webhook_url` are replaced by every PUT
     (omitted means `null`). The `forwarding_*` fields and the Switchboard extensions
-    `webhook_timeout_seconds` and `webhook_fallback` are kept when omitted, cleared by
-    `null` and set by a value; `forwarding_target_type: null` with an action other than
-    `forward` also clears both saved destinations (the Inkbox SDK's contract for
+    `webhook_timeout_seconds`, `webhook_fallback` and `secondary_webhook_url` are kept when
+    omitted, cleared by `null` and set by a value; `forwarding_target_type: null` with an
+    action other than `forward` also clears both saved destinations (the Inkbox SDK's contract for
     `forwarding_target_type=None`). The result must be valid as a whole: `auto_accept` needs
     a `wss://` `client_websocket_url`, `webhook` an `https://` `incoming_call_webhook_url`,
     `forward` exactly one destination (`phone` + E.164 number, or `sip` + SIP URI).
@@ -177,7 +187,7 @@ def call_action_request(body: IncomingCallActionBody) -> config_pb2.UpdateIncomi
     if body.agent_identity_id is not None:
         action.agent_identity_id = str(body.agent_identity_id)
     _set_destination(action, body.forwarding_target_type, body)
-    for name in ("client_websocket_url", "incoming_call_webhook_url"):
+    for name in ("client_websocket_url", "incoming_call_webhook_url", "secondary_webhook_url"):
         if (value := getattr(body, name)) is not None:
             setattr(action, name, value)
     if body.webhook_timeout_seconds is not None:
@@ -244,6 +254,8 @@ def call_action_json(message: config_pb2.IncomingCallAction) -> dict[str, Any]:
             "client_websocket_url": optional(fallback, "client_websocket_url"),
             **_destination_json(fallback),
         }
+    if message.HasField("secondary_webhook_url"):
+        body["secondary_webhook_url"] = message.secondary_webhook_url
     return body
 
 

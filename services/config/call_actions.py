@@ -61,6 +61,7 @@ class CallActionConfig:
     forwarding_sip_uri: str | None = None
     webhook_timeout_ms: int | None = None
     webhook_fallback: Fallback | None = None
+    secondary_webhook_url: str | None = None
 
 
 FIELDS: Final = tuple(field.name for field in dataclasses.fields(CallActionConfig))
@@ -130,6 +131,14 @@ def check_rules(config: CallActionConfig) -> None:
         raise InvalidArgument.for_field(
             "incoming_call_webhook_url",
             'incoming_call_webhook_url is required when incoming_call_action is "webhook"',
+        )
+    if (
+        config.secondary_webhook_url is not None
+        and config.secondary_webhook_url == config.incoming_call_webhook_url
+    ):
+        raise InvalidArgument.for_field(
+            "secondary_webhook_url",
+            "secondary_webhook_url must differ from incoming_call_webhook_url",
         )
     _check_destination(
         "",
@@ -224,14 +233,10 @@ def _check_formats(written: dict[str, Any], *, allow_private_urls: bool) -> None
             schemes=WEBSOCKET_SCHEMES,
             allow_private=allow_private_urls,
         )
-    webhook = written.get("incoming_call_webhook_url")
-    if webhook is not None:
-        check_url(
-            webhook,
-            "incoming_call_webhook_url",
-            schemes=WEBHOOK_SCHEMES,
-            allow_private=allow_private_urls,
-        )
+    for name in ("incoming_call_webhook_url", "secondary_webhook_url"):
+        webhook = written.get(name)
+        if webhook is not None:
+            check_url(webhook, name, schemes=WEBHOOK_SCHEMES, allow_private=allow_private_urls)
     _check_destination_formats(
         "",
         Destination(

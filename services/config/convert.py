@@ -85,6 +85,7 @@ def call_action_to_proto(action: IncomingCallAction) -> config_pb2.IncomingCallA
         "incoming_call_webhook_url",
         "forwarding_phone_number",
         "forwarding_sip_uri",
+        "secondary_webhook_url",
     ):
         value = getattr(action, name)
         if value is not None:
@@ -190,6 +191,7 @@ def call_action_update(
         webhook_fallback=(
             _fallback(message.webhook_fallback) if message.HasField("webhook_fallback") else None
         ),
+        secondary_webhook_url=_optional(message, "secondary_webhook_url"),
     )
     if not request.update_mask.paths:
         fields = {name for name in FIELDS if name not in FORWARDING_FIELDS}

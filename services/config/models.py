@@ -95,6 +95,7 @@ class IncomingCallAction(Base):
     fallback_forwarding_target_type: Mapped[str | None] = mapped_column(String(8), default=None)
     fallback_forwarding_phone_number: Mapped[str | None] = mapped_column(String(32), default=None)
     fallback_forwarding_sip_uri: Mapped[str | None] = mapped_column(Text, default=None)
+    secondary_webhook_url: Mapped[str | None] = mapped_column(Text, default=None)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

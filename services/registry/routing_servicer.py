@@ -20,6 +20,7 @@ from services.registry.contact_rule_values import WHITELIST
 from services.registry.journal import DecisionJournal, decision_record
 from services.registry.routing.call_targets import CallTargetCache
 from services.registry.routing.caller_screening import CallerScreening
+from services.registry.routing.circuit_breaker import BreakerSettings, CircuitBreakers
 from services.registry.routing.context_lookup import CallerContextResult, ContextStatus
 from services.registry.routing.decision import (
     ActionSource,
@@ -32,8 +33,10 @@ from services.registry.routing.decision import (
 )
 from services.registry.routing.edge_auth import EdgeAuthenticator
 from services.registry.routing.explain import SuppliedWebhookAnswer, Trace, simulation
+from services.registry.routing.hedging import LatencyTracker
 from services.registry.routing.lookup import MappingLookup
 from services.registry.routing.outbound_http import OutboundHttp
+from services.registry.routing.webhook_endpoints import WebhookEndpoints
 from services.registry.servicer import RegistryServicerBase
 from services.registry.settings import RegistrySettings
 
@@ -102,7 +105,15 @@ class CallRoutingServicer(RegistryServicerBase, registry_pb2_grpc.CallRoutingSer
             settings.call_target_cache_ttl_seconds,
             settings.call_target_cache_pushed_ttl_seconds,
         )
-        self._router = Router(self._mappings, self.call_targets, self._http, carrier)
+        breakers = CircuitBreakers(
+            BreakerSettings(
+                failure_threshold=settings.webhook_circuit_failures,
+                open_seconds=settings.webhook_circuit_open_seconds,
+                max_open_seconds=settings.webhook_circuit_open_seconds * 10,
+            )
+        )
+        webhooks = WebhookEndpoints(self._http, breakers, LatencyTracker())
+        self._router = Router(self._mappings, self.call_targets, self._http, webhooks, carrier)
 
     async def close(self) -> None:
         """Close the outgoing HTTP client and the mapping reads' connections (on server stop),

@@ -74,6 +74,20 @@ class RegistrySettings(DatabaseServiceSettings):
             "edits); 0 keeps the short TTL always."
         ),
     )
+    webhook_circuit_failures: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Consecutive failures of a webhook endpoint that open its circuit (this "
+        "replica then applies the identity's fallback at once instead of asking it).",
+    )
+    webhook_circuit_open_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How long an open circuit waits before one probe request; each failed "
+        "probe doubles it, up to 10x.",
+    )
     journal_enabled: bool = Field(
         default=True, description="Append every routing decision to the decision journal."
     )

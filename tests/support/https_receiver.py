@@ -84,6 +84,10 @@ class HttpsReceiver:
         self._replies[path] = reply
         return self.url(path)
 
+    def answer(self, url: str, reply: Reply) -> None:
+        """From now on, answer the path of ``url`` with ``reply``."""
+        self._replies["/" + url.rsplit("/", 1)[-1]] = reply
+
     def received(self, url: str) -> list[Received]:
         """Requests received on the path of ``url``."""
         return self._received.get("/" + url.rsplit("/", 1)[-1], [])

@@ -36,6 +36,7 @@ from services.registry.routing.explain import NO_TRACE, REAL_CALL, RunOptions, S
 from services.registry.routing.lookup import ActiveMapping, MappingLookup
 from services.registry.routing.outbound_http import OutboundHttp
 from services.registry.routing.webhook import WebhookResult, WebhookVerdict
+from services.registry.routing.webhook_endpoints import WebhookEndpoints
 
 
 class Verdict(Enum):
@@ -192,11 +193,13 @@ class Router:
         mappings: MappingLookup,
         targets: CallTargetCache,
         http: OutboundHttp,
+        webhooks: WebhookEndpoints,
         carrier: CarrierPolicies,
     ) -> None:
         self._mappings = mappings
         self._targets = targets
         self._http = http
+        self._webhooks = webhooks
         self._carrier = carrier
 
     async def route(
@@ -418,8 +421,7 @@ class Router:
             )
         if not options.ask_webhook:
             return _WEBHOOK_NOT_ASKED
-        return await webhook.ask(
-            self._http,
+        return await self._webhooks.ask(
             call_id=call.call_id,
             local_number=call.local_number,
             remote_number=call.caller_number,
@@ -468,7 +470,10 @@ def _from_webhook(
     if trace.enabled:
         trace.add(Stage.WEBHOOK, *explain.webhook_step(answer))
     if answer.verdict is WebhookVerdict.ANSWER:
-        return _accept(call, action, answer.url, ActionSource.WEBHOOK)
+        decision = _accept(call, action, answer.url, ActionSource.WEBHOOK)
+        if decision.reject_reason is None:
+            decision.reason_detail = answer.detail
+        return decision
     if answer.verdict is WebhookVerdict.REJECT:
         return _reject_for(
             call, RejectReason.WEBHOOK_REJECTED, answer.detail, source=ActionSource.WEBHOOK

@@ -151,7 +151,8 @@ def action_step(action: config_pb2.IncomingCallAction, version: datetime | None)
 def webhook_step(answer: WebhookResult) -> tuple[str, str]:
     """What the webhook exchange came to (supplied, asked, or not asked)."""
     if answer.verdict is WebhookVerdict.ANSWER:
-        return answer.verdict.value, f"answered with {answer.url}"
+        by = " by secondary_webhook_url" if answer.endpoint == "secondary" else ""
+        return answer.verdict.value, f"answered{by} with {answer.url}"
     return answer.verdict.value, answer.detail or ""
 
 

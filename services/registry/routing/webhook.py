@@ -32,6 +32,13 @@ class WebhookVerdict(Enum):
     ANSWER = "answer"
     REJECT = "reject"
     FAILED = "failed"
+    CIRCUIT_OPEN = "circuit_open"
+    """Not asked: its endpoint failed repeatedly and its circuit is open (a failure)."""
+
+    @property
+    def answered(self) -> bool:
+        """Whether the customer's app gave a usable verdict (answer or reject)."""
+        return self in (WebhookVerdict.ANSWER, WebhookVerdict.REJECT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +50,8 @@ class WebhookResult:
     detail: str | None = None
     elapsed_seconds: float = 0.0
     """How long the exchange took (set by :func:`ask`)."""
+    endpoint: str | None = None
+    """Which configured endpoint gave the result: ``primary`` or ``secondary``."""
 
 
 def budget_seconds(action: config_pb2.IncomingCallAction) -> float:
@@ -106,6 +115,7 @@ def payload(
 
 async def ask(
     http: OutboundHttp,
+    url: str,
     *,
     call_id: str,
     local_number: str,
@@ -115,13 +125,15 @@ async def ask(
     secret: str | None,
     remote_identities: Sequence[config_pb2.AgentIdentity] = (),
 ) -> WebhookResult:
-    """POST the payload to the identity's webhook and interpret the answer (never raises).
+    """POST the payload to ``url`` (one of the identity's webhook endpoints) and interpret the
+    answer (never raises).
 
     The outcome and duration are counted in the webhook metrics and kept in the result.
     """
     started = time.perf_counter()
     result = await _exchange(
         http,
+        url,
         call_id=call_id,
         local_number=local_number,
         remote_number=remote_number,
@@ -138,6 +150,7 @@ async def ask(
 
 async def _exchange(
     http: OutboundHttp,
+    url: str,
     *,
     call_id: str,
     local_number: str,
@@ -147,15 +160,11 @@ async def _exchange(
     secret: str | None,
     remote_identities: Sequence[config_pb2.AgentIdentity],
 ) -> WebhookResult:
-    if not action.HasField("incoming_call_webhook_url"):
-        return WebhookResult(
-            WebhookVerdict.FAILED, detail="no incoming_call_webhook_url configured"
-        )
     body = payload(call_id, local_number, remote_number, identity, action, remote_identities)
     headers = signed_headers(secret, str(uuid.uuid4()), int(time.time()), body)
     try:
         response = await http.post_json(
-            action.incoming_call_webhook_url,
+            url,
             body,
             headers=headers,
             budget=request_context.capped_budget(budget_seconds(action)),

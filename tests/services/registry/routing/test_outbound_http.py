@@ -108,12 +108,13 @@ async def test_webhook_redirected_to_a_private_address_fails(
 ) -> None:
     private = receiver.endpoint(Reply.json({"action": "answer"}))
     start = receiver.endpoint(Reply.redirect(private))
+    url = start.replace("127.0.0.1", "public.test")
     action = config_pb2.IncomingCallAction(
-        incoming_call_webhook_url=start.replace("127.0.0.1", "public.test"),
-        client_websocket_url="wss://agent.example.com/s",
+        incoming_call_webhook_url=url, client_websocket_url="wss://agent.example.com/s"
     )
     result = await webhook.ask(
         guarded,
+        url,
         call_id="c",
         local_number="+918044319240",
         remote_number="+919900000001",
