@@ -47,6 +47,8 @@ def decision_json(response: registry_pb2.RouteCallResponse) -> dict[str, Any]:
         "reason_detail": optional(response, "reason_detail"),
         "caller_screening": screening,
         "sip_status": optional(response, "sip_status"),
+        "decision_id": response.decision_id,
+        "call_context_token": optional(response, "call_context_token"),
     }
 
 

@@ -40,6 +40,7 @@ would otherwise be read as Unix seconds)."""
 class CallDecisionRecord(BaseModel):
     """One journaled decision (see ``CallDecision`` in journal.proto)."""
 
+    decision_id: str
     call_id: str
     decided_at: str
     inbound_number: str
@@ -81,6 +82,7 @@ def _ms(message: journal_pb2.CallDecision, name: str) -> float | None:
 def record_json(message: journal_pb2.CallDecision) -> dict[str, Any]:
     """The REST body of one journal record."""
     return {
+        "decision_id": message.decision_id,
         "call_id": message.call_id,
         "decided_at": timestamp(message, "decide_time"),
         "inbound_number": message.inbound_number,

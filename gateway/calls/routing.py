@@ -101,6 +101,12 @@ class RouteCallResult(BaseModel):
     caller_screening: CallerScreeningBody | None = Field(
         default=None, description="Null when routing stopped before a mapping matched."
     )
+    decision_id: str = Field(description="The decision journal record's id.")
+    call_context_token: str | None = Field(
+        default=None,
+        description="Signed call context of an accepted call (JWT, HS256, keyed by the "
+        "identity's webhook signing key; see docs/call-context.md); null otherwise.",
+    )
     sip_status: int | None = Field(
         default=None,
         description="The SIP status to send the carrier for a refusal (the account's "
@@ -183,6 +189,7 @@ class ExplainStepResult(BaseModel):
         "webhook",
         "fallback",
         "caller_context",
+        "call_context",
         "outcome",
     ]
     outcome: str = Field(description="What the stage came to, one lower-case word.")

@@ -35,6 +35,7 @@ _THREE_STATE_PATHS: Final = {
     "webhook_timeout_seconds": "webhook_timeout",
     "webhook_fallback": "webhook_fallback",
     "secondary_webhook_url": "secondary_webhook_url",
+    "call_context_in_url": "call_context_in_url",
 }
 """Body keys that are kept when omitted, cleared by ``null`` -> their update_mask paths."""
 
@@ -109,6 +110,12 @@ class IncomingCallActionBody(BaseModel):
         "the primary is slower than its recent p95, fails, or its circuit is open (must "
         "differ from `incoming_call_webhook_url`)." + _THREE_STATE,
     )
+    call_context_in_url: bool | None = Field(
+        default=None,
+        description="Switchboard extension: also append the signed call context token of an "
+        "accepted call to the `wss://` URL (`sb_call_context`); needs the identity's signing "
+        "key." + _THREE_STATE,
+    )
 
 
 class IncomingCallActionObject(BaseModel):
@@ -128,6 +135,9 @@ class IncomingCallActionObject(BaseModel):
         default=None, description="Extension; present only when set."
     )
     secondary_webhook_url: str | None = Field(
+        default=None, description="Extension; present only when set."
+    )
+    call_context_in_url: bool | None = Field(
         default=None, description="Extension; present only when set."
     )
 
@@ -166,9 +176,10 @@ async def put_incoming_call_action(
 
     `client_websocket_url` and `incoming_call_webhook_url` are replaced by every PUT
     (omitted means `null`). The `forwarding_*` fields and the Switchboard extensions
-    `webhook_timeout_seconds`, `webhook_fallback` and `secondary_webhook_url` are kept when
-    omitted, cleared by `null` and set by a value; `forwarding_target_type: null` with an
-    action other than `forward` also clears both saved destinations (the Inkbox SDK's contract for
+    `webhook_timeout_seconds`, `webhook_fallback`, `secondary_webhook_url` and
+    `call_context_in_url` are kept when omitted, cleared by `null` and set by a value;
+    `forwarding_target_type: null` with an action other than `forward` also clears both
+    saved destinations (the Inkbox SDK's contract for
     `forwarding_target_type=None`). The result must be valid as a whole: `auto_accept` needs
     a `wss://` `client_websocket_url`, `webhook` an `https://` `incoming_call_webhook_url`,
     `forward` exactly one destination (`phone` + E.164 number, or `sip` + SIP URI).
@@ -190,6 +201,8 @@ def call_action_request(body: IncomingCallActionBody) -> config_pb2.UpdateIncomi
     for name in ("client_websocket_url", "incoming_call_webhook_url", "secondary_webhook_url"):
         if (value := getattr(body, name)) is not None:
             setattr(action, name, value)
+    if body.call_context_in_url is not None:
+        action.call_context_in_url = body.call_context_in_url
     if body.webhook_timeout_seconds is not None:
         action.webhook_timeout.FromMilliseconds(round(body.webhook_timeout_seconds * 1000))
     fallback = body.webhook_fallback
@@ -256,6 +269,8 @@ def call_action_json(message: config_pb2.IncomingCallAction) -> dict[str, Any]:
         }
     if message.HasField("secondary_webhook_url"):
         body["secondary_webhook_url"] = message.secondary_webhook_url
+    if message.HasField("call_context_in_url"):
+        body["call_context_in_url"] = message.call_context_in_url
     return body
 
 

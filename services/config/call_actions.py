@@ -62,6 +62,7 @@ class CallActionConfig:
     webhook_timeout_ms: int | None = None
     webhook_fallback: Fallback | None = None
     secondary_webhook_url: str | None = None
+    call_context_in_url: bool | None = None
 
 
 FIELDS: Final = tuple(field.name for field in dataclasses.fields(CallActionConfig))

@@ -86,6 +86,7 @@ def call_action_to_proto(action: IncomingCallAction) -> config_pb2.IncomingCallA
         "forwarding_phone_number",
         "forwarding_sip_uri",
         "secondary_webhook_url",
+        "call_context_in_url",
     ):
         value = getattr(action, name)
         if value is not None:
@@ -192,6 +193,9 @@ def call_action_update(
             _fallback(message.webhook_fallback) if message.HasField("webhook_fallback") else None
         ),
         secondary_webhook_url=_optional(message, "secondary_webhook_url"),
+        call_context_in_url=(
+            message.call_context_in_url if message.HasField("call_context_in_url") else None
+        ),
     )
     if not request.update_mask.paths:
         fields = {name for name in FIELDS if name not in FORWARDING_FIELDS}

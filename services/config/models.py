@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.idempotency import idempotency_table
@@ -96,6 +96,7 @@ class IncomingCallAction(Base):
     fallback_forwarding_phone_number: Mapped[str | None] = mapped_column(String(32), default=None)
     fallback_forwarding_sip_uri: Mapped[str | None] = mapped_column(Text, default=None)
     secondary_webhook_url: Mapped[str | None] = mapped_column(Text, default=None)
+    call_context_in_url: Mapped[bool | None] = mapped_column(Boolean, default=None)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -183,14 +183,14 @@ def decision_record(
     context = decision.caller_context
     webhook = facts.webhook
     return {
-        "id": new_id(),
+        "id": decision.decision_id or new_id(),
         "call_id": decision.call_id[:256],
         "decided_at": decided_at,
         "account_id": facts.account_id,
         "dialed_number": dialed_number[:256],
         "dialed_normalized": facts.normalized_number,
         "caller_number": caller_number[:256],
-        "caller_normalized": None,  # filled in by the writer, off the request path
+        "caller_normalized": facts.caller_normalized,  # else filled in by the writer
         "service": service.strip().lower()[:32],
         "inbound_id": decision.inbound_id,
         "assistant_id": decision.assistant_id,

@@ -87,6 +87,7 @@ def _number(kind: str, text: str | None) -> int:
 def decision_to_proto(row: CallDecision) -> journal_pb2.CallDecision:
     """The CallDecision message of a journal row."""
     message = journal_pb2.CallDecision(
+        decision_id=row.id,
         call_id=row.call_id,
         inbound_number=row.dialed_number,
         caller_number=row.caller_number,

@@ -113,7 +113,14 @@ class CallRoutingServicer(RegistryServicerBase, registry_pb2_grpc.CallRoutingSer
             )
         )
         webhooks = WebhookEndpoints(self._http, breakers, LatencyTracker())
-        self._router = Router(self._mappings, self.call_targets, self._http, webhooks, carrier)
+        self._router = Router(
+            self._mappings,
+            self.call_targets,
+            self._http,
+            webhooks,
+            carrier,
+            call_context_ttl_seconds=settings.call_context_ttl_seconds,
+        )
 
     async def close(self) -> None:
         """Close the outgoing HTTP client and the mapping reads' connections (on server stop),
@@ -211,6 +218,7 @@ def _supplied_answer(answer: registry_pb2.SimulatedWebhookAnswer) -> SuppliedWeb
 def _to_proto(decision: Decision) -> registry_pb2.RouteCallResponse:
     response = registry_pb2.RouteCallResponse(
         call_id=decision.call_id,
+        decision_id=decision.decision_id,
         decision=_DECISIONS[decision.verdict],
         edge_outcome=_OUTCOMES[decision.edge_outcome],
     )
@@ -236,6 +244,8 @@ def _to_proto(decision: Decision) -> registry_pb2.RouteCallResponse:
         response.reason_detail = decision.reason_detail
     if decision.sip_status is not None:
         response.sip_status = decision.sip_status
+    if decision.call_context_token is not None:
+        response.call_context_token = decision.call_context_token
     if decision.caller_context is not None:
         _fill_context(response.caller_context, decision.caller_context)
     if decision.caller_screening is not None:

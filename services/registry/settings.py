@@ -88,6 +88,12 @@ class RegistrySettings(DatabaseServiceSettings):
         description="How long an open circuit waits before one probe request; each failed "
         "probe doubles it, up to 10x.",
     )
+    call_context_ttl_seconds: int = Field(
+        default=300,
+        ge=30,
+        le=3600,
+        description="Lifetime of the signed call context token minted for an accepted call.",
+    )
     journal_enabled: bool = Field(
         default=True, description="Append every routing decision to the decision journal."
     )

@@ -22,7 +22,13 @@ from services.common.phone import (
 )
 from services.registry.config_client import assistant_name
 from services.registry.contact_rule_values import normalized_caller
-from services.registry.routing import carrier_outcomes, context_lookup, explain, webhook
+from services.registry.routing import (
+    call_context_token,
+    carrier_outcomes,
+    context_lookup,
+    explain,
+    webhook,
+)
 from services.registry.routing.call_targets import CallTargetCache
 from services.registry.routing.caller_screening import CallerScreening, screen
 from services.registry.routing.carrier_outcomes import CarrierAnswer, CarrierPolicy
@@ -110,6 +116,7 @@ class DecisionFacts:
     """What the pipeline learned on the way to a decision (for the journal)."""
 
     normalized_number: str | None = None
+    caller_normalized: str | None = None
     account_id: str | None = None
     action_version: datetime | None = None
     webhook: WebhookResult | None = None
@@ -121,6 +128,8 @@ class Decision:
 
     call_id: str
     verdict: Verdict
+    decision_id: str = ""
+    """Set by :meth:`Router.route`: the journal record's id."""
     reject_reason: RejectReason | None = None
     client_websocket_url: str | None = None
     forwarding: Forwarding | None = None
@@ -133,6 +142,8 @@ class Decision:
     caller_screening: CallerScreening | None = None
     carrier: CarrierAnswer | None = None
     """What the carrier is told of a refusal: the account's override, else the default."""
+    call_context_token: str | None = None
+    """The signed call context of an accepted call (see call_context_token.py)."""
     facts: DecisionFacts = field(default_factory=DecisionFacts)
 
     @property
@@ -164,6 +175,7 @@ class _Run:
     options: RunOptions
     trace: Trace
     facts: DecisionFacts
+    decision_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,12 +207,15 @@ class Router:
         http: OutboundHttp,
         webhooks: WebhookEndpoints,
         carrier: CarrierPolicies,
+        *,
+        call_context_ttl_seconds: int = call_context_token.DEFAULT_TTL_SECONDS,
     ) -> None:
         self._mappings = mappings
         self._targets = targets
         self._http = http
         self._webhooks = webhooks
         self._carrier = carrier
+        self._call_context_ttl = call_context_ttl_seconds
 
     async def route(
         self,
@@ -220,7 +235,7 @@ class Router:
         ``options`` say what the run may do (a simulation asks nobody unless told to) and
         ``trace`` receives one step per stage.
         """
-        run = _Run(options, trace, DecisionFacts())
+        run = _Run(options, trace, DecisionFacts(), str(uuid.uuid4()))
         decision = await self._decide(
             caller,
             run,
@@ -230,6 +245,7 @@ class Router:
             call_id=call_id,
         )
         decision.facts = run.facts
+        decision.decision_id = run.decision_id
         reason = decision.reject_reason
         account_id = run.facts.account_id
         overridable = reason is not None and reason.value not in carrier_outcomes.NOT_OVERRIDABLE
@@ -272,6 +288,7 @@ class Router:
         trace.add(Stage.NORMALIZE, "ok", f"{inbound_number!r} -> {normalized}")
 
         caller_key = normalized_caller(caller_number, region)
+        run.facts.caller_normalized = caller_key
         mapping = await self._mappings.find(normalized, caller.account_id, caller_key)
         if mapping is None:
             trace.add(Stage.MAPPING, "not_found", explain.no_mapping_detail(normalized, caller))
@@ -351,18 +368,61 @@ class Router:
                 call, RejectReason.AUTO_REJECT, None, source=ActionSource.AUTO_REJECT
             )
         if kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_WEBHOOK:
-            return await self._ask_webhook(call, target, run)
-        if kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_AUTO_ACCEPT:
-            decision = _accept(call, action, None, ActionSource.AUTO_ACCEPT)
-        elif kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_FORWARD:
-            decision = _forward(call, action, ActionSource.FORWARD)
-        elif kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_HOSTED_AGENT:
-            decision = _routed(call, Verdict.HOSTED_AGENT, ActionSource.HOSTED_AGENT)
+            decision = await self._ask_webhook(call, target, run)
         else:
-            return _reject_for(call, RejectReason.NO_CALL_ACTION, "unknown incoming-call action")
-        if decision.reject_reason is None:
-            decision.caller_context = await self._caller_context(call, run)
+            if kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_AUTO_ACCEPT:
+                decision = _accept(call, action, None, ActionSource.AUTO_ACCEPT)
+            elif kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_FORWARD:
+                decision = _forward(call, action, ActionSource.FORWARD)
+            elif kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_HOSTED_AGENT:
+                decision = _routed(call, Verdict.HOSTED_AGENT, ActionSource.HOSTED_AGENT)
+            else:
+                return _reject_for(
+                    call, RejectReason.NO_CALL_ACTION, "unknown incoming-call action"
+                )
+            if decision.reject_reason is None:
+                decision.caller_context = await self._caller_context(call, run)
+        if decision.verdict is Verdict.ACCEPT:
+            self._sign_call_context(decision, call, target, run)
         return decision
+
+    def _sign_call_context(
+        self, decision: Decision, call: _Call, target: config_pb2.CallTarget, run: _Run
+    ) -> None:
+        """Mint the accepted call's signed context (and append it to the URL when opted in)."""
+        trace = run.trace
+        if not target.HasField("webhook_signing_key"):
+            trace.add(Stage.CALL_CONTEXT, "not_signed", "the identity has no signing key")
+            return
+        if run.options.simulated:
+            trace.add(Stage.CALL_CONTEXT, "not_minted", "a simulation mints no token")
+            return
+        context = decision.caller_context
+        token = call_context_token.mint(
+            target.webhook_signing_key,
+            call_id=call.call_id,
+            decision_id=run.decision_id,
+            assistant_id=call.assistant_id,
+            dialed_number=call.local_number,
+            caller_number=(
+                "+" + run.facts.caller_normalized if run.facts.caller_normalized else None
+            ),
+            context=(
+                context.variables
+                if context is not None and context.status is ContextStatus.OK
+                else None
+            ),
+            ttl_seconds=self._call_context_ttl,
+        )
+        decision.call_context_token = token
+        action = target.incoming_call_action
+        if action.call_context_in_url and decision.client_websocket_url is not None:
+            decision.client_websocket_url = call_context_token.with_token(
+                decision.client_websocket_url, token
+            )
+            trace.add(Stage.CALL_CONTEXT, "minted", "also appended to the wss:// URL")
+        else:
+            trace.add(Stage.CALL_CONTEXT, "minted", "returned as call_context_token")
 
     async def _caller_context(self, call: _Call, run: _Run) -> CallerContextResult:
         result = await self._look_up_context(call, run.options)

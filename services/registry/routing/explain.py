@@ -39,6 +39,7 @@ class Stage(Enum):
     WEBHOOK = "webhook"
     FALLBACK = "fallback"
     CALLER_CONTEXT = "caller_context"
+    CALL_CONTEXT = "call_context"
     OUTCOME = "outcome"
 
 

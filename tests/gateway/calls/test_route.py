@@ -17,6 +17,8 @@ FIELDS = {
     "reject_reason",
     "edge_outcome",
     "sip_status",
+    "decision_id",
+    "call_context_token",
     "client_websocket_url",
     "forwarding_target_type",
     "forwarding_phone_number",

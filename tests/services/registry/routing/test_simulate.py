@@ -49,8 +49,8 @@ async def simulate(
 
 def same_decision(simulated: pb.RouteCallResponse, real: pb.RouteCallResponse) -> bool:
     """Equal in everything but the call id (each run has its own)."""
-    simulated, real = pb.RouteCallResponse.FromString(simulated.SerializeToString()), real
-    simulated.call_id = real.call_id
+    simulated = pb.RouteCallResponse.FromString(simulated.SerializeToString())
+    simulated.call_id, simulated.decision_id = real.call_id, real.decision_id
     return simulated == real
 
 
@@ -114,6 +114,7 @@ async def test_steps_of_an_accepted_call_name_each_stage_in_order(
         ("assistant", "found"),
         ("call_action", "auto_accept"),
         ("caller_context", "not_configured"),
+        ("call_context", "not_signed"),
         ("outcome", "accept"),
     ]
     details = {step.stage: step.detail for step in response.steps}
@@ -363,9 +364,10 @@ async def test_rest_simulate_mirrors_the_rpc(
     assert result["decision"]["decision"] == "accept"
     assert result["decision"]["client_websocket_url"] == ANSWERED
     assert result["decision"]["caller_context"]["status"] == "not_configured"
-    assert [step["stage"] for step in result["steps"]][-3:] == [
+    assert [step["stage"] for step in result["steps"]][-4:] == [
         "webhook",
         "caller_context",
+        "call_context",
         "outcome",
     ]
     assert routing.receiver.received(url) == []
@@ -375,11 +377,8 @@ async def test_rest_simulate_mirrors_the_rpc(
         json={key: body[key] for key in ("inbound_number", "caller_number", "service")},
         headers=headers,
     )
-    assert {**route.json(), "call_id": None, "client_websocket_url": None} == {
-        **result["decision"],
-        "call_id": None,
-        "client_websocket_url": None,
-    }
+    ignored = {"call_id": None, "decision_id": None, "client_websocket_url": None}
+    assert {**route.json(), **ignored} == {**result["decision"], **ignored}
 
     bad = await routing.http.post(
         "/v1/calls:simulate",
