@@ -30,8 +30,10 @@ class CarrierOutcomeOverrideBody(BaseModel):
     """One reason's override: the SIP status names its outcome family."""
 
     sip_status: int = Field(
+        ge=100,
+        le=699,
         description="temporarily_unavailable: 480, 404, 410, 503; busy: 486, 600; "
-        "rejected: 603, 403, 607."
+        "rejected: 603, 403, 607.",
     )
     edge_outcome: RefusalOutcomeName | None = Field(
         default=None, description="Optional; must be the status's own family when given."

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from services.common.errors import InvalidArgument
 from services.common.proto_time import from_timestamp, to_timestamp
 
 
@@ -27,4 +29,10 @@ def test_to_timestamp_matches_from_datetime() -> None:
     ):
         assert to_timestamp(value) == reference(value), value
         if value.tzinfo is not None:
-            assert from_timestamp(to_timestamp(value)) == value
+            assert from_timestamp(to_timestamp(value), "t") == value
+
+
+def test_an_out_of_range_timestamp_is_invalid_argument_naming_its_field() -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        from_timestamp(Timestamp(seconds=0, nanos=-1), "start_time")
+    assert "start_time" in raised.value.message

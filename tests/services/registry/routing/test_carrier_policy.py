@@ -136,7 +136,8 @@ async def test_overrides_change_real_decisions_the_journal_trace_and_exotel(
     ("overrides", "field"),
     [
         ({"invalid_number": {"sip_status": 404}}, "overrides.invalid_number"),
-        ({"caller_blocked": {"sip_status": 999}}, "overrides.caller_blocked.sip_status"),
+        ({"caller_blocked": {"sip_status": 599}}, "overrides.caller_blocked.sip_status"),
+        ({"caller_blocked": {"sip_status": 10**30}}, "sip_status"),
         ({"caller_blocked": {"sip_status": 480, "edge_outcome": "rejected"}}, "sip_status"),
         ({"not_a_reason": {"sip_status": 480}}, "overrides"),
         ({"caller_blocked": 607}, "caller_blocked"),
