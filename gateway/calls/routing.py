@@ -5,7 +5,7 @@ The JSON mirrors RouteCallRequest/Response and SimulateCallRequest/Response.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -14,11 +14,20 @@ from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 from gateway.calls.convert import decision_json, simulation_json
 from gateway.dialects import InkboxRoute
 from gateway.messages import Text
+from gateway.openapi import Responses
 from gateway.responses import FastJSONResponse
 from gateway.rpc import call, upstreams
 from services.common import request_context
 
 router = APIRouter(route_class=InkboxRoute, tags=["calls"])
+
+_ROUTING_ERRORS: Final[Responses] = {
+    401: {"description": "Missing or invalid credential"},
+    403: {"description": "Identity-scoped API key"},
+    422: {"description": "Malformed body, empty number or unsupported service"},
+    503: {"description": "Switchboard cannot decide now: treat as temporarily unavailable"},
+}
+"""The errors of routing and of simulating a call (same credentials, same body checks)."""
 
 
 RejectReasonName = Literal[
@@ -119,12 +128,7 @@ class RouteCallResult(BaseModel):
     "/v1/calls:route",
     summary="Decide what happens to an inbound call",
     response_model=RouteCallResult,
-    responses={
-        401: {"description": "Missing or invalid credential"},
-        403: {"description": "Identity-scoped API key"},
-        422: {"description": "Malformed body, empty number or unsupported service"},
-        503: {"description": "Switchboard cannot decide now: treat as temporarily unavailable"},
-    },
+    responses=_ROUTING_ERRORS,
 )
 async def route_call(body: RouteCallBody, request: Request) -> FastJSONResponse:
     """Route one call. Authenticate with the edge token or an admin key of the number's account
@@ -214,12 +218,7 @@ _SIMULATED_VERDICTS = {
     "/v1/calls:simulate",
     summary="Simulate and explain the decision for a call",
     response_model=SimulateCallResult,
-    responses={
-        401: {"description": "Missing or invalid credential"},
-        403: {"description": "Identity-scoped API key"},
-        422: {"description": "Malformed body, empty number or unsupported service"},
-        503: {"description": "Switchboard cannot decide now"},
-    },
+    responses=_ROUTING_ERRORS,
 )
 async def simulate_call(body: SimulateCallBody, request: Request) -> FastJSONResponse:
     """Run the routing decision for a call that is not happening, with the same code and

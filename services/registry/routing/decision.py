@@ -276,7 +276,8 @@ class Router:
                 "service", f"service must be one of: {supported}", reason="UNSUPPORTED_SERVICE"
             )
         trace = run.trace
-        trace.add(Stage.SERVICE, service, f"numbers without + are read in region {region}")
+        if trace.enabled:
+            trace.add(Stage.SERVICE, service, f"numbers without + are read in region {region}")
         call_id = call_id or str(uuid.uuid4())
         request_context.annotate(call_id=call_id)
         try:
@@ -285,7 +286,8 @@ class Router:
             trace.add(Stage.NORMALIZE, "invalid", error.message)
             return _reject(call_id, RejectReason.INVALID_NUMBER, error.message)
         run.facts.normalized_number = normalized
-        trace.add(Stage.NORMALIZE, "ok", f"{inbound_number!r} -> {normalized}")
+        if trace.enabled:
+            trace.add(Stage.NORMALIZE, "ok", f"{inbound_number!r} -> {normalized}")
 
         caller_key = normalized_caller(caller_number, region)
         run.facts.caller_normalized = caller_key
@@ -294,7 +296,8 @@ class Router:
             trace.add(Stage.MAPPING, "not_found", explain.no_mapping_detail(normalized, caller))
             return _reject(call_id, RejectReason.NO_ACTIVE_MAPPING, "no active mapping")
         run.facts.account_id = mapping.account_id
-        trace.add(Stage.MAPPING, "found", f"inbound_id {mapping.inbound_id}")
+        if trace.enabled:
+            trace.add(Stage.MAPPING, "found", f"inbound_id {mapping.inbound_id}")
         screening = screen(mapping.filter_mode, mapping.caller_rule, caller_key)
         if trace.enabled:
             trace.add(Stage.CALLER_SCREENING, *explain.screening_step(screening))
@@ -353,7 +356,8 @@ class Router:
             assistant_id=mapping.assistant_id,
             assistant_name=assistant_name(target.agent_identity),
         )
-        trace.add(Stage.ASSISTANT, "found", f"{call.assistant_name} ({call.assistant_id})")
+        if trace.enabled:
+            trace.add(Stage.ASSISTANT, "found", f"{call.assistant_name} ({call.assistant_id})")
         if not target.HasField("incoming_call_action"):
             trace.add(Stage.CALL_ACTION, "none", "the identity has no incoming-call action")
             return _reject_for(call, RejectReason.NO_CALL_ACTION, "no incoming-call action")
