@@ -10,6 +10,10 @@ LOCK := requirements/dev.lock
 RUNTIME_LOCK := requirements/runtime.lock
 UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet
 BUF_VERSION := 1.75.0
+# `make lint` refuses proto changes that break clients of this branch of the repository
+# (`buf breaking`). While a branch renames fields on purpose, lint it against itself:
+# BUF_BREAKING_AGAINST=<that branch> make lint.
+BUF_BREAKING_AGAINST ?= main
 GRPC_TOOLS_PROTO = $(shell $(BIN)/python -c 'import grpc_tools, os; print(os.path.join(os.path.dirname(grpc_tools.__file__), "_proto"))')
 
 .PHONY: setup lock proto run test lint fmt bench migrate clean fuzz
@@ -63,6 +67,7 @@ lint: setup
 	node_modules/.bin/buf --version 2>/dev/null | grep -qx '$(BUF_VERSION)' \
 		|| npm install --no-save --silent @bufbuild/buf@$(BUF_VERSION)
 	node_modules/.bin/buf lint
+	node_modules/.bin/buf breaking --against '.git#branch=$(BUF_BREAKING_AGAINST)'
 
 fmt: setup
 	$(BIN)/ruff check --fix services gateway tests bench

@@ -58,7 +58,8 @@ def requests(fixture: Fixture, rpc: str, count: int, seed: int) -> list[Any]:
         ]
     if rpc == "ResolveCallTarget":
         return [
-            config_pb2.ResolveCallTargetRequest(identity_id=draw.choice(ids)) for _ in range(count)
+            config_pb2.ResolveCallTargetRequest(agent_identity_id=draw.choice(ids))
+            for _ in range(count)
         ]
     raise ValueError(f"not an internal RPC: {rpc}")
 
@@ -70,7 +71,7 @@ def check(rpc: str, request: Any, response: Any) -> str | None:
     elif rpc == "BatchGetAgentIdentities":
         ok = len(response.agent_identities) == len(request.ids)
     else:
-        ok = response.agent_identity.id == request.identity_id and response.HasField(
+        ok = response.agent_identity.id == request.agent_identity_id and response.HasField(
             "incoming_call_action"
         )
     return None if ok else f"wrong {rpc} answer"

@@ -19,7 +19,7 @@ def decision_json(response: registry_pb2.RouteCallResponse) -> dict[str, Any]:
             "status": enum_text(caller, "status"),
             "variables": json_format.MessageToDict(caller.variables),
             "error": optional(caller, "error"),
-            "strategy_id": optional(caller, "strategy_id"),
+            "strategy_id": optional(caller, "inbound_context_strategy_id"),
         }
     screening: dict[str, Any] | None = None
     if response.HasField("caller_screening"):

@@ -92,7 +92,7 @@ def record_json(message: journal_pb2.CallDecision) -> dict[str, Any]:
         "service": message.service,
         "inbound_id": optional(message, "inbound_id"),
         "assistant_id": optional(message, "assistant_id"),
-        "call_action_version": timestamp(message, "call_action_version"),
+        "call_action_version": timestamp(message, "call_action_update_time"),
         "action_source": enum_text(message, "action_source"),
         "decision": enum_text(message, "decision"),
         "reject_reason": enum_text(message, "reject_reason"),

@@ -123,7 +123,7 @@ def api_key_json(message: config_pb2.ApiKey) -> dict[str, Any]:
     """The Inkbox API key record."""
     return {
         "id": message.id,
-        "organization_id": message.organization_id,
+        "organization_id": message.account_id,
         "created_by": optional(message, "created_by"),
         "creator_type": enum_text(message, "creator_type"),
         "scoped_identity_id": optional(message, "scoped_identity_id"),
@@ -132,9 +132,9 @@ def api_key_json(message: config_pb2.ApiKey) -> dict[str, Any]:
         "status": enum_text(message, "status"),
         "last4": message.last4,
         "display_prefix": message.display_prefix,
-        "last_used_at": timestamp(message, "last_used_at"),
-        "expires_at": timestamp(message, "expires_at"),
-        "revoked_at": timestamp(message, "revoked_at"),
+        "last_used_at": timestamp(message, "last_use_time"),
+        "expires_at": timestamp(message, "expire_time"),
+        "revoked_at": timestamp(message, "revoke_time"),
         "created_at": timestamp(message, "create_time"),
         "updated_at": timestamp(message, "update_time"),
     }

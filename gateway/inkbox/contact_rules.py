@@ -93,7 +93,7 @@ def _stub(request: Request) -> registry_pb2_grpc.ContactRuleServiceStub:
 def rule_json(rule: registry_pb2.ContactRule) -> dict[str, Any]:
     """The Inkbox ``PhoneContactRule`` object."""
     return {
-        "id": rule.contact_rule_id,
+        "id": rule.id,
         "phone_number_id": rule.inbound_id,
         "action": enum_text(rule, "action"),
         "match_type": enum_text(rule, "match_type"),
@@ -291,5 +291,5 @@ async def _duplicate(
     page = await call(request, _stub(request).ListContactRules, message)
     detail: dict[str, Any] = {"message": EXISTS}
     if page.contact_rules:
-        detail["existing_rule_id"] = page.contact_rules[0].contact_rule_id
+        detail["existing_rule_id"] = page.contact_rules[0].id
     return JSONResponse({"detail": detail}, status_code=409)

@@ -203,7 +203,7 @@ def identity_json(message: config_pb2.AgentIdentity) -> dict[str, Any]:
     """The Inkbox identity object."""
     return {
         "id": message.id,
-        "organization_id": message.organization_id,
+        "organization_id": message.account_id,
         "agent_handle": message.agent_handle,
         "display_name": optional(message, "display_name"),
         "description": optional(message, "description"),

@@ -150,7 +150,7 @@ def phone_number_json(
     )
     number = "+" + mapping.phone_number_normalized
     return {
-        "id": mapping.inbound_id,
+        "id": mapping.id,
         "number": number,
         "type": NUMBER_TYPE,
         "status": ACTIVE,
@@ -279,7 +279,7 @@ async def update_number(
         if body.filter_mode is not None:
             links.filter_mode = enum_number(links, "filter_mode", body.filter_mode)
         message = registry_pb2.UpdateInboundNumberRequest(
-            inbound_id=mapping.inbound_id,
+            inbound_id=mapping.id,
             inbound_number=links,
             update_mask=FieldMask(
                 paths=["assistant_id" if p == "agent_identity_id" else p for p in mapping_paths]
@@ -294,7 +294,7 @@ async def update_number(
     [shown] = await phone_numbers_json(request, [mapping])
     if body.filter_mode is not None and body.filter_mode != before_mode:
         shown["filter_mode_change_notice"] = await _change_notice(
-            request, mapping.inbound_id, body.filter_mode
+            request, mapping.id, body.filter_mode
         )
     return shown
 
@@ -308,7 +308,7 @@ async def update_number(
 async def release_number(request: Request, phone_number_id: NumberId) -> Response:
     """End the number's mapping (the Vyom delete): calls to it stop routing at once."""
     mapping = await _mapping(request, phone_number_id)
-    await _release(request, mapping.inbound_id)
+    await _release(request, mapping.id)
     return Response(status_code=204)
 
 
@@ -333,7 +333,7 @@ async def release_identity_number(
     if not mappings:
         raise DialectError(404, NO_PHONE_NUMBER)
     for mapping in mappings:
-        await _release(request, mapping.inbound_id)
+        await _release(request, mapping.id)
     return Response(status_code=204)
 
 

@@ -58,17 +58,17 @@ async def whoami(request: Request) -> dict[str, Any]:
         "scope": (
             f"agent_identity:{key.scoped_identity_id}"
             if scoped
-            else f"organization:{key.organization_id}"
+            else f"organization:{key.account_id}"
         ),
-        "organization_id": key.organization_id,
+        "organization_id": key.account_id,
         "created_by": optional(key, "created_by"),
         "creator_type": enum_text(key, "creator_type"),
         "key_id": key.id,
         "label": key.label,
         "description": optional(key, "description"),
         "created_at": _epoch(key, "create_time"),
-        "last_used_at": _epoch(key, "last_used_at"),
-        "expires_at": _epoch(key, "expires_at"),
+        "last_used_at": _epoch(key, "last_use_time"),
+        "expires_at": _epoch(key, "expire_time"),
     }
 
 

@@ -16,6 +16,7 @@ from gateway.idempotency import IDEMPOTENT_RESPONSES, IdempotencyKey
 from gateway.messages import Text, optional, timestamp
 from gateway.rpc import call, upstreams
 from gateway.vyom.common import PageSize, PageToken, listing, ok
+from services.common.ids import parse_uuid
 
 router = APIRouter(route_class=VyomRoute, tags=["inbound numbers"])
 
@@ -59,7 +60,7 @@ def _stub(request: Request) -> registry_pb2_grpc.InboundNumberServiceStub:
 
 def _links(mapping: registry_pb2.InboundNumber) -> dict[str, Any]:
     return {
-        "inbound_id": mapping.inbound_id,
+        "inbound_id": mapping.id,
         "assistant_id": optional(mapping, "assistant_id"),
         "inbound_context_strategy_id": optional(mapping, "inbound_context_strategy_id"),
     }
@@ -74,7 +75,7 @@ def _inbound_config(mapping: registry_pb2.InboundNumber) -> dict[str, str]:
 
 def _assigned(mapping: registry_pb2.InboundNumber) -> dict[str, Any]:
     return {
-        "inbound_id": mapping.inbound_id,
+        "inbound_id": mapping.id,
         "phone_number": mapping.phone_number,
         "phone_number_normalized": mapping.phone_number_normalized,
         "assistant_id": optional(mapping, "assistant_id"),
@@ -87,7 +88,7 @@ def _assigned(mapping: registry_pb2.InboundNumber) -> dict[str, Any]:
 
 def _listed(mapping: registry_pb2.InboundNumber) -> dict[str, Any]:
     return {
-        "inbound_id": mapping.inbound_id,
+        "inbound_id": mapping.id,
         "phone_number": mapping.phone_number,
         "phone_number_normalized": mapping.phone_number_normalized,
         "inbound_config": _inbound_config(mapping),
@@ -162,8 +163,9 @@ async def detach(inbound_id: Text, request: Request) -> JSONResponse:
 async def delete(inbound_id: Text, request: Request) -> JSONResponse:
     """Soft delete: the mapping becomes inactive and the number can be assigned again."""
     message = registry_pb2.DeleteInboundNumberRequest(inbound_id=inbound_id)
-    deleted = await call(request, _stub(request).DeleteInboundNumber, message)
-    return ok("Inbound number deleted successfully", {"inbound_id": deleted.inbound_id})
+    await call(request, _stub(request).DeleteInboundNumber, message)
+    deleted = parse_uuid(inbound_id, "inbound_id")  # the canonical id (the delete parsed it)
+    return ok("Inbound number deleted successfully", {"inbound_id": deleted})
 
 
 @router.get(

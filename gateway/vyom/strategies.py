@@ -18,6 +18,8 @@ from gateway.idempotency import IDEMPOTENT_RESPONSES, IdempotencyKey
 from gateway.messages import Text, timestamp
 from gateway.rpc import call, upstreams
 from gateway.vyom.common import PageSize, PageToken, listing, ok
+from services.common.ids import parse_uuid
+from services.common.proto_time import from_duration, to_duration
 
 router = APIRouter(route_class=VyomRoute, tags=["inbound context strategies"])
 
@@ -85,7 +87,7 @@ def _stub(request: Request) -> registry_pb2_grpc.InboundContextStrategyServiceSt
 
 def _summary(strategy: registry_pb2.InboundContextStrategy) -> dict[str, Any]:
     return {
-        "strategy_id": strategy.strategy_id,
+        "strategy_id": strategy.id,
         "strategy_name": strategy.strategy_name,
         "strategy_type": strategy.strategy_type,
     }
@@ -100,7 +102,7 @@ def _listed(strategy: registry_pb2.InboundContextStrategy) -> dict[str, Any]:
             "type": strategy.strategy_type,
             "url": config.url,
             "headers": dict(config.headers),
-            "timeout_seconds": config.timeout_seconds,
+            "timeout_seconds": from_duration(config.timeout),
         },
         "strategy_created_at": timestamp(strategy, "create_time"),
         "strategy_updated_at": timestamp(strategy, "update_time"),
@@ -133,7 +135,7 @@ def _config_patch(body: StrategyConfigPatchBody) -> registry_pb2.StrategyConfigP
     if body.url is not None:
         patch.url = body.url
     if body.timeout_seconds is not None:
-        patch.timeout_seconds = body.timeout_seconds
+        patch.timeout.CopyFrom(to_duration(body.timeout_seconds))
     for name, value in (body.headers or {}).items():
         if value is None:
             patch.headers[name].null_value = struct_pb2.NULL_VALUE
@@ -152,9 +154,6 @@ async def create(
 ) -> JSONResponse:
     """Store a webhook strategy; its URL is checked for safety now."""
     config = body.strategy_config
-    if config.timeout_seconds == 0:
-        # 0 means "the default" on the wire; a REST client sending 0 means 0, which is too short.
-        raise DialectError(400, "strategy_config.timeout_seconds must be between 0.5 and 10.0")
     message = registry_pb2.CreateInboundContextStrategyRequest(
         request_id=idempotency_key or "",
         strategy_name=body.strategy_name,
@@ -162,7 +161,7 @@ async def create(
         strategy_config=registry_pb2.StrategyConfig(
             url=config.url,
             headers=config.headers or {},
-            timeout_seconds=config.timeout_seconds or 0.0,
+            timeout=None if config.timeout_seconds is None else to_duration(config.timeout_seconds),
         ),
     )
     strategy = await call(request, _stub(request).CreateInboundContextStrategy, message)
@@ -197,14 +196,12 @@ async def update(strategy_id: Text, body: UpdateStrategyBody, request: Request) 
     if body.strategy_config is not None:
         patch.strategy_config.CopyFrom(_config_patch(body.strategy_config))
     message = registry_pb2.UpdateInboundContextStrategyRequest(
-        strategy_id=strategy_id,
+        inbound_context_strategy_id=strategy_id,
         strategy=patch,
         update_mask=FieldMask(paths=sorted(body.model_fields_set)),
     )
     strategy = await call(request, _stub(request).UpdateInboundContextStrategy, message)
-    return ok(
-        "Inbound context strategy updated successfully", {"strategy_id": strategy.strategy_id}
-    )
+    return ok("Inbound context strategy updated successfully", {"strategy_id": strategy.id})
 
 
 @router.get(
@@ -243,7 +240,7 @@ async def list_strategies(
 )
 async def details(strategy_id: Text, request: Request) -> JSONResponse:
     """The strategy, every secret-looking value of `strategy_config` masked as `****`."""
-    message = registry_pb2.GetInboundContextStrategyRequest(strategy_id=strategy_id)
+    message = registry_pb2.GetInboundContextStrategyRequest(inbound_context_strategy_id=strategy_id)
     strategy = await call(request, _stub(request).GetInboundContextStrategy, message)
     return ok("Inbound context strategy retrieved successfully", _details(strategy))
 
@@ -255,6 +252,9 @@ async def details(strategy_id: Text, request: Request) -> JSONResponse:
 )
 async def delete(strategy_id: Text, request: Request) -> JSONResponse:
     """Mappings using it are detached from it and keep routing without a context lookup."""
-    message = registry_pb2.DeleteInboundContextStrategyRequest(strategy_id=strategy_id)
-    deleted = await call(request, _stub(request).DeleteInboundContextStrategy, message)
-    return ok("Inbound context strategy deleted successfully", {"strategy_id": deleted.strategy_id})
+    message = registry_pb2.DeleteInboundContextStrategyRequest(
+        inbound_context_strategy_id=strategy_id
+    )
+    await call(request, _stub(request).DeleteInboundContextStrategy, message)
+    deleted = parse_uuid(strategy_id, "strategy_id")  # the canonical id (the delete parsed it)
+    return ok("Inbound context strategy deleted successfully", {"strategy_id": deleted})

@@ -1,14 +1,19 @@
-"""Converting timezone-aware datetimes to and from ``google.protobuf.Timestamp``."""
+"""Converting datetimes and seconds to and from ``google.protobuf.Timestamp``/``Duration``."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
+from typing import Final
 
+from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from services.common.errors import InvalidArgument
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DURATION_MAX_SECONDS: Final = 315_576_000_000
+"""The range of a valid Duration (about 10,000 years either way)."""
 
 
 def to_timestamp(value: datetime) -> Timestamp:
@@ -31,3 +36,23 @@ def from_timestamp(stamp: Timestamp, field: str) -> datetime:
         raise InvalidArgument.for_field(
             field, f"{field} must be a valid timestamp (years 1-9999, nanos 0-999999999)"
         ) from None
+
+
+def to_duration(seconds: float) -> Duration:
+    """A Duration of a number of seconds, rounded to the nanosecond.
+
+    A value beyond Duration's range, infinity or NaN saturates at the range's end of its
+    sign (NaN: the positive end), so it reaches the receiver's range check as out of range
+    instead of failing here.
+    """
+    if math.isnan(seconds):
+        seconds = _DURATION_MAX_SECONDS
+    bounded = max(-_DURATION_MAX_SECONDS, min(_DURATION_MAX_SECONDS, seconds))
+    duration = Duration()
+    duration.FromNanoseconds(round(bounded * 1_000_000_000))
+    return duration
+
+
+def from_duration(duration: Duration) -> float:
+    """The seconds of a Duration."""
+    return duration.seconds + duration.nanos / 1_000_000_000

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from google.protobuf.message import Message
+from switchboard.common.v1 import forwarding_pb2
 from switchboard.config.v1 import config_pb2
 
 from services.common.errors import InvalidArgument
@@ -26,8 +27,8 @@ ACTION_TYPES = {
 """Stored action name -> enum value (the REST name is the stored name)."""
 
 FORWARDING_TARGET_TYPES = {
-    "phone": config_pb2.FORWARDING_TARGET_TYPE_PHONE,
-    "sip": config_pb2.FORWARDING_TARGET_TYPE_SIP,
+    "phone": forwarding_pb2.FORWARDING_TARGET_TYPE_PHONE,
+    "sip": forwarding_pb2.FORWARDING_TARGET_TYPE_SIP,
 }
 
 FALLBACK_ACTIONS = {
@@ -51,7 +52,7 @@ def identity_to_proto(identity: AgentIdentity | IdentityRow) -> config_pb2.Agent
     """The AgentIdentity message of a row (a cleared display name stays unset = null)."""
     message = config_pb2.AgentIdentity(
         id=identity.id,
-        organization_id=identity.account_id,
+        account_id=identity.account_id,
         agent_handle=identity.agent_handle,
         create_time=to_timestamp(identity.created_at),
         update_time=to_timestamp(identity.updated_at),
@@ -111,11 +112,19 @@ def call_action_to_proto(action: IncomingCallAction) -> config_pb2.IncomingCallA
     return message
 
 
+_API_KEY_TIMES: Final = (
+    ("last_used_at", "last_use_time"),
+    ("expires_at", "expire_time"),
+    ("revoked_at", "revoke_time"),
+)
+"""Optional timestamp columns of an API key row -> their ApiKey message fields."""
+
+
 def api_key_to_proto(key: ApiKey) -> config_pb2.ApiKey:
     """The ApiKey metadata message of a row (never the secret)."""
     message = config_pb2.ApiKey(
         id=key.id,
-        organization_id=key.account_id,
+        account_id=key.account_id,
         creator_type=CREATOR_TYPES.get(key.creator_type, config_pb2.CREATOR_TYPE_UNSPECIFIED),
         label=key.label,
         status=API_KEY_STATUSES[key.status],
@@ -128,10 +137,10 @@ def api_key_to_proto(key: ApiKey) -> config_pb2.ApiKey:
         value = getattr(key, name)
         if value is not None:
             setattr(message, name, value)
-    for name in ("last_used_at", "expires_at", "revoked_at"):
-        value = getattr(key, name)
+    for column, field in _API_KEY_TIMES:
+        value = getattr(key, column)
         if value is not None:
-            getattr(message, name).CopyFrom(to_timestamp(value))
+            getattr(message, field).CopyFrom(to_timestamp(value))
     return message
 
 

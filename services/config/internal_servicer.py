@@ -75,7 +75,7 @@ class ConfigInternalServicer(config_pb2_grpc.ConfigInternalServiceServicer):
             api_key_id=principal.api_key_id,
         )
         if principal.identity_id is not None:
-            message.identity_id = principal.identity_id
+            message.agent_identity_id = principal.identity_id
         return message
 
     async def BatchGetAgentIdentities(
@@ -95,7 +95,7 @@ class ConfigInternalServicer(config_pb2_grpc.ConfigInternalServiceServicer):
         self, request: config_pb2.ResolveCallTargetRequest, context: Context
     ) -> config_pb2.CallTarget:
         self._check_caller(context)
-        identity_id = parse_uuid(request.identity_id, "identity_id")
+        identity_id = parse_uuid(request.agent_identity_id, "agent_identity_id")
         resolved = await self._targets.resolve(identity_id)
         if resolved is None:
             raise NotFound(f"agent identity {identity_id} not found")

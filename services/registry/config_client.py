@@ -80,7 +80,9 @@ class ConfigClient:
             account_id=response.account_id,
             scope=_SCOPES.get(response.scope, Scope.IDENTITY),
             api_key_id=response.api_key_id,
-            identity_id=response.identity_id if response.HasField("identity_id") else None,
+            identity_id=(
+                response.agent_identity_id if response.HasField("agent_identity_id") else None
+            ),
         )
         if self._ttl > 0:
             self._auth_cache[cache_key] = (now + self._ttl, principal)
@@ -125,7 +127,7 @@ class ConfigClient:
         try:
             target: config_pb2.CallTarget = await self._call(
                 self._stub.ResolveCallTarget,
-                config_pb2.ResolveCallTargetRequest(identity_id=identity_id),
+                config_pb2.ResolveCallTargetRequest(agent_identity_id=identity_id),
             )
         except NotFound:
             return None

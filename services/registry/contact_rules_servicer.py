@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from google.protobuf import empty_pb2
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
@@ -91,7 +92,7 @@ class ContactRuleServicer(RegistryServicerBase, registry_pb2_grpc.ContactRuleSer
 
     async def DeleteContactRule(
         self, request: registry_pb2.DeleteContactRuleRequest, context: Context
-    ) -> registry_pb2.DeleteContactRuleResponse:
+    ) -> empty_pb2.Empty:
         principal = await self._principal(context)
-        deleted = await self._rules.delete(principal, request.inbound_id, request.contact_rule_id)
-        return registry_pb2.DeleteContactRuleResponse(contact_rule_id=deleted)
+        await self._rules.delete(principal, request.inbound_id, request.contact_rule_id)
+        return empty_pb2.Empty()

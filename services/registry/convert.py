@@ -10,7 +10,7 @@ from google.protobuf.message import Message
 from switchboard.registry.v1 import registry_pb2
 
 from services.common.errors import FieldViolation, InvalidArgument
-from services.common.proto_time import to_timestamp
+from services.common.proto_time import from_duration, to_duration, to_timestamp
 from services.registry.models import ContactRule, InboundContextStrategy
 from services.registry.numbers import MappingView
 from services.registry.strategy_config import StrategyPatch, WebhookConfig, WebhookConfigPatch
@@ -24,7 +24,7 @@ def mapping_to_proto(view: MappingView) -> registry_pb2.InboundNumber:
     mapping = view.mapping
     config = mapping.inbound_config
     message = registry_pb2.InboundNumber(
-        inbound_id=mapping.id,
+        id=mapping.id,
         phone_number=mapping.phone_number,
         phone_number_normalized=mapping.phone_number_normalized,
         service=mapping.service,
@@ -53,13 +53,13 @@ def strategy_to_proto(strategy: InboundContextStrategy) -> registry_pb2.InboundC
     config = WebhookConfig.from_json(strategy.config)
     shown = config.masked()
     return registry_pb2.InboundContextStrategy(
-        strategy_id=strategy.id,
+        id=strategy.id,
         strategy_name=strategy.name,
         strategy_type=strategy.strategy_type,
         strategy_config=registry_pb2.StrategyConfig(
             url=shown["url"],
             headers=shown["headers"],
-            timeout_seconds=config.timeout_seconds,
+            timeout=to_duration(config.timeout_seconds),
         ),
         create_time=to_timestamp(strategy.created_at),
         update_time=to_timestamp(strategy.updated_at),
@@ -69,7 +69,7 @@ def strategy_to_proto(strategy: InboundContextStrategy) -> registry_pb2.InboundC
 def rule_to_proto(rule: ContactRule) -> registry_pb2.ContactRule:
     """The ContactRule message of a row (``match_target`` in canonical E.164 with ``+``)."""
     message = registry_pb2.ContactRule(
-        contact_rule_id=rule.id,
+        id=rule.id,
         inbound_id=rule.inbound_id,
         match_target="+" + rule.match_target_normalized,
         create_time=to_timestamp(rule.created_at),
@@ -172,6 +172,6 @@ def _config_patch(patch: registry_pb2.StrategyConfigPatch) -> WebhookConfigPatch
             )
     return WebhookConfigPatch(
         url=patch.url if patch.HasField("url") else None,
-        timeout_seconds=patch.timeout_seconds if patch.HasField("timeout_seconds") else None,
+        timeout_seconds=from_duration(patch.timeout) if patch.HasField("timeout") else None,
         headers=headers,
     )

@@ -112,7 +112,7 @@ def decision_to_proto(row: CallDecision) -> journal_pb2.CallDecision:
         if value is not None:
             setattr(message, field, value)
     if row.call_action_version is not None:
-        message.call_action_version.FromDatetime(row.call_action_version)
+        message.call_action_update_time.FromDatetime(row.call_action_version)
     for field, ms in (
         ("webhook_latency", row.webhook_ms),
         ("context_latency", row.context_ms),

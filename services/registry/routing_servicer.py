@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from switchboard.common.v1 import forwarding_pb2
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from services.common import metrics, request_context
@@ -62,8 +63,8 @@ _STATUSES: Final[dict[Enum, registry_pb2.ContextLookupStatus]] = _values(
     registry_pb2.ContextLookupStatus, "CONTEXT_LOOKUP_STATUS_", ContextStatus
 )
 _FORWARDING_TYPES: Final = {
-    "phone": registry_pb2.FORWARDING_TARGET_TYPE_PHONE,
-    "sip": registry_pb2.FORWARDING_TARGET_TYPE_SIP,
+    "phone": forwarding_pb2.FORWARDING_TARGET_TYPE_PHONE,
+    "sip": forwarding_pb2.FORWARDING_TARGET_TYPE_SIP,
 }
 
 
@@ -260,7 +261,7 @@ def _fill_context(message: registry_pb2.CallerContext, result: CallerContextResu
     if result.error is not None:
         message.error = result.error
     if result.strategy_id is not None:
-        message.strategy_id = result.strategy_id
+        message.inbound_context_strategy_id = result.strategy_id
 
 
 def _fill_screening(message: registry_pb2.CallerScreening, screening: CallerScreening) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import TypeAlias
 
 import grpc
+from google.protobuf import empty_pb2
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from services.common import idempotency
 from services.common.auth import Principal, credential_from_metadata
+from services.common.proto_time import from_duration
 from services.registry.config_client import ConfigClient
 from services.registry.convert import (
     link_changes,
@@ -103,10 +105,10 @@ class InboundNumberServicer(RegistryServicerBase, registry_pb2_grpc.InboundNumbe
 
     async def DeleteInboundNumber(
         self, request: registry_pb2.DeleteInboundNumberRequest, context: Context
-    ) -> registry_pb2.DeleteInboundNumberResponse:
+    ) -> empty_pb2.Empty:
         principal = await self._principal(context)
-        deleted = await self._numbers.delete(principal, request.inbound_id)
-        return registry_pb2.DeleteInboundNumberResponse(inbound_id=deleted)
+        await self._numbers.delete(principal, request.inbound_id)
+        return empty_pb2.Empty()
 
     async def ListInboundNumbers(
         self, request: registry_pb2.ListInboundNumbersRequest, context: Context
@@ -151,7 +153,7 @@ class InboundContextStrategyServicer(
             strategy_type=request.strategy_type,
             url=config.url,
             headers=dict(config.headers),
-            timeout_seconds=config.timeout_seconds or None,
+            timeout_seconds=from_duration(config.timeout) if config.HasField("timeout") else None,
         )
 
         async def create() -> registry_pb2.InboundContextStrategy:
@@ -167,7 +169,7 @@ class InboundContextStrategyServicer(
         principal = await self._principal(context)
         patch = strategy_patch(request)
         return strategy_to_proto(
-            await self._strategies.update(principal, request.strategy_id, patch)
+            await self._strategies.update(principal, request.inbound_context_strategy_id, patch)
         )
 
     async def ListInboundContextStrategies(
@@ -186,11 +188,13 @@ class InboundContextStrategyServicer(
         self, request: registry_pb2.GetInboundContextStrategyRequest, context: Context
     ) -> registry_pb2.InboundContextStrategy:
         principal = await self._principal(context)
-        return strategy_to_proto(await self._strategies.get(principal, request.strategy_id))
+        return strategy_to_proto(
+            await self._strategies.get(principal, request.inbound_context_strategy_id)
+        )
 
     async def DeleteInboundContextStrategy(
         self, request: registry_pb2.DeleteInboundContextStrategyRequest, context: Context
-    ) -> registry_pb2.DeleteInboundContextStrategyResponse:
+    ) -> empty_pb2.Empty:
         principal = await self._principal(context)
-        deleted = await self._strategies.delete(principal, request.strategy_id)
-        return registry_pb2.DeleteInboundContextStrategyResponse(strategy_id=deleted)
+        await self._strategies.delete(principal, request.inbound_context_strategy_id)
+        return empty_pb2.Empty()

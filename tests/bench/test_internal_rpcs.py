@@ -28,9 +28,11 @@ def test_requests_and_answer_checks() -> None:
     batch = internal_rpcs.requests(fixture, "BatchGetAgentIdentities", 3, seed=1)
     assert [len(set(request.ids)) for request in batch] == [50, 50, 50]
     resolve = internal_rpcs.requests(fixture, "ResolveCallTarget", 2, seed=1)[0]
-    answer = config_pb2.CallTarget(agent_identity=config_pb2.AgentIdentity(id=resolve.identity_id))
+    answer = config_pb2.CallTarget(
+        agent_identity=config_pb2.AgentIdentity(id=resolve.agent_identity_id)
+    )
     assert internal_rpcs.check("ResolveCallTarget", resolve, answer) is not None  # no action
-    answer.incoming_call_action.agent_identity_id = resolve.identity_id
+    answer.incoming_call_action.agent_identity_id = resolve.agent_identity_id
     assert internal_rpcs.check("ResolveCallTarget", resolve, answer) is None
     short = config_pb2.BatchGetAgentIdentitiesResponse()
     assert internal_rpcs.check("BatchGetAgentIdentities", batch[0], short) is not None

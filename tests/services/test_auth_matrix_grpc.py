@@ -86,16 +86,16 @@ REQUESTS: dict[str, Callable[[World], dict[str, Any]]] = {
         "strategy_config": {"url": "https://crm.example.com/lookup"},
     },
     "InboundContextStrategyService/UpdateInboundContextStrategy": lambda w: {
-        "strategy_id": w.strategy_id,
+        "inbound_context_strategy_id": w.strategy_id,
         "strategy": {"strategy_name": "Taken over"},
         "update_mask": "strategyName",
     },
     "InboundContextStrategyService/ListInboundContextStrategies": lambda w: {},
     "InboundContextStrategyService/GetInboundContextStrategy": lambda w: {
-        "strategy_id": w.strategy_id
+        "inbound_context_strategy_id": w.strategy_id
     },
     "InboundContextStrategyService/DeleteInboundContextStrategy": lambda w: {
-        "strategy_id": w.strategy_id
+        "inbound_context_strategy_id": w.strategy_id
     },
     "CallRoutingService/RouteCall": lambda w: {
         "inbound_number": w.phone_number,
@@ -185,7 +185,7 @@ number exactly like an unmapped one."""
 INTERNAL_REQUESTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "Authenticate": lambda w: {"credential": w.credentials["other_admin"]["X-API-Key"]},
     "BatchGetAgentIdentities": lambda w: {"account_id": "x", "ids": [w.identity_id]},
-    "ResolveCallTarget": lambda w: {"identity_id": w.identity_id},
+    "ResolveCallTarget": lambda w: {"agent_identity_id": w.identity_id},
     "WatchChanges": lambda w: {},
 }
 

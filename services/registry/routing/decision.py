@@ -11,6 +11,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Final, Protocol
 
+from switchboard.common.v1 import forwarding_pb2
 from switchboard.config.v1 import config_pb2
 
 from services.common import request_context
@@ -99,8 +100,8 @@ _ROUTED_OUTCOMES: Final = MappingProxyType(
 
 _ACTIONS = config_pb2.IncomingCallActionType
 _FALLBACKS = config_pb2.CallFallbackAction
-_PHONE = config_pb2.FORWARDING_TARGET_TYPE_PHONE
-_SIP = config_pb2.FORWARDING_TARGET_TYPE_SIP
+_PHONE = forwarding_pb2.FORWARDING_TARGET_TYPE_PHONE
+_SIP = forwarding_pb2.FORWARDING_TARGET_TYPE_SIP
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,7 +337,7 @@ class Router:
                 inbound_id=mapping.inbound_id,
             )
         target = await self._targets.get(mapping.assistant_id)
-        if target is None or target.agent_identity.organization_id != mapping.account_id:
+        if target is None or target.agent_identity.account_id != mapping.account_id:
             trace.add(
                 Stage.ASSISTANT, "not_found", f"identity {mapping.assistant_id} no longer exists"
             )
@@ -514,7 +515,7 @@ class Router:
             target = await self._targets.get(mapping.assistant_id)
         except SwitchboardError:
             return []
-        if target is None or target.agent_identity.organization_id != call.mapping.account_id:
+        if target is None or target.agent_identity.account_id != call.mapping.account_id:
             return []
         return [target.agent_identity]
 

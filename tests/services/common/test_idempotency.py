@@ -116,7 +116,7 @@ async def test_keys_are_per_account_and_per_caller_scope(
         metadata=other.metadata,
     )
     assert theirs.api_key != mine.api_key
-    assert theirs.record.organization_id == other.account_id
+    assert theirs.record.account_id == other.account_id
     # A scoped key of the same account never gets what an admin key's request returned.
     scoped = await stub.CreateApiKey(
         config_pb2.CreateApiKeyRequest(label="s", scoped_identity_id=identity.id), metadata=admin
@@ -353,7 +353,7 @@ async def test_registry_assign_and_strategy_create_replay(stack: Stack) -> None:
     listed = await strategies.ListInboundContextStrategies(
         registry_pb2.ListInboundContextStrategiesRequest(), metadata=tenant.metadata
     )
-    assert [s.strategy_id for s in listed.strategies] == [made.strategy_id]
+    assert [s.id for s in listed.strategies] == [made.id]
 
 
 async def test_retention_setting_cannot_go_under_a_day(stack: Stack, workdir: Path) -> None:

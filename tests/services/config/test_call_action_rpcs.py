@@ -7,6 +7,7 @@ import uuid
 import grpc
 import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
+from switchboard.common.v1 import forwarding_pb2
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
 from services.config.operator import CreatedAccount
@@ -21,7 +22,7 @@ AUTO_ACCEPT = config_pb2.INCOMING_CALL_ACTION_TYPE_AUTO_ACCEPT
 AUTO_REJECT = config_pb2.INCOMING_CALL_ACTION_TYPE_AUTO_REJECT
 WEBHOOK = config_pb2.INCOMING_CALL_ACTION_TYPE_WEBHOOK
 FORWARD = config_pb2.INCOMING_CALL_ACTION_TYPE_FORWARD
-PHONE = config_pb2.FORWARDING_TARGET_TYPE_PHONE
+PHONE = forwarding_pb2.FORWARDING_TARGET_TYPE_PHONE
 
 
 def update(action: Action, *paths: str) -> config_pb2.UpdateIncomingCallActionRequest:
@@ -234,7 +235,7 @@ async def test_fallback_round_trips(
         incoming_call_webhook_url=HTTPS,
         webhook_fallback=config_pb2.CallFallback(
             action=config_pb2.CALL_FALLBACK_ACTION_FORWARD,
-            forwarding_target_type=config_pb2.FORWARDING_TARGET_TYPE_SIP,
+            forwarding_target_type=forwarding_pb2.FORWARDING_TARGET_TYPE_SIP,
             forwarding_sip_uri="sip:desk@pbx.example.com",
         ),
     )

@@ -31,7 +31,9 @@ def _requests(account: CreatedAccount) -> dict[str, object]:
         "BatchGetAgentIdentities": config_pb2.BatchGetAgentIdentitiesRequest(
             account_id=account.account_id, ids=[str(uuid.uuid4())]
         ),
-        "ResolveCallTarget": config_pb2.ResolveCallTargetRequest(identity_id=str(uuid.uuid4())),
+        "ResolveCallTarget": config_pb2.ResolveCallTargetRequest(
+            agent_identity_id=str(uuid.uuid4())
+        ),
     }
 
 
@@ -124,7 +126,7 @@ async def test_serve_generates_a_private_token_reuses_it_and_never_prints_it(
             stub = config_pb2_grpc.ConfigInternalServiceStub(channel)
             with pytest.raises(grpc.aio.AioRpcError) as missing:
                 await stub.ResolveCallTarget(
-                    config_pb2.ResolveCallTargetRequest(identity_id=str(uuid.uuid4())),
+                    config_pb2.ResolveCallTargetRequest(agent_identity_id=str(uuid.uuid4())),
                     metadata=with_token,
                     timeout=10,
                 )

@@ -154,7 +154,7 @@ async def test_api_keys_mint_list_revoke(
         config_pb2.RevokeApiKeyRequest(api_key_id=record.id), metadata=admin
     )
     assert revoked.status == config_pb2.API_KEY_STATUS_REVOKED
-    assert revoked.HasField("revoked_at")
+    assert revoked.HasField("revoke_time")
     refused = await rpc_error(
         stub.GetAgentIdentity(
             config_pb2.GetAgentIdentityRequest(agent_handle=identity.agent_handle), metadata=scoped
@@ -206,7 +206,8 @@ async def test_identity_signing_key_rotation_reaches_call_routing(
     assert read.signing_key_configured and read.signing_key_create_time == second.create_time
     internal = config_pb2_grpc.ConfigInternalServiceStub(stack.config_channel)
     target = await internal.ResolveCallTarget(
-        config_pb2.ResolveCallTargetRequest(identity_id=identity.id), metadata=INTERNAL_METADATA
+        config_pb2.ResolveCallTargetRequest(agent_identity_id=identity.id),
+        metadata=INTERNAL_METADATA,
     )
     assert target.webhook_signing_key == second.signing_key
 
@@ -272,7 +273,7 @@ async def test_caller_api_key_is_the_authenticating_key(
     own = await stub.GetCallerApiKey(config_pb2.GetCallerApiKeyRequest(), metadata=admin)
     assert own.id == account.api_key_id and not own.HasField("scoped_identity_id")
     mine = await stub.GetCallerApiKey(config_pb2.GetCallerApiKeyRequest(), metadata=scoped)
-    assert mine.HasField("scoped_identity_id") and mine.organization_id == account.account_id
+    assert mine.HasField("scoped_identity_id") and mine.account_id == account.account_id
     missing = await rpc_error(stub.GetCallerApiKey(config_pb2.GetCallerApiKeyRequest()))
     assert missing.code == grpc.StatusCode.UNAUTHENTICATED
 
@@ -286,6 +287,7 @@ async def test_concurrent_first_rotations_all_succeed(
     )
     internal = config_pb2_grpc.ConfigInternalServiceStub(stack.config_channel)
     target = await internal.ResolveCallTarget(
-        config_pb2.ResolveCallTargetRequest(identity_id=identity.id), metadata=INTERNAL_METADATA
+        config_pb2.ResolveCallTargetRequest(agent_identity_id=identity.id),
+        metadata=INTERNAL_METADATA,
     )
     assert target.webhook_signing_key in {result.signing_key for result in results}

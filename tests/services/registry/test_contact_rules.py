@@ -38,7 +38,7 @@ async def mapped(stack: Stack, tenant: Tenant, assistant_id: str | None = None) 
         ),
         metadata=tenant.metadata,
     )
-    inbound_id: str = mapping.inbound_id
+    inbound_id: str = mapping.id
     return inbound_id
 
 
@@ -67,7 +67,7 @@ async def code_of(call: Awaitable[object]) -> grpc.StatusCode:
 async def test_create_defaults_and_canonical_target(stack: Stack, tenant: Tenant) -> None:
     inbound_id = await mapped(stack, tenant)
     rule = await create(stack, tenant.metadata, inbound_id, "098123 45678")
-    assert uuid.UUID(rule.contact_rule_id)
+    assert uuid.UUID(rule.id)
     assert rule.inbound_id == inbound_id
     assert rule.action == pb.CONTACT_RULE_ACTION_BLOCK
     assert rule.match_type == pb.CONTACT_RULE_MATCH_TYPE_EXACT_NUMBER
@@ -75,7 +75,7 @@ async def test_create_defaults_and_canonical_target(stack: Stack, tenant: Tenant
     assert rule.direction == pb.CONTACT_RULE_DIRECTION_BOTH
     assert rule.status == pb.CONTACT_RULE_STATUS_ACTIVE
     fetched = await rules_stub(stack).GetContactRule(
-        pb.GetContactRuleRequest(inbound_id=inbound_id, contact_rule_id=rule.contact_rule_id),
+        pb.GetContactRuleRequest(inbound_id=inbound_id, contact_rule_id=rule.id),
         metadata=tenant.metadata,
     )
     assert fetched == rule
@@ -119,7 +119,7 @@ async def test_one_rule_per_side_of_a_number(stack: Stack, tenant: Tenant) -> No
     block, allow = pb.CONTACT_RULE_ACTION_BLOCK, pb.CONTACT_RULE_ACTION_ALLOW
     inbound = await create_on(stack, tenant, inbound_id, pb.CONTACT_RULE_DIRECTION_INBOUND, block)
     outbound = await create_on(stack, tenant, inbound_id, pb.CONTACT_RULE_DIRECTION_OUTBOUND, allow)
-    assert inbound.contact_rule_id != outbound.contact_rule_id
+    assert inbound.id != outbound.id
     for direction in (
         pb.CONTACT_RULE_DIRECTION_INBOUND,
         pb.CONTACT_RULE_DIRECTION_OUTBOUND,
@@ -130,7 +130,7 @@ async def test_one_rule_per_side_of_a_number(stack: Stack, tenant: Tenant) -> No
     widen = rules_stub(stack).UpdateContactRule(
         pb.UpdateContactRuleRequest(
             inbound_id=inbound_id,
-            contact_rule_id=inbound.contact_rule_id,
+            contact_rule_id=inbound.id,
             contact_rule=pb.ContactRule(direction=pb.CONTACT_RULE_DIRECTION_BOTH),
             update_mask=FieldMask(paths=["direction"]),
         ),
@@ -182,11 +182,11 @@ async def test_apply_to_splits_a_rule_covering_both_sides(stack: Stack, tenant: 
         stack,
         tenant,
         inbound_id,
-        both.contact_rule_id,
+        both.id,
         pb.CONTACT_RULE_ACTION_ALLOW,
         pb.CONTACT_RULE_DIRECTION_INBOUND,
     )
-    assert split.contact_rule_id == both.contact_rule_id
+    assert split.id == both.id
     assert (split.action, split.direction) == (
         pb.CONTACT_RULE_ACTION_ALLOW,
         pb.CONTACT_RULE_DIRECTION_INBOUND,
@@ -194,7 +194,7 @@ async def test_apply_to_splits_a_rule_covering_both_sides(stack: Stack, tenant: 
     listed = await rules_stub(stack).ListContactRules(
         pb.ListContactRulesRequest(inbound_id=inbound_id), metadata=tenant.metadata
     )
-    [kept] = [r for r in listed.contact_rules if r.contact_rule_id != both.contact_rule_id]
+    [kept] = [r for r in listed.contact_rules if r.id != both.id]
     assert (kept.action, kept.direction, kept.status, kept.match_target) == (
         pb.CONTACT_RULE_ACTION_BLOCK,
         pb.CONTACT_RULE_DIRECTION_OUTBOUND,
@@ -206,7 +206,7 @@ async def test_apply_to_splits_a_rule_covering_both_sides(stack: Stack, tenant: 
         stack,
         tenant,
         inbound_id,
-        both.contact_rule_id,
+        both.id,
         pb.CONTACT_RULE_ACTION_ALLOW,
         pb.CONTACT_RULE_DIRECTION_INBOUND,
     )
@@ -221,7 +221,7 @@ async def test_apply_to_splits_a_rule_covering_both_sides(stack: Stack, tenant: 
         refused = rules_stub(stack).UpdateContactRule(
             pb.UpdateContactRuleRequest(
                 inbound_id=inbound_id,
-                contact_rule_id=both.contact_rule_id,
+                contact_rule_id=both.id,
                 contact_rule=pb.ContactRule(
                     action=pb.CONTACT_RULE_ACTION_BLOCK,
                     direction=pb.CONTACT_RULE_DIRECTION_INBOUND,
@@ -257,7 +257,7 @@ async def test_invalid_requests(stack: Stack, tenant: Tenant) -> None:
     ):
         request = pb.UpdateContactRuleRequest(
             inbound_id=inbound_id,
-            contact_rule_id=rule.contact_rule_id,
+            contact_rule_id=rule.id,
             contact_rule=values,
             update_mask=FieldMask(paths=paths),
         )
@@ -288,7 +288,7 @@ async def test_update_list_filters_and_delete(stack: Stack, tenant: Tenant) -> N
     updated = await stub.UpdateContactRule(
         pb.UpdateContactRuleRequest(
             inbound_id=inbound_id,
-            contact_rule_id=block.contact_rule_id,
+            contact_rule_id=block.id,
             contact_rule=pb.ContactRule(
                 direction=pb.CONTACT_RULE_DIRECTION_INBOUND, status=pb.CONTACT_RULE_STATUS_PAUSED
             ),
@@ -306,11 +306,11 @@ async def test_update_list_filters_and_delete(stack: Stack, tenant: Tenant) -> N
             pb.ListContactRulesRequest(inbound_id=inbound_id, **filters),  # type: ignore[arg-type]
             metadata=tenant.metadata,
         )
-        return [rule.contact_rule_id for rule in page.contact_rules]
+        return [rule.id for rule in page.contact_rules]
 
-    assert await ids() == [allow.contact_rule_id, block.contact_rule_id]
-    assert await ids(action=pb.CONTACT_RULE_ACTION_ALLOW) == [allow.contact_rule_id]
-    assert await ids(direction=pb.CONTACT_RULE_DIRECTION_OUTBOUND) == [allow.contact_rule_id]
+    assert await ids() == [allow.id, block.id]
+    assert await ids(action=pb.CONTACT_RULE_ACTION_ALLOW) == [allow.id]
+    assert await ids(direction=pb.CONTACT_RULE_DIRECTION_OUTBOUND) == [allow.id]
     first = await stub.ListContactRules(
         pb.ListContactRulesRequest(inbound_id=inbound_id, page_size=1), metadata=tenant.metadata
     )
@@ -320,17 +320,16 @@ async def test_update_list_filters_and_delete(stack: Stack, tenant: Tenant) -> N
         ),
         metadata=tenant.metadata,
     )
-    assert [r.contact_rule_id for r in (*first.contact_rules, *second.contact_rules)] == await ids()
+    assert [r.id for r in (*first.contact_rules, *second.contact_rules)] == await ids()
     assert second.next_page_token == ""
     everything = await stub.ListContactRules(pb.ListContactRulesRequest(), metadata=tenant.metadata)
-    assert {r.contact_rule_id for r in everything.contact_rules} >= set(await ids())
+    assert {r.id for r in everything.contact_rules} >= set(await ids())
 
-    deleted = await stub.DeleteContactRule(
-        pb.DeleteContactRuleRequest(inbound_id=inbound_id, contact_rule_id=block.contact_rule_id),
+    await stub.DeleteContactRule(
+        pb.DeleteContactRuleRequest(inbound_id=inbound_id, contact_rule_id=block.id),
         metadata=tenant.metadata,
     )
-    assert deleted.contact_rule_id == block.contact_rule_id
-    assert await ids() == [allow.contact_rule_id]
+    assert await ids() == [allow.id]
 
 
 async def test_rules_of_a_released_number_disappear(stack: Stack, tenant: Tenant) -> None:
@@ -339,14 +338,14 @@ async def test_rules_of_a_released_number_disappear(stack: Stack, tenant: Tenant
     await numbers_stub(stack).DeleteInboundNumber(
         pb.DeleteInboundNumberRequest(inbound_id=inbound_id), metadata=tenant.metadata
     )
-    get = pb.GetContactRuleRequest(inbound_id=inbound_id, contact_rule_id=rule.contact_rule_id)
+    get = pb.GetContactRuleRequest(inbound_id=inbound_id, contact_rule_id=rule.id)
     assert await code_of(rules_stub(stack).GetContactRule(get, metadata=tenant.metadata)) == (
         grpc.StatusCode.NOT_FOUND
     )
     everything = await rules_stub(stack).ListContactRules(
         pb.ListContactRulesRequest(), metadata=tenant.metadata
     )
-    assert rule.contact_rule_id not in {r.contact_rule_id for r in everything.contact_rules}
+    assert rule.id not in {r.id for r in everything.contact_rules}
 
 
 async def test_visibility_other_accounts_and_scoped_keys(
@@ -357,7 +356,7 @@ async def test_visibility_other_accounts_and_scoped_keys(
     foreign_identity_number = await mapped(stack, tenant, other_identity)
     rule = await create(stack, tenant.metadata, own, "+919812345678")
     stub = rules_stub(stack)
-    get = pb.GetContactRuleRequest(inbound_id=own, contact_rule_id=rule.contact_rule_id)
+    get = pb.GetContactRuleRequest(inbound_id=own, contact_rule_id=rule.id)
     assert await code_of(stub.GetContactRule(get, metadata=other_tenant.metadata)) == (
         grpc.StatusCode.NOT_FOUND
     )
@@ -374,7 +373,7 @@ async def test_visibility_other_accounts_and_scoped_keys(
     assert code == grpc.StatusCode.NOT_FOUND
     all_rules = stub.ListContactRules(pb.ListContactRulesRequest(), metadata=scoped)
     assert await code_of(all_rules) == grpc.StatusCode.PERMISSION_DENIED
-    delete = pb.DeleteContactRuleRequest(inbound_id=own, contact_rule_id=rule.contact_rule_id)
+    delete = pb.DeleteContactRuleRequest(inbound_id=own, contact_rule_id=rule.id)
     assert await code_of(stub.DeleteContactRule(delete, metadata=scoped)) == (
         grpc.StatusCode.PERMISSION_DENIED
     )

@@ -123,7 +123,7 @@ async def test_journal_records_equal_the_decisions_of_two_replicas_sharing_a_dat
         assert accepted_record is not None
         assert accepted_record.inbound_number == accepted.number
         assert accepted_record.inbound_number_normalized == accepted.normalized
-        assert accepted_record.HasField("call_action_version")
+        assert accepted_record.HasField("call_action_update_time")
         assert accepted_record.context_status == pb.CONTEXT_LOOKUP_STATUS_NOT_CONFIGURED
         invalid = await journaled(reader, by_number["not a number"][0].call_id)
         assert invalid is not None and invalid.reject_reason == pb.REJECT_REASON_INVALID_NUMBER

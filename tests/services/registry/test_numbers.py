@@ -58,7 +58,7 @@ async def test_update_mask_semantics(stack: Stack, tenant: Tenant) -> None:
     async def update(paths: list[str], **links: str) -> registry_pb2.InboundNumber:
         result: registry_pb2.InboundNumber = await stub.UpdateInboundNumber(
             registry_pb2.UpdateInboundNumberRequest(
-                inbound_id=mapping.inbound_id,
+                inbound_id=mapping.id,
                 inbound_number=registry_pb2.InboundNumberLinks(**links),
                 update_mask=FieldMask(paths=paths),
             ),

@@ -66,7 +66,7 @@ async def test_ten_thousand_mappings_page_completely_while_more_arrive(
                 ),
                 metadata=tenant.metadata,
             )
-            added.append(mapping.inbound_id)
+            added.append(mapping.id)
             progress.set()
 
     adder = asyncio.create_task(keep_adding())
@@ -93,15 +93,15 @@ async def test_ten_thousand_mappings_page_completely_while_more_arrive(
             await adder
     elapsed = time.monotonic() - started
 
-    ids = [mapping.inbound_id for mapping in seen]
+    ids = [mapping.id for mapping in seen]
     assert len(ids) == len(set(ids)), "a mapping was returned twice"
     assert bulk_ids <= set(ids), f"{len(bulk_ids - set(ids))} mappings were skipped"
     assert set(ids) - bulk_ids <= set(added)
     assert len(added) >= pages
-    keys = [(m.create_time.ToDatetime(), m.inbound_id) for m in seen]
+    keys = [(m.create_time.ToDatetime(), m.id) for m in seen]
     assert keys == sorted(keys, reverse=True)
     assert pages >= BULK // PAGE_SIZE
-    named = [m for m in seen if m.inbound_id in bulk_ids and m.HasField("assistant_id")]
+    named = [m for m in seen if m.id in bulk_ids and m.HasField("assistant_id")]
     assert len(named) == BULK // 2
     assert all(m.assistant_name == tenant.assistant_name for m in named)
     print(f"{stack.backend}: {len(ids)} mappings in {pages} pages in {elapsed:.2f}s")

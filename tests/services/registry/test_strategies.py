@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import grpc
 import pytest
 from google.protobuf import struct_pb2
@@ -50,14 +52,14 @@ async def test_create_defaults_the_timeout_and_masks_on_every_read(
     created = await create(
         stack, tenant, headers={"X-Api-Key": "secret", "X-Env": "prod", "X-Pass": "p"}
     )
-    assert created.strategy_config.timeout_seconds == 10.0
+    assert created.strategy_config.timeout.ToTimedelta() == timedelta(seconds=10)
     assert dict(created.strategy_config.headers) == {
         "X-Api-Key": "****",
         "X-Env": "prod",
         "X-Pass": "****",
     }
     fetched = await strategies_stub(stack).GetInboundContextStrategy(
-        registry_pb2.GetInboundContextStrategyRequest(strategy_id=created.strategy_id),
+        registry_pb2.GetInboundContextStrategyRequest(inbound_context_strategy_id=created.id),
         metadata=tenant.metadata,
     )
     assert fetched == created
@@ -72,7 +74,7 @@ async def test_update_request_rules(stack: Stack, tenant: Tenant) -> None:
     ) -> registry_pb2.InboundContextStrategy:
         result: registry_pb2.InboundContextStrategy = await stub.UpdateInboundContextStrategy(
             registry_pb2.UpdateInboundContextStrategyRequest(
-                strategy_id=created.strategy_id,
+                inbound_context_strategy_id=created.id,
                 strategy=patch,
                 update_mask=FieldMask(paths=paths or []),
             ),
@@ -93,11 +95,11 @@ async def test_update_request_rules(stack: Stack, tenant: Tenant) -> None:
 
     number_header = registry_pb2.InboundContextStrategyPatch(strategy_type="webhook")
     number_header.strategy_config.headers["X-C"].number_value = 3
-    nan_timeout = registry_pb2.InboundContextStrategyPatch(strategy_type="webhook")
-    nan_timeout.strategy_config.timeout_seconds = float("nan")
+    long_timeout = registry_pb2.InboundContextStrategyPatch(strategy_type="webhook")
+    long_timeout.strategy_config.timeout.FromSeconds(11)
     invalid: list[tuple[registry_pb2.InboundContextStrategyPatch, list[str] | None]] = [
         (number_header, None),
-        (nan_timeout, None),
+        (long_timeout, None),
         (registry_pb2.InboundContextStrategyPatch(strategy_name="x"), ["strategy_config.url"]),
         (registry_pb2.InboundContextStrategyPatch(strategy_name="x"), ["strategy_type"]),
         (registry_pb2.InboundContextStrategyPatch(), None),
@@ -115,7 +117,7 @@ async def test_delete_detaches_in_the_same_transaction(stack: Stack, tenant: Ten
         await numbers.AssignInboundNumber(
             registry_pb2.AssignInboundNumberRequest(
                 assistant_id=tenant.assistant_id,
-                inbound_context_strategy_id=strategy.strategy_id,
+                inbound_context_strategy_id=strategy.id,
                 service="exotel",
                 inbound_config=registry_pb2.InboundConfig(phone_number=fresh_number()),
             ),
@@ -125,16 +127,15 @@ async def test_delete_detaches_in_the_same_transaction(stack: Stack, tenant: Ten
     ]
     assert all(m.inbound_context_strategy_name == "CRM" for m in mappings)
 
-    deleted = await strategies_stub(stack).DeleteInboundContextStrategy(
-        registry_pb2.DeleteInboundContextStrategyRequest(strategy_id=strategy.strategy_id),
+    await strategies_stub(stack).DeleteInboundContextStrategy(
+        registry_pb2.DeleteInboundContextStrategyRequest(inbound_context_strategy_id=strategy.id),
         metadata=tenant.metadata,
     )
 
-    assert deleted.strategy_id == strategy.strategy_id
     async with stack.registry_sessions() as session:
         rows = (
             await session.scalars(
-                select(InboundNumber).where(InboundNumber.id.in_([m.inbound_id for m in mappings]))
+                select(InboundNumber).where(InboundNumber.id.in_([m.id for m in mappings]))
             )
         ).all()
     assert len(rows) == 3
@@ -193,7 +194,7 @@ async def test_identity_scoped_keys_cannot_read_strategies_over_grpc(
     stub = strategies_stub(stack)
     for call in (
         stub.GetInboundContextStrategy(
-            registry_pb2.GetInboundContextStrategyRequest(strategy_id=created.strategy_id),
+            registry_pb2.GetInboundContextStrategyRequest(inbound_context_strategy_id=created.id),
             metadata=scoped,
         ),
         stub.ListInboundContextStrategies(

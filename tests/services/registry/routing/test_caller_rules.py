@@ -81,7 +81,7 @@ async def test_a_block_rule_rejects_the_caller_in_every_written_form(
     )
     for caller in CALLER_FORMS:
         response = await routing.route(mapping.number, caller_number=caller)
-        _assert_blocked(response, rule.contact_rule_id)
+        _assert_blocked(response, rule.id)
         assert response.inbound_id == mapping.inbound_id
         assert response.assistant_id == mapping.assistant_id
         assert response.caller_screening.caller_number_normalized == "919812345678"
@@ -101,14 +101,10 @@ async def test_a_rule_written_without_plus_or_nationally_matches_e164_callers(
             routing, account, mapping.inbound_id, target, pb.CONTACT_RULE_ACTION_BLOCK
         )
         caller = "+14155552671" if target.startswith("1") else CALLER
-        _assert_blocked(
-            await routing.route(mapping.number, caller_number=caller), rule.contact_rule_id
-        )
+        _assert_blocked(await routing.route(mapping.number, caller_number=caller), rule.id)
         # And the same caller without its "+" (how some carriers deliver caller IDs).
         bare = caller.removeprefix("+")
-        _assert_blocked(
-            await routing.route(mapping.number, caller_number=bare), rule.contact_rule_id
-        )
+        _assert_blocked(await routing.route(mapping.number, caller_number=bare), rule.id)
 
 
 async def test_a_whitelist_admits_only_allowed_callers(
@@ -124,7 +120,7 @@ async def test_a_whitelist_admits_only_allowed_callers(
         response = await routing.route(mapping.number, caller_number=caller)
         assert response.decision == pb.ROUTING_DECISION_ACCEPT, caller
         assert response.caller_screening.verdict == pb.CONTACT_RULE_ACTION_ALLOW
-        assert response.caller_screening.contact_rule_id == allowed.contact_rule_id
+        assert response.caller_screening.contact_rule_id == allowed.id
         assert response.caller_screening.filter_mode == pb.CONTACT_FILTER_MODE_WHITELIST
     for stranger in ("+919812345679", "", "anonymous", "+1"):
         response = await routing.route(mapping.number, caller_number=stranger)
@@ -164,11 +160,11 @@ async def test_after_a_split_only_the_inbound_sides_rule_screens(
 ) -> None:
     mapping = await _accepting(routing, account)
     rule = await _rule(routing, account, mapping.inbound_id, CALLER, pb.CONTACT_RULE_ACTION_BLOCK)
-    _assert_blocked(await routing.route(mapping.number, caller_number=CALLER), rule.contact_rule_id)
+    _assert_blocked(await routing.route(mapping.number, caller_number=CALLER), rule.id)
     await _rules(routing).UpdateContactRule(
         pb.UpdateContactRuleRequest(
             inbound_id=mapping.inbound_id,
-            contact_rule_id=rule.contact_rule_id,
+            contact_rule_id=rule.id,
             contact_rule=pb.ContactRule(action=pb.CONTACT_RULE_ACTION_ALLOW),
             update_mask=FieldMask(paths=["action"]),
             apply_to=pb.CONTACT_RULE_DIRECTION_INBOUND,
@@ -178,7 +174,7 @@ async def test_after_a_split_only_the_inbound_sides_rule_screens(
     # The outbound side keeps a block rule of its own; inbound calls see the allow rule.
     allowed = await routing.route(mapping.number, caller_number=CALLER)
     assert allowed.decision == pb.ROUTING_DECISION_ACCEPT
-    assert allowed.caller_screening.contact_rule_id == rule.contact_rule_id
+    assert allowed.caller_screening.contact_rule_id == rule.id
 
 
 async def test_rule_changes_apply_to_the_next_call(
@@ -193,12 +189,12 @@ async def test_rule_changes_apply_to_the_next_call(
         pb.CONTACT_RULE_ACTION_BLOCK,
         direction=pb.CONTACT_RULE_DIRECTION_INBOUND,
     )
-    _assert_blocked(await routing.route(mapping.number, caller_number=CALLER), rule.contact_rule_id)
+    _assert_blocked(await routing.route(mapping.number, caller_number=CALLER), rule.id)
     metadata = grpc_metadata(account.api_key)
     await _rules(routing).UpdateContactRule(
         pb.UpdateContactRuleRequest(
             inbound_id=mapping.inbound_id,
-            contact_rule_id=rule.contact_rule_id,
+            contact_rule_id=rule.id,
             contact_rule=pb.ContactRule(action=pb.CONTACT_RULE_ACTION_ALLOW),
             update_mask=FieldMask(paths=["action"]),
         ),
@@ -206,11 +202,9 @@ async def test_rule_changes_apply_to_the_next_call(
     )
     allowed = await routing.route(mapping.number, caller_number=CALLER)
     assert allowed.decision == pb.ROUTING_DECISION_ACCEPT
-    assert allowed.caller_screening.contact_rule_id == rule.contact_rule_id
+    assert allowed.caller_screening.contact_rule_id == rule.id
     await _rules(routing).DeleteContactRule(
-        pb.DeleteContactRuleRequest(
-            inbound_id=mapping.inbound_id, contact_rule_id=rule.contact_rule_id
-        ),
+        pb.DeleteContactRuleRequest(inbound_id=mapping.inbound_id, contact_rule_id=rule.id),
         metadata=metadata,
     )
     after = await routing.route(mapping.number, caller_number=CALLER)
@@ -226,7 +220,7 @@ async def test_blocked_callers_never_reach_the_webhook(
         routing.stack, account.account_id, "webhook", incoming_call_webhook_url=url
     )
     rule = await _rule(routing, account, mapping.inbound_id, CALLER, pb.CONTACT_RULE_ACTION_BLOCK)
-    _assert_blocked(await routing.route(mapping.number, caller_number=CALLER), rule.contact_rule_id)
+    _assert_blocked(await routing.route(mapping.number, caller_number=CALLER), rule.id)
     assert routing.receiver.received(url) == []
     # Another caller reaches the webhook as before.
     answered = await routing.route(mapping.number, caller_number="+919812345679")
@@ -255,7 +249,7 @@ async def test_rest_route_shows_the_screening(
     assert body["edge_outcome"] == "rejected"
     assert body["caller_screening"] == {
         "verdict": "block",
-        "contact_rule_id": rule.contact_rule_id,
+        "contact_rule_id": rule.id,
         "filter_mode": "blacklist",
         "caller_number_normalized": "919812345678",
     }

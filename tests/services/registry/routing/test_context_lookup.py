@@ -47,7 +47,7 @@ async def test_success_sends_the_documented_payload_and_returns_the_object(
     assert response.decision == pb.ROUTING_DECISION_ACCEPT
     context = response.caller_context
     assert context.status == pb.CONTEXT_LOOKUP_STATUS_OK
-    assert context.strategy_id == strategy_id
+    assert context.inbound_context_strategy_id == strategy_id
     assert not context.HasField("error")
     assert context.variables["customer"]["name"] == "Asha"
     assert context.variables["open_tickets"] == 2
@@ -80,7 +80,7 @@ async def test_timeout_continues_without_context(
     assert time.monotonic() - started < 2
     assert response.decision == pb.ROUTING_DECISION_ACCEPT
     assert response.caller_context.status == pb.CONTEXT_LOOKUP_STATUS_TIMEOUT
-    assert response.caller_context.strategy_id == strategy_id
+    assert response.caller_context.inbound_context_strategy_id == strategy_id
     assert response.caller_context.error
     assert not response.caller_context.variables
 

@@ -6,6 +6,7 @@ import uuid
 
 import grpc
 import pytest
+from switchboard.common.v1 import forwarding_pb2
 from switchboard.registry.v1 import registry_pb2 as pb
 
 from services.config.operator import CreatedAccount
@@ -69,12 +70,12 @@ async def test_forward_to_phone_and_sip(routing: RoutingStack, account: CreatedA
     by_phone = await routing.route(phone.number)
     assert by_phone.decision == pb.ROUTING_DECISION_FORWARD
     assert by_phone.edge_outcome == pb.EDGE_OUTCOME_FORWARD
-    assert by_phone.forwarding_target_type == pb.FORWARDING_TARGET_TYPE_PHONE
+    assert by_phone.forwarding_target_type == forwarding_pb2.FORWARDING_TARGET_TYPE_PHONE
     assert by_phone.forwarding_phone_number == "+14155550100"
     assert not by_phone.HasField("forwarding_sip_uri")
     assert by_phone.action_source == pb.ACTION_SOURCE_FORWARD
     by_sip = await routing.route(sip.number)
-    assert by_sip.forwarding_target_type == pb.FORWARDING_TARGET_TYPE_SIP
+    assert by_sip.forwarding_target_type == forwarding_pb2.FORWARDING_TARGET_TYPE_SIP
     assert by_sip.forwarding_sip_uri == "sip:desk@pbx.example.com"
     assert by_sip.inbound_id == sip.inbound_id
 
