@@ -23,6 +23,8 @@ from services.common.errors import (
     Unavailable,
 )
 from services.common.local_secrets import is_configured
+from services.registry.call_target import CallTarget, Identity
+from services.registry.config_messages import call_target_from_proto, identity_from_proto
 from services.registry.settings import RegistrySettings
 
 _AUTH_CACHE_MAX_ENTRIES = 10_000
@@ -109,9 +111,7 @@ class ConfigClient:
             metadata=self._metadata,
         )
 
-    async def get_identities(
-        self, account_id: str, ids: Iterable[str]
-    ) -> dict[str, config_pb2.AgentIdentity]:
+    async def get_identities(self, account_id: str, ids: Iterable[str]) -> dict[str, Identity]:
         """The account's identities among ``ids``, by id (others are simply absent)."""
         wanted = sorted(set(ids))
         if not wanted:
@@ -120,9 +120,11 @@ class ConfigClient:
             self._stub.BatchGetAgentIdentities,
             config_pb2.BatchGetAgentIdentitiesRequest(account_id=account_id, ids=wanted),
         )
-        return {identity.id: identity for identity in response.agent_identities}
+        return {
+            identity.id: identity_from_proto(identity) for identity in response.agent_identities
+        }
 
-    async def resolve_call_target(self, identity_id: str) -> config_pb2.CallTarget | None:
+    async def resolve_call_target(self, identity_id: str) -> CallTarget | None:
         """Identity, call action and signing key in one round trip; None if no identity."""
         try:
             target: config_pb2.CallTarget = await self._call(
@@ -131,7 +133,7 @@ class ConfigClient:
             )
         except NotFound:
             return None
-        return target
+        return call_target_from_proto(target)
 
     async def _call(self, method: Any, request: object) -> Any:
         """One RPC within ``config_timeout_seconds`` or the caller's remaining time if less."""
@@ -154,14 +156,6 @@ def _domain_error(error: grpc.aio.AioRpcError) -> SwitchboardError:
     if code == grpc.StatusCode.NOT_FOUND:
         return NotFound(error.details() or "not found")
     return Unavailable(f"config service unavailable ({code.name})", reason="CONFIG_UNAVAILABLE")
-
-
-def assistant_name(identity: config_pb2.AgentIdentity) -> str:
-    """An identity's ``assistant_name``: its display name, or its handle once that is cleared."""
-    name: str = (
-        identity.display_name if identity.HasField("display_name") else identity.agent_handle
-    )
-    return name
 
 
 def _caller_out_of_time() -> bool:

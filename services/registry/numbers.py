@@ -21,7 +21,7 @@ from services.common.phone import (
     normalize_phone_number,
 )
 from services.registry import repository
-from services.registry.config_client import ConfigClient, assistant_name
+from services.registry.config_client import ConfigClient
 from services.registry.contact_rule_values import FILTER_MODES, checked_choice
 from services.registry.models import InboundNumber
 from services.registry.pagination import (
@@ -247,7 +247,7 @@ class InboundNumbers:
         identity = found.get(canonical)
         if identity is None:
             raise assistant_not_found()
-        return canonical, assistant_name(identity)
+        return canonical, identity.assistant_name
 
     async def _with_assistant_names(
         self, account_id: str, views: Collection[MappingView]
@@ -256,7 +256,7 @@ class InboundNumbers:
         ids = {v.mapping.assistant_id for v in views if v.mapping.assistant_id is not None}
         identities = await self._config.get_identities(account_id, ids) if ids else {}
         return [
-            replace(view, assistant_name=assistant_name(identities[assistant]))
+            replace(view, assistant_name=identities[assistant].assistant_name)
             if (assistant := view.mapping.assistant_id) in identities
             else view
             for view in views

@@ -7,16 +7,15 @@ from collections import OrderedDict
 from time import monotonic
 from typing import Final, TypeAlias
 
-from switchboard.config.v1 import config_pb2
-
 from services.common import metrics
+from services.registry import call_target
 from services.registry.config_client import ConfigClient
 
 _MAX_ENTRIES: Final = 10_000
 REFRESH_AHEAD_FRACTION: Final = 0.25
 """A hit in the last quarter of an entry's life refreshes it in the background."""
 
-CallTarget: TypeAlias = config_pb2.CallTarget | None
+CallTarget: TypeAlias = call_target.CallTarget | None
 
 
 class CallTargetCache:

@@ -6,13 +6,10 @@ import asyncio
 import contextlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from types import MappingProxyType
 from typing import Final, Protocol
-
-from switchboard.common.v1 import forwarding_pb2
-from switchboard.config.v1 import config_pb2
 
 from services.common import request_context
 from services.common.errors import InvalidArgument, SwitchboardError
@@ -21,7 +18,14 @@ from services.common.phone import (
     InvalidPhoneNumber,
     normalize_phone_number,
 )
-from services.registry.config_client import assistant_name
+from services.registry.call_target import (
+    ActionKind,
+    CallAction,
+    CallTarget,
+    FallbackKind,
+    Forwarding,
+    Identity,
+)
 from services.registry.contact_rule_values import normalized_caller
 from services.registry.routing import (
     call_context_token,
@@ -97,19 +101,6 @@ _ROUTED_OUTCOMES: Final = MappingProxyType(
         Verdict.FORWARD: EdgeOutcome.FORWARD,
     }
 )
-
-_ACTIONS = config_pb2.IncomingCallActionType
-_FALLBACKS = config_pb2.CallFallbackAction
-_PHONE = forwarding_pb2.FORWARDING_TARGET_TYPE_PHONE
-_SIP = forwarding_pb2.FORWARDING_TARGET_TYPE_SIP
-
-
-@dataclass(frozen=True, slots=True)
-class Forwarding:
-    """A forwarding destination: ``kind`` is ``phone`` or ``sip``."""
-
-    kind: str
-    destination: str
 
 
 @dataclass(slots=True)
@@ -337,7 +328,7 @@ class Router:
                 inbound_id=mapping.inbound_id,
             )
         target = await self._targets.get(mapping.assistant_id)
-        if target is None or target.agent_identity.account_id != mapping.account_id:
+        if target is None or target.identity.account_id != mapping.account_id:
             trace.add(
                 Stage.ASSISTANT, "not_found", f"identity {mapping.assistant_id} no longer exists"
             )
@@ -355,31 +346,30 @@ class Router:
             caller_number=caller_number,
             mapping=mapping,
             assistant_id=mapping.assistant_id,
-            assistant_name=assistant_name(target.agent_identity),
+            assistant_name=target.identity.assistant_name,
         )
         if trace.enabled:
             trace.add(Stage.ASSISTANT, "found", f"{call.assistant_name} ({call.assistant_id})")
-        if not target.HasField("incoming_call_action"):
+        action = target.action
+        if action is None:
             trace.add(Stage.CALL_ACTION, "none", "the identity has no incoming-call action")
             return _reject_for(call, RejectReason.NO_CALL_ACTION, "no incoming-call action")
-        action = target.incoming_call_action
-        if action.HasField("update_time"):
-            run.facts.action_version = action.update_time.ToDatetime(tzinfo=UTC)
-        kind = action.incoming_call_action
+        run.facts.action_version = action.updated_at
+        kind = action.kind
         if trace.enabled:
             trace.add(Stage.CALL_ACTION, *explain.action_step(action, run.facts.action_version))
-        if kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_AUTO_REJECT:
+        if kind is ActionKind.AUTO_REJECT:
             return _reject_for(
                 call, RejectReason.AUTO_REJECT, None, source=ActionSource.AUTO_REJECT
             )
-        if kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_WEBHOOK:
-            decision = await self._ask_webhook(call, target, run)
+        if kind is ActionKind.WEBHOOK:
+            decision = await self._ask_webhook(call, target, action, run)
         else:
-            if kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_AUTO_ACCEPT:
+            if kind is ActionKind.AUTO_ACCEPT:
                 decision = _accept(call, action, None, ActionSource.AUTO_ACCEPT)
-            elif kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_FORWARD:
-                decision = _forward(call, action, ActionSource.FORWARD)
-            elif kind == _ACTIONS.INCOMING_CALL_ACTION_TYPE_HOSTED_AGENT:
+            elif kind is ActionKind.FORWARD:
+                decision = _forward(call, action.forwarding, ActionSource.FORWARD)
+            elif kind is ActionKind.HOSTED_AGENT:
                 decision = _routed(call, Verdict.HOSTED_AGENT, ActionSource.HOSTED_AGENT)
             else:
                 return _reject_for(
@@ -392,11 +382,11 @@ class Router:
         return decision
 
     def _sign_call_context(
-        self, decision: Decision, call: _Call, target: config_pb2.CallTarget, run: _Run
+        self, decision: Decision, call: _Call, target: CallTarget, run: _Run
     ) -> None:
         """Mint the accepted call's signed context (and append it to the URL when opted in)."""
         trace = run.trace
-        if not target.HasField("webhook_signing_key"):
+        if target.signing_key is None:
             trace.add(Stage.CALL_CONTEXT, "not_signed", "the identity has no signing key")
             return
         if run.options.simulated:
@@ -404,7 +394,7 @@ class Router:
             return
         context = decision.caller_context
         token = call_context_token.mint(
-            target.webhook_signing_key,
+            target.signing_key,
             call_id=call.call_id,
             decision_id=run.decision_id,
             assistant_id=call.assistant_id,
@@ -420,8 +410,8 @@ class Router:
             ttl_seconds=self._call_context_ttl,
         )
         decision.call_context_token = token
-        action = target.incoming_call_action
-        if action.call_context_in_url and decision.client_websocket_url is not None:
+        action = target.action
+        if action is not None and action.call_context_in_url and decision.client_websocket_url is not None:
             decision.client_websocket_url = call_context_token.with_token(
                 decision.client_websocket_url, token
             )
@@ -452,12 +442,13 @@ class Router:
             inbound_number=call.local_number,
         )
 
-    async def _ask_webhook(self, call: _Call, target: config_pb2.CallTarget, run: _Run) -> Decision:
+    async def _ask_webhook(
+        self, call: _Call, target: CallTarget, action: CallAction, run: _Run
+    ) -> Decision:
         """Webhook and context lookup run concurrently: latency is the larger budget."""
-        action = target.incoming_call_action
         lookup = asyncio.create_task(self._caller_context(call, run))
         try:
-            answer = await self._webhook_answer(call, target, run.options)
+            answer = await self._webhook_answer(call, target, action, run.options)
             run.facts.webhook = answer
             decision = _from_webhook(call, action, answer, run.trace)
             if decision.reject_reason is None:
@@ -470,19 +461,15 @@ class Router:
                     await lookup
 
     async def _webhook_answer(
-        self, call: _Call, target: config_pb2.CallTarget, options: RunOptions
+        self, call: _Call, target: CallTarget, action: CallAction, options: RunOptions
     ) -> WebhookResult:
         """The customer's answer; in a simulation the supplied one, or none unless asked."""
         supplied = options.webhook_answer
         if supplied is not None:
             if supplied.body is None:
                 return _WEBHOOK_SUPPLIED_FAILED
-            action = target.incoming_call_action
-            configured = (
-                action.client_websocket_url if action.HasField("client_websocket_url") else None
-            )
             return webhook.interpret(
-                supplied.body, configured, allow_private=self._http.allow_private
+                supplied.body, action.client_websocket_url, allow_private=self._http.allow_private
             )
         if not options.ask_webhook:
             return _WEBHOOK_NOT_ASKED
@@ -490,13 +477,13 @@ class Router:
             call_id=call.call_id,
             local_number=call.local_number,
             remote_number=call.caller_number,
-            identity=target.agent_identity,
-            action=target.incoming_call_action,
-            secret=(target.webhook_signing_key if target.HasField("webhook_signing_key") else None),
+            identity=target.identity,
+            action=action,
+            secret=target.signing_key,
             remote_identities=await self._remote_identities(call),
         )
 
-    async def _remote_identities(self, call: _Call) -> list[config_pb2.AgentIdentity]:
+    async def _remote_identities(self, call: _Call) -> list[Identity]:
         """Inkbox's ``agent_identities``: the caller, when it is an identity of the account.
 
         The caller matches when its number is an active mapping of the same account; any
@@ -515,9 +502,9 @@ class Router:
             target = await self._targets.get(mapping.assistant_id)
         except SwitchboardError:
             return []
-        if target is None or target.agent_identity.account_id != call.mapping.account_id:
+        if target is None or target.identity.account_id != call.mapping.account_id:
             return []
-        return [target.agent_identity]
+        return [target.identity]
 
 
 _WEBHOOK_NOT_ASKED: Final = WebhookResult(
@@ -530,7 +517,7 @@ _WEBHOOK_SUPPLIED_FAILED: Final = WebhookResult(
 
 
 def _from_webhook(
-    call: _Call, action: config_pb2.IncomingCallAction, answer: WebhookResult, trace: Trace
+    call: _Call, action: CallAction, answer: WebhookResult, trace: Trace
 ) -> Decision:
     if trace.enabled:
         trace.add(Stage.WEBHOOK, *explain.webhook_step(answer))
@@ -543,19 +530,18 @@ def _from_webhook(
         return _reject_for(
             call, RejectReason.WEBHOOK_REJECTED, answer.detail, source=ActionSource.WEBHOOK
         )
-    if not action.HasField("webhook_fallback"):
+    fallback = action.fallback
+    if fallback is None:
         return _reject_for(
             call, RejectReason.WEBHOOK_FAILED, answer.detail, source=ActionSource.WEBHOOK
         )
-    fallback = action.webhook_fallback
     source = ActionSource.WEBHOOK_FALLBACK
     if trace.enabled:
-        trace.add(Stage.FALLBACK, *explain.fallback_step(fallback.action))
-    if fallback.action == _FALLBACKS.CALL_FALLBACK_ACTION_ACCEPT:
-        url = fallback.client_websocket_url if fallback.HasField("client_websocket_url") else None
-        decision = _accept(call, action, url, source)
-    elif fallback.action == _FALLBACKS.CALL_FALLBACK_ACTION_FORWARD:
-        decision = _forward(call, fallback, source)
+        trace.add(Stage.FALLBACK, *explain.fallback_step(fallback.kind))
+    if fallback.kind is FallbackKind.ACCEPT:
+        decision = _accept(call, action, fallback.client_websocket_url, source)
+    elif fallback.kind is FallbackKind.FORWARD:
+        decision = _forward(call, fallback.forwarding, source)
     else:
         decision = _reject_for(call, RejectReason.WEBHOOK_FAILED, None, source=source)
     if decision.reject_reason is not None:
@@ -566,10 +552,8 @@ def _from_webhook(
     return decision
 
 
-def _accept(
-    call: _Call, action: config_pb2.IncomingCallAction, url: str | None, source: ActionSource
-) -> Decision:
-    if url is None and action.HasField("client_websocket_url"):
+def _accept(call: _Call, action: CallAction, url: str | None, source: ActionSource) -> Decision:
+    if url is None:
         url = action.client_websocket_url
     if not url:
         return _reject_for(
@@ -580,16 +564,7 @@ def _accept(
     return decision
 
 
-def _forward(
-    call: _Call,
-    config: config_pb2.IncomingCallAction | config_pb2.CallFallback,
-    source: ActionSource,
-) -> Decision:
-    forwarding: Forwarding | None = None
-    if config.forwarding_target_type == _PHONE and config.HasField("forwarding_phone_number"):
-        forwarding = Forwarding("phone", config.forwarding_phone_number)
-    elif config.forwarding_target_type == _SIP and config.HasField("forwarding_sip_uri"):
-        forwarding = Forwarding("sip", config.forwarding_sip_uri)
+def _forward(call: _Call, forwarding: Forwarding | None, source: ActionSource) -> Decision:
     if forwarding is None:
         return _reject_for(
             call, RejectReason.NO_CALL_ACTION, "no forwarding destination configured", source=source

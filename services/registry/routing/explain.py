@@ -16,8 +16,7 @@ from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Final
 
-from switchboard.config.v1 import config_pb2
-
+from services.registry.call_target import CallAction, FallbackKind
 from services.registry.routing.caller_screening import CallerScreening
 from services.registry.routing.context_lookup import CallerContextResult, ContextStatus
 from services.registry.routing.edge_auth import RoutingCaller
@@ -140,10 +139,9 @@ def screening_step(screening: CallerScreening) -> tuple[str, str]:
     return ("allow" if screening.allowed else "block"), screening.detail
 
 
-def action_step(action: config_pb2.IncomingCallAction, version: datetime | None) -> tuple[str, str]:
+def action_step(action: CallAction, version: datetime | None) -> tuple[str, str]:
     """The identity's incoming-call action and the version (last update) that was used."""
-    name = config_pb2.IncomingCallActionType.Name(action.incoming_call_action)
-    kind = name.removeprefix("INCOMING_CALL_ACTION_TYPE_").lower()
+    kind = action.kind.value if action.kind is not None else "unknown"
     if version is None:
         return kind, "the identity's incoming-call action"
     return kind, f"the identity's incoming-call action, updated {version.isoformat()}"
@@ -157,10 +155,10 @@ def webhook_step(answer: WebhookResult) -> tuple[str, str]:
     return answer.verdict.value, answer.detail or ""
 
 
-def fallback_step(action: config_pb2.CallFallbackAction) -> tuple[str, str]:
+def fallback_step(kind: FallbackKind | None) -> tuple[str, str]:
     """The identity's ``webhook_fallback``, applied because the webhook did not answer."""
-    name = config_pb2.CallFallbackAction.Name(action)
-    return name.removeprefix("CALL_FALLBACK_ACTION_").lower(), "the identity's webhook_fallback"
+    name = kind.value if kind is not None else "unspecified"
+    return name, "the identity's webhook_fallback"
 
 
 def context_step(result: CallerContextResult) -> tuple[str, str]:

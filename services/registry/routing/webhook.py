@@ -12,10 +12,9 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Final
 
-from switchboard.config.v1 import config_pb2
-
 from services.common import metrics, request_context
 from services.common.urls import UnsafeUrl, validate_outbound_url
+from services.registry.call_target import CallAction, Identity
 from services.registry.routing.outbound_http import OutboundError, OutboundHttp
 from services.registry.routing.signing import signed_headers
 
@@ -54,19 +53,19 @@ class WebhookResult:
     """Which configured endpoint gave the result: ``primary`` or ``secondary``."""
 
 
-def budget_seconds(action: config_pb2.IncomingCallAction) -> float:
+def budget_seconds(action: CallAction) -> float:
     """The identity's webhook budget: its ``webhook_timeout`` clamped to 1-10 s, default 5 s."""
-    if not action.HasField("webhook_timeout"):
+    seconds = action.webhook_timeout_seconds
+    if seconds is None:
         return DEFAULT_TIMEOUT_SECONDS
-    seconds: float = action.webhook_timeout.ToMilliseconds() / 1000
     return min(max(seconds, MIN_TIMEOUT_SECONDS), MAX_TIMEOUT_SECONDS)
 
 
-def _identity_json(identity: config_pb2.AgentIdentity) -> dict[str, str | None]:
+def _identity_json(identity: Identity) -> dict[str, str | None]:
     return {
         "id": identity.id,
         "agent_handle": identity.agent_handle,
-        "display_name": identity.display_name if identity.HasField("display_name") else None,
+        "display_name": identity.display_name,
     }
 
 
@@ -74,9 +73,9 @@ def payload(
     call_id: str,
     local_number: str,
     remote_number: str,
-    identity: config_pb2.AgentIdentity,
-    action: config_pb2.IncomingCallAction,
-    remote_identities: Sequence[config_pb2.AgentIdentity] = (),
+    identity: Identity,
+    action: CallAction,
+    remote_identities: Sequence[Identity] = (),
 ) -> bytes:
     """The flat Inkbox incoming-call JSON body: every key of Inkbox's own, in its order.
 
@@ -95,9 +94,7 @@ def payload(
         "remote_phone_number": remote_number,
         "direction": "inbound",
         "status": "initiated",
-        "client_websocket_url": (
-            action.client_websocket_url if action.HasField("client_websocket_url") else None
-        ),
+        "client_websocket_url": action.client_websocket_url,
         "use_inkbox_tts": None,
         "use_inkbox_stt": None,
         "hangup_reason": None,
@@ -120,10 +117,10 @@ async def ask(
     call_id: str,
     local_number: str,
     remote_number: str,
-    identity: config_pb2.AgentIdentity,
-    action: config_pb2.IncomingCallAction,
+    identity: Identity,
+    action: CallAction,
     secret: str | None,
-    remote_identities: Sequence[config_pb2.AgentIdentity] = (),
+    remote_identities: Sequence[Identity] = (),
 ) -> WebhookResult:
     """POST the payload to ``url`` (one of the identity's webhook endpoints) and interpret the
     answer (never raises).
@@ -155,10 +152,10 @@ async def _exchange(
     call_id: str,
     local_number: str,
     remote_number: str,
-    identity: config_pb2.AgentIdentity,
-    action: config_pb2.IncomingCallAction,
+    identity: Identity,
+    action: CallAction,
     secret: str | None,
-    remote_identities: Sequence[config_pb2.AgentIdentity],
+    remote_identities: Sequence[Identity],
 ) -> WebhookResult:
     body = payload(call_id, local_number, remote_number, identity, action, remote_identities)
     headers = signed_headers(secret, str(uuid.uuid4()), int(time.time()), body)
@@ -176,8 +173,9 @@ async def _exchange(
         return WebhookResult(
             WebhookVerdict.FAILED, detail=f"webhook answered HTTP {response.status_code}"
         )
-    configured = action.client_websocket_url if action.HasField("client_websocket_url") else None
-    return interpret(response.content, configured, allow_private=http.allow_private)
+    return interpret(
+        response.content, action.client_websocket_url, allow_private=http.allow_private
+    )
 
 
 def interpret(content: bytes, configured_url: str | None, *, allow_private: bool) -> WebhookResult:

@@ -18,9 +18,8 @@ import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from switchboard.config.v1 import config_pb2
-
 from services.common import request_context
+from services.registry.call_target import CallAction, Identity
 from services.registry.routing import webhook
 from services.registry.routing.circuit_breaker import CircuitBreakers, endpoint_label
 from services.registry.routing.hedging import LatencyTracker, hedged
@@ -46,18 +45,16 @@ class WebhookEndpoints:
         call_id: str,
         local_number: str,
         remote_number: str,
-        identity: config_pb2.AgentIdentity,
-        action: config_pb2.IncomingCallAction,
+        identity: Identity,
+        action: CallAction,
         secret: str | None,
-        remote_identities: Sequence[config_pb2.AgentIdentity] = (),
+        remote_identities: Sequence[Identity] = (),
     ) -> WebhookResult:
         """The customer's verdict on the call (never raises for an endpoint's failure)."""
-        if not action.HasField("incoming_call_webhook_url"):
+        primary_url = action.webhook_url
+        if primary_url is None:
             return _NO_URL
-        primary_url = action.incoming_call_webhook_url
-        secondary_url = (
-            action.secondary_webhook_url if action.HasField("secondary_webhook_url") else None
-        )
+        secondary_url = action.secondary_webhook_url
 
         def attempt(url: str, role: str) -> Callable[[], Awaitable[WebhookResult]]:
             async def run() -> WebhookResult:

@@ -6,9 +6,9 @@ import asyncio
 from typing import Any, cast
 
 import pytest
-from switchboard.config.v1 import config_pb2
 
 from services.common.errors import Unavailable
+from services.registry.call_target import CallTarget, Identity
 from services.registry.config_client import ConfigClient
 from services.registry.routing.call_targets import CallTargetCache
 
@@ -34,15 +34,15 @@ class FakeConfig:
         self.gate: asyncio.Event | None = None
         self.error: Exception | None = None
 
-    async def resolve_call_target(self, identity_id: str) -> config_pb2.CallTarget | None:
+    async def resolve_call_target(self, identity_id: str) -> CallTarget | None:
         self.calls += 1
         version = self.version
         if self.gate is not None:
             await self.gate.wait()
         if self.error is not None:
             raise self.error
-        return config_pb2.CallTarget(
-            agent_identity=config_pb2.AgentIdentity(id=identity_id, display_name=version)
+        return CallTarget(
+            Identity(id=identity_id, account_id="a", agent_handle="h", display_name=version)
         )
 
 
@@ -59,7 +59,7 @@ def cache_of(config: FakeConfig, ttl: float = TTL) -> CallTargetCache:
 
 def name(target: Any) -> str:
     assert target is not None
-    return str(target.agent_identity.display_name)
+    return str(target.identity.display_name)
 
 
 async def settle() -> None:

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from switchboard.config.v1 import config_pb2
 
 from services.common.urls import UnsafeUrl, is_public_address
+from services.registry.call_target import ActionKind, CallAction, Identity
 from services.registry.routing import webhook
 from services.registry.routing.outbound_http import (
     MAX_REDIRECTS,
@@ -109,8 +109,10 @@ async def test_webhook_redirected_to_a_private_address_fails(
     private = receiver.endpoint(Reply.json({"action": "answer"}))
     start = receiver.endpoint(Reply.redirect(private))
     url = start.replace("127.0.0.1", "public.test")
-    action = config_pb2.IncomingCallAction(
-        incoming_call_webhook_url=url, client_websocket_url="wss://agent.example.com/s"
+    action = CallAction(
+        ActionKind.WEBHOOK,
+        webhook_url=url,
+        client_websocket_url="wss://agent.example.com/s",
     )
     result = await webhook.ask(
         guarded,
@@ -118,7 +120,7 @@ async def test_webhook_redirected_to_a_private_address_fails(
         call_id="c",
         local_number="+918044319240",
         remote_number="+919900000001",
-        identity=config_pb2.AgentIdentity(id="i", agent_handle="h", display_name="d"),
+        identity=Identity(id="i", account_id="a", agent_handle="h", display_name="d"),
         action=action,
         secret=None,
     )
