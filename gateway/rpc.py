@@ -8,16 +8,16 @@ from typing import Any, TypeVar
 
 import grpc
 from fastapi import Request
-from google.rpc import error_details_pb2, status_pb2
 
 from gateway.upstream import Upstreams
 from services.common import request_context
 from services.common.auth import MAX_CREDENTIAL_LENGTH
+from services.common.error_codec import from_rpc_error
+from services.common.errors import InvalidArgument
 from services.common.idempotency import KEY_REUSED_REASON
 
 Response = TypeVar("Response")
 
-_DETAILS_KEY = "grpc-status-details-bin"
 _FORWARDED_HEADERS = ("x-api-key", "authorization", "x-switchboard-edge-token")
 
 HTTP_STATUS = {
@@ -117,29 +117,12 @@ async def call(
 
 
 def upstream_error(error: grpc.aio.AioRpcError) -> UpstreamError:
-    """Decode the rich status (ErrorInfo, BadRequest) a service attached to ``error``."""
-    reason: str | None = None
-    violations: list[tuple[str, str]] = []
-    for key, value in error.trailing_metadata() or ():
-        if key != _DETAILS_KEY or not isinstance(value, bytes):
-            continue
-        status = status_pb2.Status.FromString(value)
-        for detail in status.details:
-            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-                info = error_details_pb2.ErrorInfo()
-                detail.Unpack(info)
-                reason = info.reason
-            elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                bad_request = error_details_pb2.BadRequest()
-                detail.Unpack(bad_request)
-                violations.extend((v.field, v.description) for v in bad_request.field_violations)
-    code = error.code()
-    message = error.details() or code.name.lower()
-    unavailable = (
-        grpc.StatusCode.UNAVAILABLE,
-        grpc.StatusCode.CANCELLED,
-        grpc.StatusCode.DEADLINE_EXCEEDED,
+    """The failed call's domain error (decoded by the error codec), with its gRPC code."""
+    decoded = from_rpc_error(error)
+    violations = decoded.violations if isinstance(decoded, InvalidArgument) else ()
+    return UpstreamError(
+        error.code(),
+        decoded.message,
+        decoded.reason,
+        tuple((violation.field, violation.description) for violation in violations),
     )
-    if code in unavailable and reason is None:
-        message = "upstream service unavailable"
-    return UpstreamError(code, message, reason, tuple(violations))

@@ -9,6 +9,7 @@ from grpc_status import rpc_status
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
 from services.common.auth import INTERNAL_TOKEN_HEADER, Scope
+from services.common.error_codec import to_status
 from services.common.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -16,7 +17,6 @@ from services.common.errors import (
     SwitchboardError,
     Unauthenticated,
 )
-from services.common.grpc_errors import to_rpc_status
 from services.common.grpc_server import ServicerContext as Context
 from services.common.ids import parse_uuid
 from services.common.local_secrets import is_configured
@@ -113,7 +113,7 @@ class ConfigInternalServicer(config_pb2_grpc.ConfigInternalServiceServicer):
         try:
             self._check_caller(context)
         except SwitchboardError as error:
-            await context.abort_with_status(rpc_status.to_status(to_rpc_status(error)))
+            await context.abort_with_status(rpc_status.to_status(to_status(error)))
             return
         async for change in self._changes.watch(request.stream_id, request.after_version):
             yield change

@@ -14,12 +14,13 @@ from switchboard.config.v1 import config_pb2, config_pb2_grpc
 from services.common import request_context
 from services.common.auth import INTERNAL_TOKEN_HEADER, Principal, Scope
 from services.common.channels import open_channel
+from services.common.error_codec import from_rpc_error
 from services.common.errors import (
+    Cancelled,
     DeadlineExceeded,
     FailedPrecondition,
     NotFound,
     SwitchboardError,
-    Unauthenticated,
     Unavailable,
 )
 from services.common.local_secrets import is_configured
@@ -148,14 +149,15 @@ class ConfigClient:
 
 
 def _domain_error(error: grpc.aio.AioRpcError) -> SwitchboardError:
-    code = error.code()
-    if code == grpc.StatusCode.DEADLINE_EXCEEDED and _caller_out_of_time():
+    """Config's error as config described it; unreachable (or out of the registry's time for
+    it) is CONFIG_UNAVAILABLE, unless the caller's own deadline is what ran out."""
+    decoded = from_rpc_error(error)
+    if not isinstance(decoded, Unavailable | DeadlineExceeded | Cancelled):
+        return decoded
+    if isinstance(decoded, DeadlineExceeded) and _caller_out_of_time():
         return DeadlineExceeded("the caller's deadline passed while asking the config service")
-    if code == grpc.StatusCode.UNAUTHENTICATED:
-        return Unauthenticated(error.details() or "invalid API key")
-    if code == grpc.StatusCode.NOT_FOUND:
-        return NotFound(error.details() or "not found")
-    return Unavailable(f"config service unavailable ({code.name})", reason="CONFIG_UNAVAILABLE")
+    name = error.code().name
+    return Unavailable(f"config service unavailable ({name})", reason="CONFIG_UNAVAILABLE")
 
 
 def _caller_out_of_time() -> bool:

@@ -7,11 +7,11 @@ import pytest
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
-from gateway.rpc import upstream_error
 from services.common.grpc_requests import MALFORMED_REQUEST, text_violations
 from services.common.settings import DatabaseServiceSettings
 from services.common.text import UNSTORABLE_NUL
 from services.config.operator import CreatedAccount
+from tests.support.rpc_errors import decoded
 from tests.support.stack import Stack
 
 LIMITS = DatabaseServiceSettings()
@@ -43,7 +43,7 @@ async def test_malformed_protobuf_is_invalid_argument_without_internals(
             await call(payload, metadata=(("x-api-key", account.api_key),))
         assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT, raised.value
         assert raised.value.details() == MALFORMED_REQUEST
-        assert upstream_error(raised.value).reason == "MALFORMED_REQUEST"
+        assert decoded(raised.value).reason == "MALFORMED_REQUEST"
 
 
 async def test_nul_in_config_text_is_invalid_argument_and_stores_nothing(
@@ -59,7 +59,7 @@ async def test_nul_in_config_text_is_invalid_argument_and_stores_nothing(
         request = config_pb2.CreateAgentIdentityRequest(agent_identity=identity)
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await stub.CreateAgentIdentity(request, metadata=admin)
-        error = upstream_error(raised.value)
+        error = decoded(raised.value)
         assert error.code == grpc.StatusCode.INVALID_ARGUMENT
         assert error.reason == "UNSTORABLE_TEXT"
         assert error.violations[0][0].startswith("agent_identity.")
@@ -84,7 +84,7 @@ async def test_nul_in_a_registry_map_value_is_invalid_argument(
     )
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await stub.CreateInboundContextStrategy(request, metadata=(("x-api-key", account.api_key),))
-    error = upstream_error(raised.value)
+    error = decoded(raised.value)
     assert error.code == grpc.StatusCode.INVALID_ARGUMENT
     assert error.violations == (("strategy_config.headers['X-Token']", UNSTORABLE_NUL),)
     assert "se\x00cret" not in error.message

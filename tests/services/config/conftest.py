@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable
 
-import grpc
 import pytest
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
-from gateway.rpc import UpstreamError, upstream_error
 from services.config import operator
 from services.config.operator import CreatedAccount
 from tests.support.stack import Stack
@@ -20,13 +17,6 @@ Metadata = tuple[tuple[str, str], ...]
 def key_metadata(api_key: str) -> Metadata:
     """gRPC metadata carrying ``api_key``."""
     return (("x-api-key", api_key),)
-
-
-async def rpc_error(pending: Awaitable[object]) -> UpstreamError:
-    """The decoded error (code, message, reason, field violations) of a failing call."""
-    with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await pending
-    return upstream_error(raised.value)
 
 
 @pytest.fixture

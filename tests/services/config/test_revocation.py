@@ -11,8 +11,9 @@ from services.config import operator
 from services.config.operator import CreatedAccount
 from services.registry.config_client import ConfigClient
 from services.registry.settings import RegistrySettings
-from tests.services.config.conftest import Metadata, key_metadata, rpc_error
+from tests.services.config.conftest import Metadata, key_metadata
 from tests.support.processes import eventually
+from tests.support.rpc_errors import rpc_error
 from tests.support.stack import INTERNAL_TOKEN, Stack
 
 
