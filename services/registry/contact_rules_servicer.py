@@ -11,7 +11,6 @@ from services.registry.config_client import ConfigClient
 from services.registry.contact_rules import ContactRules, NewRule, RuleFilter
 from services.registry.convert import enum_value, mask_paths, rule_to_proto
 from services.registry.servicer import Context, RegistryServicerBase
-from services.registry.settings import RegistrySettings
 
 
 class ContactRuleServicer(RegistryServicerBase, registry_pb2_grpc.ContactRuleServiceServicer):
@@ -19,13 +18,12 @@ class ContactRuleServicer(RegistryServicerBase, registry_pb2_grpc.ContactRuleSer
 
     def __init__(
         self,
+        rules: ContactRules,
         sessions: async_sessionmaker[AsyncSession],
-        readers: async_sessionmaker[AsyncSession],
         config: ConfigClient,
-        settings: RegistrySettings,
     ) -> None:
-        super().__init__(sessions, readers, config, settings)
-        self._rules = ContactRules(sessions, readers)
+        super().__init__(sessions, config)
+        self._rules = rules
 
     async def CreateContactRule(
         self, request: registry_pb2.CreateContactRuleRequest, context: Context

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard.registry.v1 import journal_pb2, journal_pb2_grpc, registry_pb2
 
 from services.common.grpc_server import ServicerContext
 from services.common.proto_time import from_timestamp
-from services.registry.config_client import ConfigClient
 from services.registry.journal_read import DecisionFilter, DecisionJournalReader
 from services.registry.models import CallDecision
 from services.registry.routing.edge_auth import EdgeAuthenticator
-from services.registry.settings import RegistrySettings
 
 _ENUMS: dict[str, tuple[EnumTypeWrapper, str]] = {
     "verdict": (registry_pb2.RoutingDecision, "ROUTING_DECISION_"),
@@ -27,14 +24,9 @@ _ENUMS: dict[str, tuple[EnumTypeWrapper, str]] = {
 class CallDecisionServicer(journal_pb2_grpc.CallDecisionServiceServicer):
     """``switchboard.registry.v1.CallDecisionService`` (edge token or an admin key)."""
 
-    def __init__(
-        self,
-        readers: async_sessionmaker[AsyncSession],
-        config: ConfigClient,
-        settings: RegistrySettings,
-    ) -> None:
-        self._auth = EdgeAuthenticator(settings.edge_token, config)
-        self._reader = DecisionJournalReader(readers)
+    def __init__(self, reader: DecisionJournalReader, auth: EdgeAuthenticator) -> None:
+        self._reader = reader
+        self._auth = auth
 
     async def GetCallDecision(
         self, request: journal_pb2.GetCallDecisionRequest, context: ServicerContext

@@ -9,17 +9,14 @@ from enum import Enum
 from typing import Any, Final
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard.common.v1 import forwarding_pb2
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from services.common import metrics, request_context
 from services.common.errors import InvalidArgument
 from services.common.grpc_server import ServicerContext
-from services.registry.config_client import ConfigClient
 from services.registry.contact_rule_values import WHITELIST
 from services.registry.journal import DecisionJournal, decision_record
-from services.registry.routing.call_targets import CallTargetCache
 from services.registry.routing.caller_screening import CallerScreening
 from services.registry.routing.circuit_breaker import BreakerSettings, CircuitBreakers
 from services.registry.routing.context_lookup import CallerContextResult, ContextStatus
@@ -34,12 +31,6 @@ from services.registry.routing.decision import (
 )
 from services.registry.routing.edge_auth import EdgeAuthenticator
 from services.registry.routing.explain import SuppliedWebhookAnswer, Trace, simulation
-from services.registry.routing.hedging import LatencyTracker
-from services.registry.routing.lookup import MappingLookup
-from services.registry.routing.outbound_http import OutboundHttp
-from services.registry.routing.webhook_endpoints import WebhookEndpoints
-from services.registry.servicer import RegistryServicerBase
-from services.registry.settings import RegistrySettings
 
 
 def _values(wrapper: EnumTypeWrapper, prefix: str, domain: type[Enum]) -> dict[Enum, Any]:
@@ -68,67 +59,20 @@ _FORWARDING_TYPES: Final = {
 }
 
 
-class CallRoutingServicer(RegistryServicerBase, registry_pb2_grpc.CallRoutingServiceServicer):
-    """``switchboard.registry.v1.CallRoutingService``; owns the shared outgoing HTTP client."""
+class CallRoutingServicer(registry_pb2_grpc.CallRoutingServiceServicer):
+    """``switchboard.registry.v1.CallRoutingService``: authenticates, routes, journals."""
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
-        readers: async_sessionmaker[AsyncSession],
-        config: ConfigClient,
-        settings: RegistrySettings,
-        *,
-        carrier: CarrierPolicies,
+        router: Router,
+        auth: EdgeAuthenticator,
+        journal: DecisionJournal,
+        replica: str,
     ) -> None:
-        super().__init__(sessions, readers, config, settings)
-        self._http = OutboundHttp(
-            allow_private=settings.allow_private_urls,
-            max_response_bytes=settings.outbound_max_response_bytes,
-            max_connections=settings.outbound_max_connections,
-            ca_file=settings.outbound_ca_file,
-        )
-        self._auth = EdgeAuthenticator(settings.edge_token, config)
-        self._replica = settings.replica_id
-        self.journal = DecisionJournal(
-            sessions,
-            enabled=settings.journal_enabled,
-            queue_size=settings.journal_queue_size,
-            batch_size=settings.journal_batch_size,
-            retention_days=settings.journal_retention_days,
-            max_rows=settings.journal_max_rows,
-            prune_interval_seconds=settings.journal_prune_interval_seconds,
-            flush_interval_seconds=settings.journal_flush_interval_seconds,
-        )
-        self.journal.start()
-        self._mappings = MappingLookup(readers)
-        self.call_targets = CallTargetCache(
-            config,
-            settings.call_target_cache_ttl_seconds,
-            settings.call_target_cache_pushed_ttl_seconds,
-        )
-        breakers = CircuitBreakers(
-            BreakerSettings(
-                failure_threshold=settings.webhook_circuit_failures,
-                open_seconds=settings.webhook_circuit_open_seconds,
-                max_open_seconds=settings.webhook_circuit_open_seconds * 10,
-            )
-        )
-        webhooks = WebhookEndpoints(self._http, breakers, LatencyTracker())
-        self._router = Router(
-            self._mappings,
-            self.call_targets,
-            self._http,
-            webhooks,
-            carrier,
-            call_context_ttl_seconds=settings.call_context_ttl_seconds,
-        )
-
-    async def close(self) -> None:
-        """Close the outgoing HTTP client and the mapping reads' connections (on server stop),
-        after the journal has written what it holds."""
-        await self.journal.close()
-        await self._http.close()
-        await self._mappings.close()
+        self._router = router
+        self._auth = auth
+        self._journal = journal
+        self._replica = replica
 
     async def RouteCall(
         self, request: registry_pb2.RouteCallRequest, context: ServicerContext
@@ -149,7 +93,7 @@ class CallRoutingServicer(RegistryServicerBase, registry_pb2_grpc.CallRoutingSer
             verdict=verdict, reject_reason=reason, edge_outcome=outcome
         ).inc()
         request_context.annotate(verdict=verdict, reject_reason=reason, edge_outcome=outcome)
-        self.journal.record(
+        self._journal.record(
             decision_record(
                 decision,
                 dialed_number=request.inbound_number,

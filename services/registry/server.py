@@ -24,13 +24,25 @@ from services.registry.carrier_servicer import CarrierOutcomeServicer
 from services.registry.carrier_settings import CarrierSettings
 from services.registry.config_changes import ChangeWatcher
 from services.registry.config_client import ConfigClient
+from services.registry.contact_rules import ContactRules
 from services.registry.contact_rules_servicer import ContactRuleServicer
+from services.registry.journal import DecisionJournal
+from services.registry.journal_read import DecisionJournalReader
 from services.registry.journal_servicer import CallDecisionServicer
 from services.registry.models import MIGRATIONS_DIR
-from services.registry.routing.decision import RejectReason
+from services.registry.numbers import InboundNumbers
+from services.registry.routing.call_targets import CallTargetCache
+from services.registry.routing.circuit_breaker import BreakerSettings, CircuitBreakers
+from services.registry.routing.decision import RejectReason, Router
+from services.registry.routing.edge_auth import EdgeAuthenticator
+from services.registry.routing.hedging import LatencyTracker
+from services.registry.routing.lookup import MappingLookup
+from services.registry.routing.outbound_http import OutboundHttp
+from services.registry.routing.webhook_endpoints import WebhookEndpoints
 from services.registry.routing_servicer import CallRoutingServicer
 from services.registry.servicer import InboundContextStrategyServicer, InboundNumberServicer
 from services.registry.settings import RegistrySettings
+from services.registry.strategies import InboundContextStrategies
 
 SERVICE_NAMES = (
     *(
@@ -53,20 +65,63 @@ async def start(settings: RegistrySettings) -> GrpcServer:
     sessions = create_session_factory(engine)
     readers = create_read_only_session_factory(engine)
     config = ConfigClient.connect(settings)
-    numbers = InboundNumberServicer(sessions, readers, config, settings)
-    strategies = InboundContextStrategyServicer(sessions, readers, config, settings)
+    edge_auth = EdgeAuthenticator(settings.edge_token, config)
+    numbers = InboundNumberServicer(InboundNumbers(sessions, readers, config), sessions, config)
+    strategies = InboundContextStrategyServicer(
+        InboundContextStrategies(sessions, readers, allow_private_urls=settings.allow_private_urls),
+        sessions,
+        config,
+    )
+    rules = ContactRuleServicer(ContactRules(sessions, readers), sessions, config)
     carrier = CarrierSettings(
         sessions,
         readers,
         reasons=[reason.value for reason in RejectReason],
         cache_seconds=settings.call_target_cache_ttl_seconds,
     )
-    routing = CallRoutingServicer(sessions, readers, config, settings, carrier=carrier)
     carrier_outcomes = CarrierOutcomeServicer(config, carrier)
-    rules = ContactRuleServicer(sessions, readers, config, settings)
-    watcher = ChangeWatcher(config, routing.call_targets)
+    http = OutboundHttp(
+        allow_private=settings.allow_private_urls,
+        max_response_bytes=settings.outbound_max_response_bytes,
+        max_connections=settings.outbound_max_connections,
+        ca_file=settings.outbound_ca_file,
+    )
+    mappings = MappingLookup(readers)
+    call_targets = CallTargetCache(
+        config,
+        settings.call_target_cache_ttl_seconds,
+        settings.call_target_cache_pushed_ttl_seconds,
+    )
+    journal = DecisionJournal(
+        sessions,
+        enabled=settings.journal_enabled,
+        queue_size=settings.journal_queue_size,
+        batch_size=settings.journal_batch_size,
+        retention_days=settings.journal_retention_days,
+        max_rows=settings.journal_max_rows,
+        prune_interval_seconds=settings.journal_prune_interval_seconds,
+        flush_interval_seconds=settings.journal_flush_interval_seconds,
+    )
+    journal.start()
+    breakers = CircuitBreakers(
+        BreakerSettings(
+            failure_threshold=settings.webhook_circuit_failures,
+            open_seconds=settings.webhook_circuit_open_seconds,
+            max_open_seconds=settings.webhook_circuit_open_seconds * 10,
+        )
+    )
+    router = Router(
+        mappings,
+        call_targets,
+        http,
+        WebhookEndpoints(http, breakers, LatencyTracker()),
+        carrier,
+        call_context_ttl_seconds=settings.call_context_ttl_seconds,
+    )
+    routing = CallRoutingServicer(router, edge_auth, journal, settings.replica_id)
+    watcher = ChangeWatcher(config, call_targets)
     watcher.start()
-    decisions = CallDecisionServicer(readers, config, settings)
+    decisions = CallDecisionServicer(DecisionJournalReader(readers), edge_auth)
     return await start_service(
         settings=settings,
         host=settings.bind_host,
@@ -88,7 +143,8 @@ async def start(settings: RegistrySettings) -> GrpcServer:
         service_names=SERVICE_NAMES,
         name="registry",
         metrics_port=settings.registry_metrics_port,
-        closers=[watcher.stop, routing.close, config.close],
+        # The journal writes what it holds before the HTTP client and reads close.
+        closers=[watcher.stop, journal.close, http.close, mappings.close, config.close],
     )
 
 

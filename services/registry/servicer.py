@@ -20,26 +20,18 @@ from services.registry.convert import (
     strategy_to_proto,
 )
 from services.registry.numbers import AssignCommand, InboundNumbers
-from services.registry.settings import RegistrySettings
 from services.registry.strategies import InboundContextStrategies, NewStrategy
 
 Context: TypeAlias = grpc.aio.ServicerContext[object, object]
 
 
 class RegistryServicerBase:
-    """Dependencies every registry servicer is built with."""
+    """What every API-key servicer shares: the caller's principal (asked of config) and the
+    sessions idempotent writes are stored in. Services come built (``server.py``)."""
 
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        readers: async_sessionmaker[AsyncSession],
-        config: ConfigClient,
-        settings: RegistrySettings,
-    ) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], config: ConfigClient) -> None:
         self._sessions = sessions
-        self._readers = readers
         self._config = config
-        self._settings = settings
 
     async def _principal(self, context: Context) -> Principal:
         """Who is calling, from the API key in the call's metadata (asked of config, cached)."""
@@ -53,13 +45,12 @@ class InboundNumberServicer(RegistryServicerBase, registry_pb2_grpc.InboundNumbe
 
     def __init__(
         self,
+        numbers: InboundNumbers,
         sessions: async_sessionmaker[AsyncSession],
-        readers: async_sessionmaker[AsyncSession],
         config: ConfigClient,
-        settings: RegistrySettings,
     ) -> None:
-        super().__init__(sessions, readers, config, settings)
-        self._numbers = InboundNumbers(sessions, readers, config)
+        super().__init__(sessions, config)
+        self._numbers = numbers
 
     async def AssignInboundNumber(
         self, request: registry_pb2.AssignInboundNumberRequest, context: Context
@@ -133,15 +124,12 @@ class InboundContextStrategyServicer(
 
     def __init__(
         self,
+        strategies: InboundContextStrategies,
         sessions: async_sessionmaker[AsyncSession],
-        readers: async_sessionmaker[AsyncSession],
         config: ConfigClient,
-        settings: RegistrySettings,
     ) -> None:
-        super().__init__(sessions, readers, config, settings)
-        self._strategies = InboundContextStrategies(
-            sessions, readers, allow_private_urls=settings.allow_private_urls
-        )
+        super().__init__(sessions, config)
+        self._strategies = strategies
 
     async def CreateInboundContextStrategy(
         self, request: registry_pb2.CreateInboundContextStrategyRequest, context: Context
