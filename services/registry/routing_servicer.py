@@ -18,11 +18,9 @@ from services.common.grpc_server import ServicerContext
 from services.registry.contact_rule_values import WHITELIST
 from services.registry.journal import DecisionJournal, decision_record
 from services.registry.routing.caller_screening import CallerScreening
-from services.registry.routing.circuit_breaker import BreakerSettings, CircuitBreakers
 from services.registry.routing.context_lookup import CallerContextResult, ContextStatus
 from services.registry.routing.decision import (
     ActionSource,
-    CarrierPolicies,
     Decision,
     EdgeOutcome,
     RejectReason,

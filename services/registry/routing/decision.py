@@ -411,7 +411,11 @@ class Router:
         )
         decision.call_context_token = token
         action = target.action
-        if action is not None and action.call_context_in_url and decision.client_websocket_url is not None:
+        if (
+            action is not None
+            and action.call_context_in_url
+            and decision.client_websocket_url is not None
+        ):
             decision.client_websocket_url = call_context_token.with_token(
                 decision.client_websocket_url, token
             )
@@ -516,9 +520,7 @@ _WEBHOOK_SUPPLIED_FAILED: Final = WebhookResult(
 )
 
 
-def _from_webhook(
-    call: _Call, action: CallAction, answer: WebhookResult, trace: Trace
-) -> Decision:
+def _from_webhook(call: _Call, action: CallAction, answer: WebhookResult, trace: Trace) -> Decision:
     if trace.enabled:
         trace.add(Stage.WEBHOOK, *explain.webhook_step(answer))
     if answer.verdict is WebhookVerdict.ANSWER:
