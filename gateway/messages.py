@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any, Final, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from google.protobuf.message import Message
 from pydantic import AfterValidator, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from services.common.pagination import MAX_PAGE_SIZE
 from services.common.text import STORABLE_TEXT_PATTERN, unstorable_reason
-
-MAX_PAGE_SIZE: Final = 1000
-"""The services' largest page: used to collect a whole list when the client does not page."""
 
 Item = TypeVar("Item")
 

@@ -13,6 +13,7 @@ from switchboard.registry.v1 import journal_pb2, journal_pb2_grpc
 from gateway.dialects import DialectError, InkboxRoute
 from gateway.messages import Text, enum_number, enum_text, optional, timestamp
 from gateway.rpc import call, upstreams
+from services.common.pagination import MAX_PAGE_SIZE, MAX_PAGE_TOKEN_LENGTH
 
 router = APIRouter(route_class=InkboxRoute, tags=["calls"])
 
@@ -140,8 +141,8 @@ async def list_call_decisions(
     reject_reason: Reason | None = None,
     start_time: Annotated[Text | None, RFC3339_TIME] = None,
     end_time: Annotated[Text | None, RFC3339_TIME] = None,
-    page_size: Annotated[int, Query(ge=0, le=1000)] = 0,
-    page_token: Annotated[Text, Query(max_length=512)] = "",
+    page_size: Annotated[int, Query(ge=0, le=MAX_PAGE_SIZE)] = 0,
+    page_token: Annotated[Text, Query(max_length=MAX_PAGE_TOKEN_LENGTH)] = "",
 ) -> dict[str, Any]:
     """Decisions newest first, filtered by dialed number, assistant, verdict, reject reason
     and time range (``start_time`` inclusive, ``end_time`` exclusive, RFC 3339)."""

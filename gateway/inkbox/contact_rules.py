@@ -24,6 +24,7 @@ from gateway.inkbox.phone_numbers import check_credential
 from gateway.messages import Text, collect_all, enum_number, enum_text, timestamp
 from gateway.openapi import Responses
 from gateway.rpc import UpstreamError, call, upstreams
+from services.common.pagination import MAX_PAGE_SIZE
 
 router = APIRouter(route_class=InkboxRoute, tags=["phone contact rules"])
 
@@ -43,7 +44,7 @@ _DUPLICATE: Final[Responses] = {
 
 NumberId = Annotated[Text, Path(description="The phone number's id.")]
 RuleId = Annotated[Text, Path(description="The rule's id.")]
-Limit = Annotated[int | None, Query(ge=1, le=1000, description="At most this many rules.")]
+Limit = Annotated[int | None, Query(ge=1, le=MAX_PAGE_SIZE, description="At most this many rules.")]
 Offset = Annotated[int | None, Query(ge=0, le=1_000_000, description="Skip this many rules.")]
 
 

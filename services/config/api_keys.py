@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.common.auth import Principal
 from services.common.errors import NotFound, PermissionDenied
 from services.common.ids import parse_uuid
-from services.config import paging, repository
+from services.common.pagination import PageRequest, row_cursor
+from services.config import repository
 from services.config.access import owned_identity
 from services.config.models import ApiKey
 from services.config.secrets import new_api_key_secret
@@ -86,11 +87,11 @@ async def list_api_keys(
 ) -> ApiKeyPage:
     """A page of the account's keys, active and revoked, newest first (admin keys only)."""
     principal.require_admin()
-    size = paging.page_size(requested_page_size)
-    after = paging.decode_token(page_token)
+    paging = PageRequest.parse("ListApiKeys", [], requested_page_size, page_token)
     async with readers() as session:
-        rows = await repository.list_api_keys(session, principal.account_id, size, after)
-    return ApiKeyPage(rows, paging.next_token(rows, size))
+        rows = await repository.list_api_keys(session, principal.account_id, paging)
+    page = paging.page(rows, row_cursor)
+    return ApiKeyPage(page.items, page.next_page_token)
 
 
 async def revoke_api_key(

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.auth import Principal
 from services.common.errors import AlreadyExists, InvalidArgument
-from services.config import paging, repository
+from services.common.pagination import PageRequest, row_cursor
+from services.config import repository
 from services.config.access import check_own_identity, visible
 from services.config.models import AgentIdentity
 from services.config.validation import check_length, normalize_handle
@@ -83,13 +84,13 @@ async def list_identities(
 ) -> IdentityPage:
     """A page of the account's identities, newest first (admin keys only)."""
     principal.require_admin()
-    size = paging.page_size(requested_page_size)
-    after = paging.decode_token(page_token)
+    paging = PageRequest.parse("ListAgentIdentities", [], requested_page_size, page_token)
     async with readers() as session:
-        rows = await repository.list_identities(session, principal.account_id, size, after)
+        rows = await repository.list_identities(session, principal.account_id, paging)
         keys = await repository.signing_key_times(session, [row.id for row in rows])
-    views = [IdentityView(row, keys.get(row.id)) for row in rows]
-    return IdentityPage(views, paging.next_token(rows, size))
+    page = paging.page(rows, row_cursor)
+    views = [IdentityView(row, keys.get(row.id)) for row in page.items]
+    return IdentityPage(views, page.next_page_token)
 
 
 async def update_identity(

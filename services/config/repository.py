@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.orm import utcnow
+from services.common.pagination import PageRequest, newest_first
 from services.config.changes import API_KEY, CALL_TARGET, note_change
 from services.config.models import (
     Account,
@@ -95,10 +96,6 @@ async def get_call_action(session: AsyncSession, identity_id: str) -> IncomingCa
     return await session.get(IncomingCallAction, identity_id)
 
 
-PageCursor = tuple[datetime, str]
-"""Position after which a newest-first page continues: (created_at, id) of its last row."""
-
-
 async def lock_account(session: AsyncSession, account_id: str) -> Account | None:
     """The account, locked for the rest of the transaction (PostgreSQL; SQLite locks anyway)."""
     result = await session.execute(
@@ -147,10 +144,12 @@ async def delete_identity(session: AsyncSession, identity_id: str) -> None:
 
 
 async def list_identities(
-    session: AsyncSession, account_id: str, limit: int, after: PageCursor | None
+    session: AsyncSession, account_id: str, page: PageRequest
 ) -> Sequence[AgentIdentity]:
-    """Up to ``limit`` identities of the account, newest first, after ``after``."""
-    return await _newest_first(session, AgentIdentity, account_id, limit, after)
+    """One page of the account's identities, newest first."""
+    query = select(AgentIdentity).where(AgentIdentity.account_id == account_id)
+    query = newest_first(query, AgentIdentity.created_at, AgentIdentity.id, page)
+    return (await session.execute(query)).scalars().all()
 
 
 async def save_call_action(
@@ -175,32 +174,11 @@ async def save_call_action(
 
 
 async def list_api_keys(
-    session: AsyncSession, account_id: str, limit: int, after: PageCursor | None
+    session: AsyncSession, account_id: str, page: PageRequest
 ) -> Sequence[ApiKey]:
-    """Up to ``limit`` keys of the account (any status), newest first, after ``after``."""
-    return await _newest_first(session, ApiKey, account_id, limit, after)
-
-
-_Listed = TypeVar("_Listed", AgentIdentity, ApiKey)
-
-
-async def _newest_first(
-    session: AsyncSession,
-    model: type[_Listed],
-    account_id: str,
-    limit: int,
-    after: PageCursor | None,
-) -> Sequence[_Listed]:
-    query = select(model).where(model.account_id == account_id)
-    if after is not None:
-        created_at, row_id = after
-        query = query.where(
-            or_(
-                model.created_at < created_at,
-                and_(model.created_at == created_at, model.id < row_id),
-            )
-        )
-    query = query.order_by(model.created_at.desc(), model.id.desc()).limit(limit)
+    """One page of the account's keys (any status), newest first."""
+    query = select(ApiKey).where(ApiKey.account_id == account_id)
+    query = newest_first(query, ApiKey.created_at, ApiKey.id, page)
     return (await session.execute(query)).scalars().all()
 
 

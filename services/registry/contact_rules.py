@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.common.auth import Principal
 from services.common.errors import InvalidArgument, NotFound
 from services.common.orm import utcnow
+from services.common.pagination import Page, PageRequest, row_cursor
 from services.common.phone import SERVICE_DEFAULT_REGIONS
 from services.registry import repository
 from services.registry.contact_rule_values import (
@@ -35,13 +36,6 @@ from services.registry.contact_rule_values import (
 )
 from services.registry.models import ContactRule, InboundNumber
 from services.registry.numbers import assistant_scope
-from services.registry.pagination import (
-    Cursor,
-    Page,
-    decode_page_token,
-    effective_page_size,
-    encode_page_token,
-)
 from services.registry.references import mapping_not_found, referenced_id
 
 CONTACT_RULE_NOT_FOUND = "Contact rule not found"
@@ -121,7 +115,6 @@ class ContactRules:
         self, principal: Principal, wanted: RuleFilter, *, page_size: int, page_token: str
     ) -> Page[ContactRule]:
         """One page of rules, newest first: one visible mapping's, or (admins) the account's."""
-        limit = effective_page_size(page_size)
         for field, value, allowed in (
             ("action", wanted.action, ACTIONS),
             ("match_type", wanted.match_type, MATCH_TYPES),
@@ -134,17 +127,12 @@ class ContactRules:
             mapping_id = None
         else:
             mapping_id = referenced_id(wanted.inbound_id, mapping_not_found())
-        query = "contact_rules:" + "|".join(
-            str(part or "")
-            for part in (
-                mapping_id,
-                wanted.action,
-                wanted.match_type,
-                wanted.direction,
-                wanted.match_target,
-            )
+        paging = PageRequest.parse(
+            "ListContactRules",
+            [mapping_id, wanted.action, wanted.match_type, wanted.direction, wanted.match_target],
+            page_size,
+            page_token,
         )
-        after = decode_page_token(page_token, query)
         async with self._readers() as session:
             target: str | None = None
             if mapping_id is not None:
@@ -161,14 +149,9 @@ class ContactRules:
                 match_type=wanted.match_type,
                 direction=wanted.direction,
                 target=target,
-                after=after,
-                limit=limit + 1,
+                page=paging,
             )
-        page = rows[:limit]
-        next_token = ""
-        if len(rows) > limit:
-            next_token = encode_page_token(Cursor(page[-1].created_at, page[-1].id), query)
-        return Page(page, next_token)
+        return paging.page(rows, row_cursor)
 
     async def update(
         self,

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.errors import InvalidArgument, NotFound
+from services.common.pagination import Cursor, Page, PageRequest, newest_first
 from services.common.phone import (
     SERVICE_DEFAULT_REGIONS,
     InvalidPhoneNumber,
     normalize_phone_number,
 )
 from services.registry.models import CallDecision
-from services.registry.pagination import (
-    Cursor,
-    Page,
-    decode_page_token,
-    effective_page_size,
-    encode_page_token,
-)
 from services.registry.routing.edge_auth import RoutingCaller
 
 _DEFAULT_REGION = SERVICE_DEFAULT_REGIONS["exotel"]
@@ -66,9 +60,9 @@ class DecisionJournalReader:
         self, caller: RoutingCaller, wanted: DecisionFilter, page_size: int, page_token: str
     ) -> Page[CallDecision]:
         """One page, newest first, of the records matching ``wanted``."""
-        size = effective_page_size(page_size)
-        query = f"decisions|{caller.account_id}|{wanted!r}"
-        cursor = decode_page_token(page_token, query)
+        paging = PageRequest.parse(
+            "ListCallDecisions", [caller.account_id, *astuple(wanted)], page_size, page_token
+        )
         statement = _scoped(select(CallDecision), caller)
         if wanted.inbound_number is not None:
             try:
@@ -86,27 +80,10 @@ class DecisionJournalReader:
             statement = statement.where(CallDecision.decided_at >= wanted.start_time)
         if wanted.end_time is not None:
             statement = statement.where(CallDecision.decided_at < wanted.end_time)
-        if cursor is not None:
-            statement = statement.where(
-                or_(
-                    CallDecision.decided_at < cursor.created_at,
-                    and_(
-                        CallDecision.decided_at == cursor.created_at,
-                        CallDecision.id < cursor.id,
-                    ),
-                )
-            )
-        statement = statement.order_by(
-            CallDecision.decided_at.desc(), CallDecision.id.desc()
-        ).limit(size + 1)
+        statement = newest_first(statement, CallDecision.decided_at, CallDecision.id, paging)
         async with self._readers() as session:
-            rows: list[CallDecision] = list((await session.scalars(statement)).all())
-        token = ""
-        if len(rows) > size:
-            rows = rows[:size]
-            last = rows[-1]
-            token = encode_page_token(Cursor(last.decided_at, last.id), query)
-        return Page(rows, token)
+            rows = (await session.scalars(statement)).all()
+        return paging.page(rows, lambda row: Cursor(row.decided_at, row.id))
 
 
 def _scoped(statement: Select[Any], caller: RoutingCaller) -> Select[Any]:

@@ -15,6 +15,7 @@ from services.common.auth import Principal, Scope
 from services.common.errors import FieldViolation, InvalidArgument
 from services.common.ids import parse_uuid
 from services.common.orm import utcnow
+from services.common.pagination import Cursor, Page, PageRequest
 from services.common.phone import (
     SERVICE_DEFAULT_REGIONS,
     InvalidPhoneNumber,
@@ -24,13 +25,6 @@ from services.registry import repository
 from services.registry.config_client import ConfigClient
 from services.registry.contact_rule_values import FILTER_MODES, checked_choice
 from services.registry.models import InboundNumber
-from services.registry.pagination import (
-    Cursor,
-    Page,
-    decode_page_token,
-    effective_page_size,
-    encode_page_token,
-)
 from services.registry.references import (
     assistant_not_found,
     mapping_not_found,
@@ -214,28 +208,19 @@ class InboundNumbers:
         assistant_id: str | None,
     ) -> Page[MappingView]:
         """One page of the caller's active mappings, newest first, names resolved."""
-        limit = effective_page_size(page_size)
         wanted = parse_uuid(assistant_id, ASSISTANT_ID) if assistant_id is not None else None
-        query = f"inbound_numbers:{wanted or ''}"
-        after = decode_page_token(page_token, query)
+        paging = PageRequest.parse("ListInboundNumbers", [wanted], page_size, page_token)
         scope = assistant_scope(principal)
         if scope is not None and wanted not in (None, scope):
             return Page(items=(), next_page_token="")
         async with self._readers() as session:
             rows = await repository.list_mappings(
-                session,
-                principal.account_id,
-                assistant_id=wanted or scope,
-                after=after,
-                limit=limit + 1,
+                session, principal.account_id, assistant_id=wanted or scope, page=paging
             )
-        page = rows[:limit]
-        next_token = ""
-        if len(rows) > limit:
-            last = page[-1][0]
-            next_token = encode_page_token(Cursor(last.created_at, last.id), query)
-        views = [MappingView(mapping, name) for mapping, name in page]
-        return Page(await self._with_assistant_names(principal.account_id, views), next_token)
+        page = paging.page(rows, lambda row: Cursor(row[0].created_at, row[0].id))
+        views = [MappingView(mapping, name) for mapping, name in page.items]
+        named = await self._with_assistant_names(principal.account_id, views)
+        return Page(named, page.next_page_token)
 
     async def _assistant(self, principal: Principal, assistant_id: str) -> tuple[str, str]:
         """The canonical id and display name of an assistant the caller may link to."""

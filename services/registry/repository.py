@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.errors import AlreadyExists
+from services.common.pagination import PageRequest, newest_first
 from services.registry.models import ContactRule, InboundContextStrategy, InboundNumber
-from services.registry.pagination import Cursor
 from services.registry.references import strategy_not_found
 
 _RULE_INDEX_MARKERS = (
@@ -26,8 +25,6 @@ _ACTIVE_NUMBER_INDEX_MARKERS = (
 )
 
 NUMBER_ALREADY_ASSIGNED = "Inbound number is already assigned"
-
-_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
 
 
 async def add_mapping(session: AsyncSession, mapping: InboundNumber) -> InboundNumber:
@@ -73,10 +70,9 @@ async def list_mappings(
     account_id: str,
     *,
     assistant_id: str | None,
-    after: Cursor | None,
-    limit: int,
+    page: PageRequest,
 ) -> Sequence[tuple[InboundNumber, str | None]]:
-    """Up to ``limit`` active mappings after ``after``, newest first, with their strategy's name."""
+    """One page of active mappings, newest first, with their strategy's name."""
     query = (
         select(InboundNumber, InboundContextStrategy.name)
         .outerjoin(
@@ -87,7 +83,7 @@ async def list_mappings(
     )
     if assistant_id is not None:
         query = query.where(InboundNumber.assistant_id == assistant_id)
-    query = _keyset(query, InboundNumber, after, limit)
+    query = newest_first(query, InboundNumber.created_at, InboundNumber.id, page)
     return [(row[0], row[1]) for row in (await session.execute(query)).all()]
 
 
@@ -130,11 +126,11 @@ async def add_strategy(
 
 
 async def list_strategies(
-    session: AsyncSession, account_id: str, *, after: Cursor | None, limit: int
+    session: AsyncSession, account_id: str, *, page: PageRequest
 ) -> Sequence[InboundContextStrategy]:
-    """Up to ``limit`` of the account's strategies after ``after``, newest first."""
+    """One page of the account's strategies, newest first."""
     query = select(InboundContextStrategy).where(InboundContextStrategy.account_id == account_id)
-    query = _keyset(query, InboundContextStrategy, after, limit)
+    query = newest_first(query, InboundContextStrategy.created_at, InboundContextStrategy.id, page)
     return (await session.execute(query)).scalars().all()
 
 
@@ -193,10 +189,9 @@ async def list_rules(
     match_type: str | None,
     direction: str | None,
     target: str | None,
-    after: Cursor | None,
-    limit: int,
+    page: PageRequest,
 ) -> Sequence[ContactRule]:
-    """Up to ``limit`` rules of the account's active mappings after ``after``, newest first.
+    """One page of the rules of the account's active mappings, newest first.
 
     ``direction`` ``inbound`` or ``outbound`` also matches rules covering ``both``.
     """
@@ -215,26 +210,10 @@ async def list_rules(
         query = query.where(ContactRule.direction.in_({direction, "both"}))
     if target is not None:
         query = query.where(ContactRule.match_target_normalized == target)
-    query = _keyset(query, ContactRule, after, limit)
+    query = newest_first(query, ContactRule.created_at, ContactRule.id, page)
     return (await session.execute(query)).scalars().all()
 
 
 async def delete_rule(session: AsyncSession, rule_id: str) -> None:
     """Delete contact rule ``rule_id``."""
     await session.execute(delete(ContactRule).where(ContactRule.id == rule_id))
-
-
-def _keyset(
-    query: _Query,
-    model: type[InboundNumber] | type[InboundContextStrategy] | type[ContactRule],
-    after: Cursor | None,
-    limit: int,
-) -> _Query:
-    if after is not None:
-        query = query.where(
-            or_(
-                model.created_at < after.created_at,
-                and_(model.created_at == after.created_at, model.id < after.id),
-            )
-        )
-    return query.order_by(model.created_at.desc(), model.id.desc()).limit(limit)

@@ -15,15 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.common.auth import Principal
 from services.common.errors import InvalidArgument
 from services.common.orm import utcnow
+from services.common.pagination import Page, PageRequest, row_cursor
 from services.registry import repository
 from services.registry.models import InboundContextStrategy
-from services.registry.pagination import (
-    Cursor,
-    Page,
-    decode_page_token,
-    effective_page_size,
-    encode_page_token,
-)
 from services.registry.references import referenced_id, strategy_not_found
 from services.registry.strategy_config import (
     StrategyPatch,
@@ -33,8 +27,6 @@ from services.registry.strategy_config import (
     merged_config,
     new_config,
 )
-
-_LIST_QUERY = "inbound_context_strategies"
 
 
 @dataclass(frozen=True)
@@ -125,17 +117,10 @@ class InboundContextStrategies:
     ) -> Page[InboundContextStrategy]:
         """One page of the account's strategies, newest first (admin keys only)."""
         principal.require_admin()
-        limit = effective_page_size(page_size)
-        after = decode_page_token(page_token, _LIST_QUERY)
+        paging = PageRequest.parse("ListInboundContextStrategies", [], page_size, page_token)
         async with self._readers() as session:
-            rows = await repository.list_strategies(
-                session, principal.account_id, after=after, limit=limit + 1
-            )
-        page = rows[:limit]
-        next_token = ""
-        if len(rows) > limit:
-            next_token = encode_page_token(Cursor(page[-1].created_at, page[-1].id), _LIST_QUERY)
-        return Page(page, next_token)
+            rows = await repository.list_strategies(session, principal.account_id, page=paging)
+        return paging.page(rows, row_cursor)
 
     async def delete(self, principal: Principal, strategy_id: str) -> str:
         """Delete a strategy, detaching it from every mapping in the same transaction."""

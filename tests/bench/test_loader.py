@@ -7,11 +7,11 @@ from sqlalchemy import func, select
 from bench import loader
 from bench.numbers import inbound_number, normalized_number
 from services.common.db import create_engine, create_session_factory
+from services.common.pagination import Cursor, PageRequest
 from services.config.models import AgentIdentity, ApiKey, IncomingCallAction
 from services.config.secrets import hash_api_key
 from services.registry import repository
 from services.registry.models import InboundNumber
-from services.registry.pagination import Cursor
 
 
 async def test_seed_and_load_in_two_steps(bench_databases: dict[str, str]) -> None:
@@ -62,17 +62,18 @@ async def test_loaded_rows_page_through_the_registry_keyset(
     registry = create_engine(bench_databases["registry"])
     try:
         seen: list[str] = []
-        after: Cursor | None = None
+        token = ""
         async with create_session_factory(registry)() as session:
             while True:
+                paging = PageRequest.parse("ListInboundNumbers", [None], 20, token)
                 rows = await repository.list_mappings(
-                    session, account.account_id, assistant_id=None, after=after, limit=21
+                    session, account.account_id, assistant_id=None, page=paging
                 )
-                page = [row for row, _ in rows[:20]]
-                seen.extend(row.phone_number for row in page)
-                if len(rows) <= 20:
+                page = paging.page(rows, lambda row: Cursor(row[0].created_at, row[0].id))
+                seen.extend(row.phone_number for row, _ in page.items)
+                token = page.next_page_token
+                if not token:
                     break
-                after = Cursor(page[-1].created_at, page[-1].id)
         assert sorted(seen) == sorted(inbound_number(i) for i in range(100))
     finally:
         await registry.dispose()

@@ -376,6 +376,23 @@ async def test_list_pages_on_request(stack: Stack, tenant: Tenant) -> None:
     assert [item["strategy_id"] for item in pages] == ids[::-1]
 
 
+async def test_a_page_token_of_another_list_is_400(stack: Stack, tenant: Tenant) -> None:
+    for index in range(2):
+        await create_strategy(stack, tenant, f"S{index}")
+        await assigned_id(stack, tenant, fresh_number())
+    numbers = await stack.http.get("/inbound/list?page_size=1", headers=tenant.headers)
+    token = numbers.json()["next_page_token"]
+    assert token
+    refused = await stack.http.get(
+        f"/inbound_context_strategy/list?page_size=1&page_token={token}", headers=tenant.headers
+    )
+    assert_error(refused, 400)
+    resumed = await stack.http.get(
+        f"/inbound/list?page_size=1&page_token={token}", headers=tenant.headers
+    )
+    assert resumed.status_code == 200 and len(resumed.json()["data"]) == 1
+
+
 async def test_missing_or_invalid_key_is_401_on_every_route(stack: Stack) -> None:
     some_id = str(uuid.uuid4())
     routes: list[tuple[str, str, dict[str, Any] | None]] = [

@@ -39,6 +39,38 @@ async def test_identities_page_newest_first(stub: Stub, admin: Metadata) -> None
         assert error.code == grpc.StatusCode.INVALID_ARGUMENT
 
 
+async def test_a_page_token_resumes_only_the_list_that_issued_it(
+    stub: Stub, admin: Metadata, scoped: Metadata
+) -> None:
+    """Two keys (admin, scoped) and two identities: both lists have a second page."""
+    await create_identity(stub, admin)
+    keys = await stub.ListApiKeys(config_pb2.ListApiKeysRequest(page_size=1), metadata=admin)
+    identities = await stub.ListAgentIdentities(
+        config_pb2.ListAgentIdentitiesRequest(page_size=1), metadata=admin
+    )
+    assert keys.next_page_token and identities.next_page_token
+    foreign = await rpc_error(
+        stub.ListAgentIdentities(
+            config_pb2.ListAgentIdentitiesRequest(page_size=1, page_token=keys.next_page_token),
+            metadata=admin,
+        )
+    )
+    assert foreign.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [field for field, _ in foreign.violations] == ["page_token"]
+    swapped = await rpc_error(
+        stub.ListApiKeys(
+            config_pb2.ListApiKeysRequest(page_size=1, page_token=identities.next_page_token),
+            metadata=admin,
+        )
+    )
+    assert swapped.code == grpc.StatusCode.INVALID_ARGUMENT
+    resumed = await stub.ListApiKeys(
+        config_pb2.ListApiKeysRequest(page_size=1, page_token=keys.next_page_token),
+        metadata=admin,
+    )
+    assert [key.id for key in resumed.api_keys] != [key.id for key in keys.api_keys]
+
+
 async def test_identity_update_mask_and_delete(
     stub: Stub, admin: Metadata, identity: config_pb2.AgentIdentity
 ) -> None:

@@ -1,4 +1,4 @@
-"""The config service's logic called directly: private-host refusal, field checks, paging."""
+"""The config service's logic called directly: private-host refusal, field checks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from services.common.auth import Principal, Scope
 from services.common.errors import InvalidArgument
-from services.config import call_actions, identities, paging
+from services.config import call_actions, identities
 from services.config.call_actions import CallActionConfig, Fallback
 from services.config.operator import CreatedAccount
 from services.config.validation import check_e164, check_sip_uri, normalize_handle
@@ -134,10 +134,3 @@ def test_sip_uris_on_public_names_are_accepted(uri: str) -> None:
 def test_other_sip_uris_are_refused(uri: str) -> None:
     with pytest.raises(InvalidArgument):
         check_sip_uri(uri, "u", allow_private=False)
-
-
-def test_page_size_bounds() -> None:
-    assert paging.page_size(0) == paging.DEFAULT_PAGE_SIZE
-    assert paging.page_size(5000) == paging.MAX_PAGE_SIZE
-    with pytest.raises(InvalidArgument):
-        paging.page_size(-1)
