@@ -23,7 +23,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
 
 from bench.numbers import SERVICE, inbound_number, normalized_number
-from services.common.db import create_engine, create_session_factory, is_sqlite
+from services.common.db import asyncpg_dsn, create_engine, create_session_factory, is_sqlite
 from services.common.orm import new_id, utcnow
 from services.config import operator
 from services.config.models import AgentIdentity, IncomingCallAction
@@ -189,8 +189,3 @@ def _records(
 ) -> Iterator[tuple[Any, ...]]:
     for index in range(start, stop):
         yield mapping_values(index, account.account_id, account.identity_ids, now=now)
-
-
-def asyncpg_dsn(url: str) -> str:
-    """A SQLAlchemy PostgreSQL URL in the form asyncpg accepts."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

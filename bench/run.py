@@ -58,6 +58,7 @@ from bench.report import (
     table,
     write_json,
 )
+from services.common.db import asyncpg_dsn
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EDGE_TOKEN_ENV = "SWITCHBOARD_EDGE_TOKEN"
@@ -657,7 +658,7 @@ def _databases(backend: str, workdir: Path, postgres_url: str | None) -> Iterato
 
 
 async def _postgres_admin(url: str, statements: Sequence[str]) -> None:
-    connection = await asyncpg.connect(loader.asyncpg_dsn(url), timeout=10)
+    connection = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
     try:
         for statement in statements:
             await connection.execute(statement)

@@ -11,14 +11,19 @@ from fastapi import Request
 
 from gateway.upstream import Upstreams
 from services.common import request_context
-from services.common.auth import MAX_CREDENTIAL_LENGTH
+from services.common.auth import (
+    API_KEY_HEADER,
+    AUTHORIZATION_HEADER,
+    EDGE_TOKEN_HEADER,
+    MAX_CREDENTIAL_LENGTH,
+)
 from services.common.error_codec import from_rpc_error
 from services.common.errors import InvalidArgument
 from services.common.idempotency import KEY_REUSED_REASON
 
 Response = TypeVar("Response")
 
-_FORWARDED_HEADERS = ("x-api-key", "authorization", "x-switchboard-edge-token")
+_FORWARDED_HEADERS = (API_KEY_HEADER, AUTHORIZATION_HEADER, EDGE_TOKEN_HEADER)
 
 HTTP_STATUS = {
     grpc.StatusCode.INVALID_ARGUMENT: 400,

@@ -22,9 +22,9 @@ from gateway.dialects import InkboxPublicRoute
 from gateway.messages import Text
 from gateway.rpc import call, metadata_value, upstreams
 from services.common import request_context
+from services.common.auth import EDGE_TOKEN_HEADER
 
 SERVICE: Final = "exotel"
-EDGE_TOKEN_HEADER: Final = "x-switchboard-edge-token"
 _TOKEN_IN_PATH: Final = re.compile(r"^/exotel/[^/?]+")
 
 router = APIRouter(route_class=InkboxPublicRoute, tags=["calls"])

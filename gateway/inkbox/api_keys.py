@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -15,11 +15,9 @@ from gateway.idempotency import IDEMPOTENT_RESPONSES, IdempotencyKey
 from gateway.inkbox.common import config_stub
 from gateway.messages import Text, collect_all, enum_text, optional, timestamp
 from gateway.rpc import call
+from services.common.field_limits import DESCRIPTION_MAX_LENGTH, LABEL_MAX_LENGTH
 
 router = APIRouter(route_class=InkboxRoute, tags=["api keys"])
-
-LABEL_MAX_LENGTH: Final = 200
-DESCRIPTION_MAX_LENGTH: Final = 10_000
 
 
 class CreateApiKeyBody(BaseModel):

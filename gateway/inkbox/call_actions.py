@@ -14,6 +14,7 @@ from gateway.inkbox.common import config_stub
 from gateway.messages import Text, enum_number, enum_text, optional
 from gateway.responses import FastJSONResponse
 from gateway.rpc import call
+from services.common.budgets import WEBHOOK_BUDGET
 
 router = APIRouter(route_class=InkboxRoute, tags=["incoming calls"])
 
@@ -94,10 +95,10 @@ class IncomingCallActionBody(BaseModel):
     )
     webhook_timeout_seconds: float | None = Field(
         default=None,
-        ge=1,
-        le=10,
+        ge=WEBHOOK_BUDGET.minimum,
+        le=WEBHOOK_BUDGET.maximum,
         description="Switchboard extension: time budget of the incoming-call webhook, "
-        "1-10 s (5 s when not set)." + _THREE_STATE,
+        f"{WEBHOOK_BUDGET.describe()} ({WEBHOOK_BUDGET.default:g} s when not set)." + _THREE_STATE,
     )
     webhook_fallback: WebhookFallback | None = Field(
         default=None,

@@ -22,12 +22,11 @@ from gateway.inkbox.phone_numbers import (
 from gateway.messages import Text, collect_all, optional, timestamp
 from gateway.openapi import Responses
 from gateway.rpc import call
+from services.common.field_limits import DESCRIPTION_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH
 
 router = APIRouter(route_class=InkboxRoute, tags=["identities"])
 
 HANDLE_MAX_LENGTH: Final = 64
-DISPLAY_NAME_MAX_LENGTH: Final = 200
-DESCRIPTION_MAX_LENGTH: Final = 10_000
 
 Handle = Annotated[
     Text,

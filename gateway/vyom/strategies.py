@@ -18,6 +18,7 @@ from gateway.idempotency import IDEMPOTENT_RESPONSES, IdempotencyKey
 from gateway.messages import Text, timestamp
 from gateway.rpc import call, upstreams
 from gateway.vyom.common import PageSize, PageToken, listing, ok
+from services.common.budgets import STRATEGY_BUDGET
 from services.common.ids import parse_uuid
 from services.common.proto_time import from_duration, to_duration
 
@@ -30,7 +31,10 @@ _NOT_NULL = "`{name}` cannot be null; omit it to leave it unchanged."
 """Vyom's documented message for a top-level update field sent as null."""
 
 
-_TIMEOUT_RANGE: Final[dict[str, JsonValue]] = {"minimum": 0.5, "maximum": 10.0}
+_TIMEOUT_RANGE: Final[dict[str, JsonValue]] = {
+    "minimum": STRATEGY_BUDGET.minimum,
+    "maximum": STRATEGY_BUDGET.maximum,
+}
 """Documented only: the registry checks the range (400), as Vyom does."""
 
 
@@ -43,7 +47,8 @@ class StrategyConfigBody(BaseModel):
     )
     timeout_seconds: float | None = Field(
         default=None,
-        description="Time budget of the lookup, 0.5-10 s (default 10.0).",
+        description=f"Time budget of the lookup, {STRATEGY_BUDGET.describe()} "
+        f"(default {STRATEGY_BUDGET.default}).",
         json_schema_extra=_TIMEOUT_RANGE,
     )
 

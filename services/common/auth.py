@@ -11,6 +11,8 @@ from services.common.errors import PermissionDenied, Unauthenticated
 API_KEY_HEADER = "x-api-key"
 AUTHORIZATION_HEADER = "authorization"
 INTERNAL_TOKEN_HEADER = "x-switchboard-internal-token"
+EDGE_TOKEN_HEADER = "x-switchboard-edge-token"
+"""The operator's edge credential for routing (the registry checks it; the gateway forwards it)."""
 MAX_CREDENTIAL_LENGTH = 512
 MISSING_CREDENTIAL = "missing API key: send X-API-Key or Authorization: Bearer"
 SIGNING_KEY_PER_IDENTITY = "SIGNING_KEY_PER_IDENTITY"

@@ -46,6 +46,12 @@ def pgbouncer_connect_args() -> dict[str, Any]:
     }
 
 
+def asyncpg_dsn(url: str | URL) -> str:
+    """A SQLAlchemy PostgreSQL URL as the DSN asyncpg itself accepts (our flags dropped)."""
+    parsed = make_url(url).difference_update_query([PGBOUNCER_QUERY])
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def is_sqlite(url: str) -> bool:
     """True when ``url`` names a SQLite database."""
     return make_url(url).get_backend_name() == "sqlite"

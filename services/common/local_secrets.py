@@ -12,6 +12,7 @@ from typing import Final
 
 from pydantic import SecretStr
 
+from services.common.credential_formats import API_KEY_PREFIX
 from services.common.errors import FailedPrecondition
 from services.common.settings import BaseServiceSettings
 
@@ -82,7 +83,7 @@ def local_token(path: Path) -> str:
     except FileNotFoundError:
         pass
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    token = _PREFIXES.get(path.name, "sb_") + secrets.token_urlsafe(32)
+    token = _PREFIXES.get(path.name, API_KEY_PREFIX) + secrets.token_urlsafe(32)
     aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     descriptor = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

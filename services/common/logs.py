@@ -11,11 +11,14 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from services.common import request_context
+from services.common.credential_formats import API_KEY_PREFIX, SIGNING_SECRET_PREFIX
 
 EVENT_ATTRIBUTE: Final = "event_fields"
 """``logging`` ``extra`` key whose dict of fields is merged into the line."""
 
-_SECRET_PATTERNS: Final = re.compile(r"\b(sb_|whsec_)[A-Za-z0-9_\-]{6,}")
+_SECRET_PATTERNS: Final = re.compile(
+    rf"\b({re.escape(API_KEY_PREFIX)}|{re.escape(SIGNING_SECRET_PREFIX)})[A-Za-z0-9_\-]{{6,}}"
+)
 """Shapes of Switchboard API keys and webhook signing secrets, masked wherever they appear."""
 _MIN_REDACTED_LENGTH: Final = 8
 _MASK: Final = "****"

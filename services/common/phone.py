@@ -9,8 +9,12 @@ from typing import Final
 
 import phonenumbers
 
+from services.common.errors import InvalidArgument
+
 SERVICE_DEFAULT_REGIONS: Final[Mapping[str, str]] = MappingProxyType({"exotel": "IN"})
-"""Region used to read national-format numbers, by telephony provider."""
+"""Region used to read national-format numbers, by telephony provider (canonical name)."""
+UNSUPPORTED_SERVICE: Final = "UNSUPPORTED_SERVICE"
+"""ErrorInfo reason of a ``service`` that is no supported telephony provider."""
 
 MAX_INPUT_LENGTH: Final = 32
 MIN_DIGITS: Final = 10
@@ -26,6 +30,28 @@ _IMPOSSIBLE_REASONS: Final[Mapping[int, str]] = MappingProxyType(
         phonenumbers.ValidationResult.INVALID_LENGTH: "has an impossible length",
     }
 )
+
+
+def canonical_service(raw: str) -> str:
+    """A provider name as stored and journaled: no surrounding blanks, lower case."""
+    return raw.strip().lower()
+
+
+def supported_service(raw: str) -> str:
+    """``raw`` as a supported provider's canonical name (matched case-insensitively).
+
+    The one check of ``service`` wherever a client names it (assigning a number, routing a
+    call); INVALID_ARGUMENT with reason ``UNSUPPORTED_SERVICE`` for anything else.
+    """
+    service = canonical_service(raw)
+    if service not in SERVICE_DEFAULT_REGIONS:
+        supported = ", ".join(sorted(SERVICE_DEFAULT_REGIONS))
+        raise InvalidArgument.for_field(
+            "service",
+            f"Unsupported service: must be one of {supported}",
+            reason=UNSUPPORTED_SERVICE,
+        )
+    return service
 
 
 class InvalidPhoneNumber(ValueError):

@@ -33,7 +33,7 @@ from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.common.db import PGBOUNCER_QUERY, behind_pgbouncer
+from services.common.db import asyncpg_dsn, behind_pgbouncer
 
 _log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class PointReader:
             self._backend = _SqliteBackend(url.database)
         elif url.get_backend_name() == "postgresql":
             self._backend = _AsyncpgBackend(
-                _asyncpg_dsn(engine),
+                asyncpg_dsn(engine.url),
                 engine.dialect,
                 pool_size,
                 statement_cache_size=0 if behind_pgbouncer(engine.url) else None,
@@ -157,11 +157,6 @@ def _result_processors(statement: Select[Any], dialect: Dialect) -> tuple[_Proce
         column.type.dialect_impl(dialect).result_processor(dialect, None)
         for column in statement.selected_columns
     )
-
-
-def _asyncpg_dsn(engine: AsyncEngine) -> str:
-    url = engine.url.difference_update_query([PGBOUNCER_QUERY])
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 class _Backend:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Final
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.common.budgets import LONGEST_ROUTING_WAIT_SECONDS
+
 DEFAULT_CONFIG_PORT = 50051
 DEFAULT_REGISTRY_PORT = 50052
 DEFAULT_GATEWAY_PORT = 8080
-LONGEST_ROUTING_WAIT_SECONDS: Final = 10.0
-"""The longest a routing decision waits on a customer (webhook and strategy budgets' maximum)."""
 METRICS_PORT_OFFSET = 10
 """An unset metrics port is the service's port plus this (50051 -> 50061, 50052 -> 50062)."""
 

@@ -10,6 +10,12 @@ from typing import Final, TypeAlias
 from urllib.parse import urlsplit
 
 MAX_URL_LENGTH: Final = 2048
+WEBSOCKET_SCHEMES: Final = frozenset({"wss"})
+"""Schemes of an agent's WebSocket URL (a call action's, or a webhook's answer)."""
+WEBHOOK_SCHEMES: Final = frozenset({"https"})
+"""Schemes of an incoming-call webhook URL."""
+STRATEGY_SCHEMES: Final = frozenset({"http", "https"})
+"""Schemes of a context strategy's lookup URL (Vyom allows both)."""
 
 IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 

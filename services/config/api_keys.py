@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.auth import Principal
 from services.common.errors import NotFound, PermissionDenied
+from services.common.field_limits import DESCRIPTION_MAX_LENGTH, LABEL_MAX_LENGTH
 from services.common.ids import parse_uuid
 from services.common.pagination import PageRequest, row_cursor
 from services.config import repository
@@ -18,8 +19,6 @@ from services.config.models import ApiKey
 from services.config.secrets import new_api_key_secret
 from services.config.validation import check_length
 
-LABEL_MAX_LENGTH: Final = 200
-DESCRIPTION_MAX_LENGTH: Final = 10_000
 API_KEY_NOT_FOUND = "API key not found"
 API_CREATOR_TYPE = "agent"
 """Keys minted through the API are created programmatically, by another key."""

@@ -10,13 +10,13 @@ from typing import Any, Final
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.auth import Principal
+from services.common.budgets import WEBHOOK_BUDGET
 from services.common.errors import InvalidArgument, NotFound
+from services.common.urls import WEBHOOK_SCHEMES, WEBSOCKET_SCHEMES
 from services.config import repository
 from services.config.access import owned_identity, target_identity_id
 from services.config.models import IncomingCallAction
 from services.config.validation import (
-    WEBHOOK_SCHEMES,
-    WEBSOCKET_SCHEMES,
     check_e164,
     check_sip_uri,
     check_url,
@@ -24,8 +24,6 @@ from services.config.validation import (
 
 ACTIONS: Final = ("auto_accept", "auto_reject", "webhook", "forward", "hosted_agent")
 FALLBACK_ACTIONS: Final = ("accept", "forward", "reject")
-MIN_WEBHOOK_TIMEOUT_MS: Final = 1000
-MAX_WEBHOOK_TIMEOUT_MS: Final = 10_000
 NO_CONFIG = "No inbound-call config set for this identity"
 
 
@@ -151,9 +149,11 @@ def check_rules(config: CallActionConfig) -> None:
         required_by='incoming_call_action "forward"' if config.action == "forward" else None,
     )
     timeout = config.webhook_timeout_ms
-    if timeout is not None and not MIN_WEBHOOK_TIMEOUT_MS <= timeout <= MAX_WEBHOOK_TIMEOUT_MS:
+    if timeout is not None and not WEBHOOK_BUDGET.allows(timeout / 1000):
         raise InvalidArgument.for_field(
-            "webhook_timeout", "webhook_timeout must be between 1 and 10 seconds"
+            "webhook_timeout",
+            "webhook_timeout must be between "
+            f"{WEBHOOK_BUDGET.minimum:g} and {WEBHOOK_BUDGET.maximum:g} seconds",
         )
     if config.webhook_fallback is not None:
         _check_fallback(config.webhook_fallback, config.client_websocket_url)

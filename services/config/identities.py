@@ -12,16 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.auth import Principal
 from services.common.errors import AlreadyExists, InvalidArgument
+from services.common.field_limits import DESCRIPTION_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH
 from services.common.pagination import PageRequest, row_cursor
 from services.config import repository
 from services.config.access import check_own_identity, visible
 from services.config.models import AgentIdentity
 from services.config.validation import check_length, normalize_handle
 
-DISPLAY_NAME_MAX_LENGTH: Final = 200
 CLEARED_DISPLAY_NAME: Final = ""
 """What a cleared display name is stored as (the API shows null; see models.AgentIdentity)."""
-DESCRIPTION_MAX_LENGTH: Final = 10_000
 HANDLE_TAKEN = "agent_handle already taken"
 UPDATABLE_FIELDS: Final = frozenset({"agent_handle", "display_name", "description"})
 

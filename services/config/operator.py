@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.errors import InvalidArgument, NotFound
+from services.common.field_limits import LABEL_MAX_LENGTH
 from services.common.ids import parse_uuid
 from services.config import repository
-from services.config.api_keys import LABEL_MAX_LENGTH
 from services.config.models import Account, ApiKey
 from services.config.secrets import new_api_key_secret
 

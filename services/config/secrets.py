@@ -6,9 +6,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-API_KEY_PREFIX = "sb_"
-SIGNING_SECRET_PREFIX = "whsec_"
-_DISPLAY_PREFIX_LENGTH = 10
+from services.common.credential_formats import (
+    API_KEY_PREFIX,
+    DISPLAY_PREFIX_LENGTH,
+    SIGNING_SECRET_PREFIX,
+)
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ def new_api_key_secret() -> NewApiKeySecret:
     return NewApiKeySecret(
         secret=secret,
         secret_hash=hash_api_key(secret),
-        display_prefix=secret[:_DISPLAY_PREFIX_LENGTH],
+        display_prefix=secret[:DISPLAY_PREFIX_LENGTH],
         last4=secret[-4:],
     )
 

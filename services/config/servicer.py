@@ -22,8 +22,6 @@ from services.config.convert import (
 )
 from services.config.settings import ConfigSettings
 
-_IDENTITY_PATHS = ("agent_handle", "display_name", "description")
-
 
 class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
     """``switchboard.config.v1.ConfigService``; every RPC authenticates the caller first."""
@@ -115,7 +113,7 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
         }
         paths = list(request.update_mask.paths)
         for path in paths:
-            if path not in _IDENTITY_PATHS:
+            if path not in identities.UPDATABLE_FIELDS:
                 raise InvalidArgument.for_field("update_mask", f"unknown update_mask path {path!r}")
         if not paths:
             paths = [name for name, value in values.items() if value is not None]

@@ -11,9 +11,6 @@ from services.common.errors import InvalidArgument
 from services.common.phone import InvalidPhoneNumber, normalize_phone_number
 from services.common.urls import MAX_URL_LENGTH, UnsafeUrl, validate_outbound_url
 
-WEBSOCKET_SCHEMES: Final = frozenset({"wss"})
-WEBHOOK_SCHEMES: Final = frozenset({"https"})
-
 HANDLE_PATTERN: Final = re.compile(r"[a-z0-9][a-z0-9_.-]{1,62}")
 _E164: Final = re.compile(r"\+[1-9][0-9]{6,14}")
 _SIP_URI: Final = re.compile(r"(?P<scheme>sips?):(?:[^@;?]+@)?(?P<hostport>[^@;?]+)(?:[;?].*)?")

@@ -21,6 +21,7 @@ from services.common.orm import new_id
 from services.common.phone import (
     SERVICE_DEFAULT_REGIONS,
     InvalidPhoneNumber,
+    canonical_service,
     normalize_phone_number,
 )
 from services.registry.models import CallDecision
@@ -191,7 +192,7 @@ def decision_record(
         "dialed_normalized": facts.normalized_number,
         "caller_number": caller_number[:256],
         "caller_normalized": facts.caller_normalized,  # else filled in by the writer
-        "service": service.strip().lower()[:32],
+        "service": canonical_service(service)[:32],
         "inbound_id": decision.inbound_id,
         "assistant_id": decision.assistant_id,
         "call_action_version": facts.action_version,

@@ -19,7 +19,9 @@ from services.common.pagination import Cursor, Page, PageRequest
 from services.common.phone import (
     SERVICE_DEFAULT_REGIONS,
     InvalidPhoneNumber,
+    canonical_service,
     normalize_phone_number,
+    supported_service,
 )
 from services.registry import repository
 from services.registry.config_client import ConfigClient
@@ -73,14 +75,8 @@ class InboundNumbers:
 
     async def assign(self, principal: Principal, command: AssignCommand) -> MappingView:
         """Create an active mapping; AlreadyExists if the number is active anywhere."""
-        service = command.service
-        if service not in SERVICE_DEFAULT_REGIONS:
-            raise InvalidArgument.for_field(
-                "service",
-                f"Unsupported service: must be one of {', '.join(sorted(SERVICE_DEFAULT_REGIONS))}",
-                reason="UNSUPPORTED_SERVICE",
-            )
-        config_type = command.inbound_config_type or service
+        service = supported_service(command.service)
+        config_type = canonical_service(command.inbound_config_type or service)
         if config_type != service:
             raise InvalidArgument.for_field(
                 "inbound_config.type",

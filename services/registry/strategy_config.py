@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from services.common.budgets import STRATEGY_BUDGET
 from services.common.errors import FieldViolation, InvalidArgument
-from services.common.urls import UnsafeUrl, validate_outbound_url
+from services.common.urls import STRATEGY_SCHEMES, UnsafeUrl, validate_outbound_url
 
 STRATEGY_TYPES: Final = frozenset({"webhook"})
-DEFAULT_TIMEOUT_SECONDS: Final = 10.0
-"""Vyom's documented default (and maximum): favours slow CRM lookups over failing fast."""
-MIN_TIMEOUT_SECONDS: Final = 0.5
-MAX_TIMEOUT_SECONDS: Final = 10.0
 MASK: Final = "****"
 MAX_NAME_LENGTH: Final = 200
 MAX_HEADERS: Final = 50
 MAX_HEADER_NAME_LENGTH: Final = 256
 MAX_HEADER_VALUE_LENGTH: Final = 4096
-URL_SCHEMES: Final = frozenset({"http", "https"})
 
 SECRET_NAME_PARTS: Final = (
     # Vyom's documented list ...
@@ -63,7 +58,7 @@ class WebhookConfig:
 
     url: str
     headers: Mapping[str, str] = field(default_factory=dict)
-    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    timeout_seconds: float = STRATEGY_BUDGET.default
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object stored in the ``config`` column."""
@@ -79,7 +74,7 @@ class WebhookConfig:
         return cls(
             url=str(stored["url"]),
             headers={str(k): str(v) for k, v in (stored.get("headers") or {}).items()},
-            timeout_seconds=float(stored.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS)),
+            timeout_seconds=float(stored.get("timeout_seconds", STRATEGY_BUDGET.default)),
         )
 
     def masked(self) -> dict[str, Any]:
@@ -183,7 +178,7 @@ def new_config(
         url=_checked_url(url, allow_private=allow_private),
         headers=_checked_headers(headers),
         timeout_seconds=(
-            DEFAULT_TIMEOUT_SECONDS
+            STRATEGY_BUDGET.default
             if timeout_seconds is None
             else _checked_timeout(timeout_seconds)
         ),
@@ -230,7 +225,7 @@ def _checked_url(url: str, *, allow_private: bool) -> str:
             "strategy_config.url", MASKED_VALUE_MESSAGE.format(name="url"), reason="MASKED_VALUE"
         )
     try:
-        return validate_outbound_url(url, schemes=URL_SCHEMES, allow_private=allow_private)
+        return validate_outbound_url(url, schemes=STRATEGY_SCHEMES, allow_private=allow_private)
     except UnsafeUrl as error:
         raise InvalidArgument.for_field(
             "strategy_config.url", error.message, reason="UNSAFE_URL"
@@ -238,10 +233,11 @@ def _checked_url(url: str, *, allow_private: bool) -> str:
 
 
 def _checked_timeout(seconds: float) -> float:
-    if not (math.isfinite(seconds) and MIN_TIMEOUT_SECONDS <= seconds <= MAX_TIMEOUT_SECONDS):
+    if not STRATEGY_BUDGET.allows(seconds):
         raise InvalidArgument.for_field(
             "strategy_config.timeout_seconds",
-            f"timeout_seconds must be between {MIN_TIMEOUT_SECONDS} and {MAX_TIMEOUT_SECONDS}",
+            f"timeout_seconds must be between {STRATEGY_BUDGET.minimum} and "
+            f"{STRATEGY_BUDGET.maximum}",
         )
     return float(seconds)
 

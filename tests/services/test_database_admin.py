@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from services.common.db import asyncpg_dsn
 from tests.support.databases import postgres_admin_url, postgres_unreachable_reason, running_in_ci
 from tests.support.processes import SWITCHBOARD, cli_env, run_cli
 
@@ -22,7 +23,7 @@ async def admin_dsn() -> str:
         if running_in_ci():
             pytest.fail(f"PostgreSQL at {url} is unreachable: {reason} (mandatory with CI=true)")
         pytest.skip(f"PostgreSQL at {url} is unreachable: {reason}")
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return asyncpg_dsn(url)
 
 
 async def test_migrate_waits_for_databases_an_init_script_creates_late(admin_dsn: str) -> None:

@@ -22,12 +22,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from switchboard.registry.v1 import registry_pb2 as pb
 from switchboard.registry.v1 import registry_pb2_grpc
 
-from services.common.settings import LONGEST_ROUTING_WAIT_SECONDS, BaseServiceSettings
-from services.config.call_actions import MAX_WEBHOOK_TIMEOUT_MS
+from services.common.budgets import LONGEST_ROUTING_WAIT_SECONDS, STRATEGY_BUDGET, WEBHOOK_BUDGET
+from services.common.settings import BaseServiceSettings
 from services.config.operator import CreatedAccount
-from services.registry.routing import context_lookup, webhook
 from services.registry.settings import RegistrySettings
-from services.registry.strategy_config import MAX_TIMEOUT_SECONDS as STRATEGY_MAX_SECONDS
 from tests.services.registry.routing import factories
 from tests.support.https_receiver import HttpsReceiver, Reply
 from tests.support.processes import cli_env, eventually, free_port
@@ -44,13 +42,7 @@ EDGE = (("x-switchboard-edge-token", EDGE_TOKEN),)
 
 
 def test_default_grace_covers_the_longest_routing_budget() -> None:
-    longest = max(
-        MAX_WEBHOOK_TIMEOUT_MS / 1000,
-        webhook.MAX_TIMEOUT_SECONDS,
-        context_lookup.MAX_TIMEOUT_SECONDS,
-        STRATEGY_MAX_SECONDS,
-    )
-    assert longest <= LONGEST_ROUTING_WAIT_SECONDS
+    assert max(WEBHOOK_BUDGET.maximum, STRATEGY_BUDGET.maximum) <= LONGEST_ROUTING_WAIT_SECONDS
     # The webhook and the strategy run concurrently, after the config calls routing makes
     # (auth, call target), each bounded by the registry's config timeout.
     worst = LONGEST_ROUTING_WAIT_SECONDS + 2 * RegistrySettings().config_timeout_seconds
@@ -120,7 +112,7 @@ async def slow(stack: Stack, receiver: HttpsReceiver, account: CreatedAccount) -
         "webhook",
         incoming_call_webhook_url=url,
         client_websocket_url=ANSWERED,
-        webhook_timeout_ms=MAX_WEBHOOK_TIMEOUT_MS,
+        webhook_timeout_ms=round(WEBHOOK_BUDGET.maximum * 1000),
     )
     return SlowNumber(mapping.number, receiver, url)
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from services.common.db import asyncpg_dsn
+
 POSTGRES_URL_ENV = "SWITCHBOARD_TEST_POSTGRES_URL"
 LOCAL_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 SERVICES = ("config", "registry")
@@ -26,14 +28,10 @@ def running_in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-def _asyncpg_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 async def postgres_unreachable_reason(url: str) -> str | None:
     """None when ``url`` accepts connections, else why not."""
     try:
-        connection = await asyncpg.connect(_asyncpg_dsn(url), timeout=5)
+        connection = await asyncpg.connect(asyncpg_dsn(url), timeout=5)
     except (OSError, asyncpg.PostgresError, TimeoutError) as error:
         return f"{type(error).__name__}: {error}"
     await connection.close()
@@ -49,7 +47,7 @@ async def fresh_databases(backend: str, workdir: Path) -> AsyncIterator[dict[str
     admin_url = postgres_admin_url()
     run = uuid.uuid4().hex[:10]
     names = {svc: f"sbtest_{run}_{svc}" for svc in SERVICES}
-    connection = await asyncpg.connect(_asyncpg_dsn(admin_url), timeout=10)
+    connection = await asyncpg.connect(asyncpg_dsn(admin_url), timeout=10)
     try:
         for name in names.values():
             await connection.execute(f'CREATE DATABASE "{name}"')

@@ -11,6 +11,8 @@ from enum import Enum
 from typing import Any, Final
 
 from services.common import metrics, request_context
+from services.common.budgets import STRATEGY_BUDGET
+from services.common.urls import STRATEGY_SCHEMES
 from services.registry.routing.outbound_http import (
     OutboundBlocked,
     OutboundError,
@@ -18,13 +20,6 @@ from services.registry.routing.outbound_http import (
     OutboundTimeout,
     OutboundTooLarge,
 )
-from services.registry.strategy_config import (
-    DEFAULT_TIMEOUT_SECONDS,
-    MAX_TIMEOUT_SECONDS,
-    MIN_TIMEOUT_SECONDS,
-)
-
-STRATEGY_SCHEMES: Final = frozenset({"http", "https"})
 
 
 class ContextStatus(Enum):
@@ -66,11 +61,12 @@ NOT_CONFIGURED: Final = CallerContextResult(ContextStatus.NOT_CONFIGURED)
 
 
 def budget_seconds(config: Mapping[str, Any]) -> float:
-    """The strategy's ``timeout_seconds`` clamped to 0.5-10 s (the default when unusable)."""
+    """The strategy's ``timeout_seconds`` clamped to :data:`STRATEGY_BUDGET` (its default
+    when unusable)."""
     value = config.get("timeout_seconds")
-    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-        return DEFAULT_TIMEOUT_SECONDS
-    return min(max(float(value), MIN_TIMEOUT_SECONDS), MAX_TIMEOUT_SECONDS)
+    if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
+        return STRATEGY_BUDGET.default
+    return STRATEGY_BUDGET.clamped(float(value))
 
 
 async def look_up(

@@ -17,6 +17,7 @@ from services.common.phone import (
     SERVICE_DEFAULT_REGIONS,
     InvalidPhoneNumber,
     normalize_phone_number,
+    supported_service,
 )
 from services.registry.call_target import (
     ActionKind,
@@ -260,13 +261,8 @@ class Router:
     ) -> Decision:
         if not inbound_number:
             raise InvalidArgument.for_field("inbound_number", "inbound_number is required")
-        service = service.strip().lower()
-        region = SERVICE_DEFAULT_REGIONS.get(service)
-        if region is None:
-            supported = ", ".join(sorted(SERVICE_DEFAULT_REGIONS))
-            raise InvalidArgument.for_field(
-                "service", f"service must be one of: {supported}", reason="UNSUPPORTED_SERVICE"
-            )
+        service = supported_service(service)
+        region = SERVICE_DEFAULT_REGIONS[service]
         trace = run.trace
         if trace.enabled:
             trace.add(Stage.SERVICE, service, f"numbers without + are read in region {region}")

@@ -9,11 +9,10 @@ from typing import Final
 
 from pydantic import SecretStr
 
-from services.common.auth import credential_from_metadata
+from services.common.auth import EDGE_TOKEN_HEADER, credential_from_metadata
 from services.common.errors import Unauthenticated
 from services.registry.config_client import ConfigClient
 
-EDGE_TOKEN_HEADER: Final = "x-switchboard-edge-token"
 NO_EDGE_TOKEN: Final = (
     "no edge token is configured on this deployment (set SWITCHBOARD_EDGE_TOKEN on the registry; "
     "`make run` generates one)"

@@ -6,7 +6,8 @@ import hashlib
 import hmac
 from typing import Final
 
-SIGNING_SECRET_PREFIX: Final = "whsec_"
+from services.common.credential_formats import SIGNING_SECRET_PREFIX
+
 REQUEST_ID_HEADER: Final = "X-Inkbox-Request-ID"
 TIMESTAMP_HEADER: Final = "X-Inkbox-Timestamp"
 SIGNATURE_HEADER: Final = "X-Inkbox-Signature"

@@ -10,19 +10,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Final
 
 from services.common import metrics, request_context
-from services.common.urls import UnsafeUrl, validate_outbound_url
+from services.common.budgets import WEBHOOK_BUDGET
+from services.common.urls import (
+    WEBHOOK_SCHEMES,
+    WEBSOCKET_SCHEMES,
+    UnsafeUrl,
+    validate_outbound_url,
+)
 from services.registry.call_target import CallAction, Identity
 from services.registry.routing.outbound_http import OutboundError, OutboundHttp
 from services.registry.routing.signing import signed_headers
-
-DEFAULT_TIMEOUT_SECONDS: Final = 5.0
-MIN_TIMEOUT_SECONDS: Final = 1.0
-MAX_TIMEOUT_SECONDS: Final = 10.0
-WEBHOOK_SCHEMES: Final = frozenset({"https"})
-_ANSWER_URL_SCHEMES: Final = frozenset({"wss"})
 
 
 class WebhookVerdict(Enum):
@@ -54,11 +53,11 @@ class WebhookResult:
 
 
 def budget_seconds(action: CallAction) -> float:
-    """The identity's webhook budget: its ``webhook_timeout`` clamped to 1-10 s, default 5 s."""
+    """The identity's webhook budget: its ``webhook_timeout`` clamped to :data:`WEBHOOK_BUDGET`."""
     seconds = action.webhook_timeout_seconds
     if seconds is None:
-        return DEFAULT_TIMEOUT_SECONDS
-    return min(max(seconds, MIN_TIMEOUT_SECONDS), MAX_TIMEOUT_SECONDS)
+        return WEBHOOK_BUDGET.default
+    return WEBHOOK_BUDGET.clamped(seconds)
 
 
 def _identity_json(identity: Identity) -> dict[str, str | None]:
@@ -202,7 +201,7 @@ def interpret(content: bytes, configured_url: str | None, *, allow_private: bool
                 detail="webhook answered without client_websocket_url and none is configured",
             )
     try:
-        validate_outbound_url(url, schemes=_ANSWER_URL_SCHEMES, allow_private=allow_private)
+        validate_outbound_url(url, schemes=WEBSOCKET_SCHEMES, allow_private=allow_private)
     except UnsafeUrl as error:
         return WebhookResult(
             WebhookVerdict.FAILED,

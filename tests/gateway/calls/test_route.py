@@ -201,3 +201,21 @@ async def test_edge_token_header_is_forwarded(
     )
     assert response.status_code == 200
     assert response.json()["decision"] == "accept"
+
+
+async def test_service_is_matched_case_insensitively(
+    routing: RoutingStack, account: CreatedAccount
+) -> None:
+    mapping = await factories.routed_identity(
+        routing.stack, account.account_id, "auto_accept", client_websocket_url=WSS
+    )
+    for service in ("Exotel", " EXOTEL "):
+        response = await routing.http.post(
+            "/v1/calls:route", json=call(mapping.number, service=service), headers=edge(routing)
+        )
+        assert response.status_code == 200 and response.json()["decision"] == "accept"
+    unsupported = await routing.http.post(
+        "/v1/calls:route", json=call(mapping.number, service="twilio"), headers=edge(routing)
+    )
+    assert unsupported.status_code == 422
+    assert unsupported.json()["detail"].startswith("Unsupported service")

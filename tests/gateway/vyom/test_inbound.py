@@ -183,12 +183,29 @@ async def test_equivalent_formats_are_one_number(stack: Stack, tenant: Tenant) -
 
 
 async def test_unsupported_service_is_400(stack: Stack, tenant: Tenant) -> None:
-    for service in ("twilio", "", "Exotel"):
+    for service in ("twilio", "", "exotel-2"):
         body = assign_body(tenant.assistant_id, fresh_number())
         body["service"] = service
         response = await stack.http.post("/inbound/assign", headers=tenant.headers, json=body)
         assert_error(response, 400)
         assert response.json()["message"].startswith("Unsupported service")
+
+
+async def test_service_is_matched_case_insensitively_and_stored_lower_case(
+    stack: Stack, tenant: Tenant
+) -> None:
+    """The rule RouteCall applies: a number assigned as "Exotel" is routed as "exotel"."""
+    for service, config_type in (("Exotel", None), (" EXOTEL ", "Exotel")):
+        number = fresh_number()
+        body = assign_body(tenant.assistant_id, number)
+        body["service"] = service
+        if config_type is not None:
+            body["inbound_config"] = {"type": config_type, "phone_number": number}
+        response = await stack.http.post("/inbound/assign", headers=tenant.headers, json=body)
+        assert response.status_code == 200, response.text
+        data = response.json()["data"]
+        assert data["service"] == "exotel"
+        assert data["inbound_config"] == {"type": "exotel", "phone_number": number}
 
 
 async def test_inbound_config_type_is_injected_or_must_match(stack: Stack, tenant: Tenant) -> None:

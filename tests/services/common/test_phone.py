@@ -6,11 +6,13 @@ from typing import Any
 
 import pytest
 
+from services.common.errors import InvalidArgument
 from services.common.phone import (
     MAX_INPUT_LENGTH,
     SERVICE_DEFAULT_REGIONS,
     InvalidPhoneNumber,
     normalize_phone_number,
+    supported_service,
 )
 
 EXOTEL_NUMBER = "918044319240"
@@ -182,3 +184,16 @@ def test_a_rejected_number_without_plus_hints_at_the_default_region() -> None:
     with pytest.raises(InvalidPhoneNumber) as not_digits:
         normalize_phone_number("1-800-FLOWERS", "IN")
     assert "region" not in not_digits.value.message
+
+
+@pytest.mark.parametrize("raw", ["exotel", "Exotel", " EXOTEL "])
+def test_supported_services_match_case_insensitively_in_canonical_form(raw: str) -> None:
+    assert supported_service(raw) == "exotel"
+
+
+@pytest.mark.parametrize("raw", ["", "twilio", "exotel-2", "exo tel"])
+def test_unsupported_services_are_invalid_arguments(raw: str) -> None:
+    with pytest.raises(InvalidArgument) as refused:
+        supported_service(raw)
+    assert refused.value.reason == "UNSUPPORTED_SERVICE"
+    assert refused.value.violations[0].field == "service"
