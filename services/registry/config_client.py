@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import grpc
@@ -43,8 +43,15 @@ class ConfigClient:
     a revoked key keeps working here. Failures are never cached.
     """
 
-    def __init__(self, channel: grpc.aio.Channel, settings: RegistrySettings) -> None:
+    def __init__(
+        self,
+        channel: grpc.aio.Channel,
+        settings: RegistrySettings,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._channel = channel
+        self._clock = clock
         self._stub = config_pb2_grpc.ConfigInternalServiceStub(channel)
         self._timeout = settings.config_timeout_seconds
         self._ttl = settings.auth_cache_ttl_seconds
@@ -58,12 +65,15 @@ class ConfigClient:
         self._auth_cache: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
 
     @classmethod
-    def connect(cls, settings: RegistrySettings) -> ConfigClient:
+    def connect(
+        cls, settings: RegistrySettings, *, clock: Callable[[], float] = time.monotonic
+    ) -> ConfigClient:
         """A client on a new (lazily connecting, TLS if configured) channel to config.
 
-        Built once per process at start-up: every RPC shares the channel.
+        Built once per process at start-up: every RPC shares the channel. ``clock`` (seconds,
+        monotonic) times the auth cache; tests pass a fake one.
         """
-        return cls(open_channel(settings.config_address, settings), settings)
+        return cls(open_channel(settings.config_address, settings), settings, clock=clock)
 
     async def close(self) -> None:
         """Close the channel."""
@@ -72,7 +82,7 @@ class ConfigClient:
     async def authenticate(self, credential: str) -> Principal:
         """The principal of ``credential``; Unauthenticated when it is not a live key."""
         cache_key = hashlib.sha256(credential.encode()).hexdigest()
-        now = time.monotonic()
+        now = self._clock()
         cached = self._auth_cache.get(cache_key)
         if cached is not None and cached[0] > now:
             return cached[1]

@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from services.config.models import AgentIdentity
 from services.config.operator import CreatedAccount
 from services.registry.models import InboundNumber
-from tests.gateway.inkbox.conftest import key_headers, new_handle
 from tests.services.registry.factories import (
     Tenant,
     assign_body,
@@ -22,6 +21,7 @@ from tests.services.registry.factories import (
     strategy_body,
 )
 from tests.support.dropping_proxy import dropping_proxy
+from tests.support.inkbox_rest import key_headers, new_handle
 from tests.support.stack import Stack
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 
 from services.config import operator
-from tests.gateway.inkbox.conftest import create_identity, create_scoped_key, key_headers
 from tests.services.registry.factories import fresh_number, strategy_body
+from tests.support.inkbox_rest import create_identity, create_scoped_key, key_headers
 from tests.support.stack import Stack
 
 Headers = dict[str, str]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.gateway.inkbox.conftest import Headers, create_identity, key_headers
+from tests.support.inkbox_rest import Headers, create_identity, key_headers
 from tests.support.stack import Stack
 
 RECORD_FIELDS = {

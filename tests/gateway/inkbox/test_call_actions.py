@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.config.models import IncomingCallAction
-from tests.gateway.inkbox.conftest import Headers
+from tests.support.inkbox_rest import Headers
 from tests.support.stack import Stack
 
 URL = "/api/v1/phone/incoming-call-action"
@@ -150,7 +150,7 @@ async def test_scoped_key_omits_id_and_acts_on_its_own_identity(
 async def test_scoped_key_naming_another_identity_is_403(
     stack: Stack, admin: Headers, scoped: Headers
 ) -> None:
-    from tests.gateway.inkbox.conftest import create_identity
+    from tests.support.inkbox_rest import create_identity
 
     other = await create_identity(stack.http, admin)
     for target in (other["id"], str(uuid.uuid4())):
@@ -221,7 +221,7 @@ async def test_bearer_authorization_is_accepted(stack: Stack, account: Any, iden
 
 
 async def test_revoked_key_is_401_at_once(stack: Stack, admin: Headers, identity: Any) -> None:
-    from tests.gateway.inkbox.conftest import create_scoped_key, key_headers
+    from tests.support.inkbox_rest import create_scoped_key, key_headers
 
     secret = await create_scoped_key(stack.http, admin, identity["id"])
     records = (await stack.http.get("/api/v1/api-keys", headers=admin)).json()

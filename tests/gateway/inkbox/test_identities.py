@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.config.models import ApiKey, IncomingCallAction
-from tests.gateway.inkbox.conftest import (
+from tests.support.inkbox_rest import (
     Headers,
     create_identity,
     create_scoped_key,

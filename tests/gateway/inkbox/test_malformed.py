@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.gateway.inkbox.conftest import Headers, new_handle
+from tests.support.inkbox_rest import Headers, new_handle
 from tests.support.stack import Stack
 
 LONE_SURROGATES = ["\ud800", "a\udfffb", "\ud83d"]

@@ -17,8 +17,8 @@ from inkbox.exceptions import DuplicateContactRuleError, InkboxAPIError
 from inkbox.identities.types import IdentityPhoneNumberCreateOptions
 from inkbox.phone.types import PhoneRuleAction
 
-from tests.gateway.inkbox.conftest import Headers, create_identity, create_scoped_key
 from tests.services.registry.factories import fresh_number
+from tests.support.inkbox_rest import Headers, create_identity, create_scoped_key
 from tests.support.stack import Stack
 
 Result = TypeVar("Result")

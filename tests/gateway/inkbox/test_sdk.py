@@ -23,9 +23,9 @@ from inkbox.whoami.types import (
 )
 
 from services.config.operator import CreatedAccount
-from tests.gateway.inkbox.conftest import create_scoped_key, new_handle
 from tests.services.registry.routing import factories
 from tests.support.https_receiver import Reply
+from tests.support.inkbox_rest import create_scoped_key, new_handle
 from tests.support.routing_stack import RoutingStack
 from tests.support.stack import Stack
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.gateway.inkbox.conftest import Headers, create_identity, create_scoped_key, key_headers
+from tests.support.inkbox_rest import Headers, create_identity, create_scoped_key, key_headers
 from tests.support.stack import Stack
 
 RETIRED = "/api/v1/webhooks/signing-secret"

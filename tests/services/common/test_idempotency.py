@@ -21,13 +21,13 @@ from services.config import identities
 from services.config import server as config_server
 from services.config.models import IDEMPOTENCY_KEYS, AgentIdentity, ApiKey
 from services.config.operator import CreatedAccount
-from tests.services.config.conftest import Metadata, key_metadata
 from tests.services.registry.factories import (
     create_tenant,
     fresh_number,
     numbers_stub,
     strategies_stub,
 )
+from tests.support.config_grpc import Metadata, key_metadata
 from tests.support.rpc_errors import rpc_error
 from tests.support.stack import Stack, service_settings
 

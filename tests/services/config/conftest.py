@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
 from services.config import operator
 from services.config.operator import CreatedAccount
+from tests.support.config_grpc import Metadata, create_identity, key_metadata
 from tests.support.stack import Stack
-
-Metadata = tuple[tuple[str, str], ...]
-
-
-def key_metadata(api_key: str) -> Metadata:
-    """gRPC metadata carrying ``api_key``."""
-    return (("x-api-key", api_key),)
 
 
 @pytest.fixture
@@ -36,17 +28,6 @@ async def other_admin(stack: Stack) -> Metadata:
     """Metadata with another account's admin key."""
     other = await operator.create_account(stack.config_sessions, "Other account")
     return key_metadata(other.api_key)
-
-
-async def create_identity(
-    stub: config_pb2_grpc.ConfigServiceStub, metadata: Metadata
-) -> config_pb2.AgentIdentity:
-    """A new identity with a unique handle."""
-    request = config_pb2.CreateAgentIdentityRequest(
-        agent_identity=config_pb2.AgentIdentity(agent_handle=f"grpc-{uuid.uuid4().hex[:12]}")
-    )
-    identity: config_pb2.AgentIdentity = await stub.CreateAgentIdentity(request, metadata=metadata)
-    return identity
 
 
 @pytest.fixture

@@ -11,18 +11,9 @@ from services.common.errors import Unavailable
 from services.registry.call_target import CallTarget, Identity
 from services.registry.config_client import ConfigClient
 from services.registry.routing.call_targets import CallTargetCache
+from tests.support.clock import ManualClock
 
 TTL = 4.0
-
-
-class Clock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class FakeConfig:
@@ -47,8 +38,8 @@ class FakeConfig:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
+def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
+    fake = ManualClock()
     monkeypatch.setattr("services.registry.routing.call_targets.monotonic", fake)
     return fake
 
@@ -67,7 +58,7 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-async def test_concurrent_misses_share_one_request(clock: Clock) -> None:
+async def test_concurrent_misses_share_one_request(clock: ManualClock) -> None:
     config = FakeConfig()
     config.gate = asyncio.Event()
     cache = cache_of(config)
@@ -79,7 +70,7 @@ async def test_concurrent_misses_share_one_request(clock: Clock) -> None:
     assert {name(target) for target in targets} == {"v1"}
 
 
-async def test_a_cancelled_waiter_does_not_cancel_the_shared_request(clock: Clock) -> None:
+async def test_a_cancelled_waiter_does_not_cancel_the_shared_request(clock: ManualClock) -> None:
     config = FakeConfig()
     config.gate = asyncio.Event()
     cache = cache_of(config)
@@ -92,7 +83,7 @@ async def test_a_cancelled_waiter_does_not_cancel_the_shared_request(clock: Cloc
     assert config.calls == 1
 
 
-async def test_errors_reach_every_waiter_and_are_not_cached(clock: Clock) -> None:
+async def test_errors_reach_every_waiter_and_are_not_cached(clock: ManualClock) -> None:
     config = FakeConfig()
     config.gate = asyncio.Event()
     config.error = Unavailable("config down")
@@ -107,7 +98,9 @@ async def test_errors_reach_every_waiter_and_are_not_cached(clock: Clock) -> Non
     assert config.calls == 2
 
 
-async def test_no_answer_is_served_after_the_ttl_even_when_refreshed_ahead(clock: Clock) -> None:
+async def test_no_answer_is_served_after_the_ttl_even_when_refreshed_ahead(
+    clock: ManualClock,
+) -> None:
     config = FakeConfig()
     cache = cache_of(config)
     assert name(await cache.get("a")) == "v1"  # asked at t0: valid until t0 + TTL
@@ -132,7 +125,7 @@ async def test_no_answer_is_served_after_the_ttl_even_when_refreshed_ahead(clock
     assert config.calls == 2  # joined the refresh already in flight
 
 
-async def test_a_failed_background_refresh_leaves_the_entry_to_expire(clock: Clock) -> None:
+async def test_a_failed_background_refresh_leaves_the_entry_to_expire(clock: ManualClock) -> None:
     config = FakeConfig()
     cache = cache_of(config)
     await cache.get("a")
@@ -145,7 +138,7 @@ async def test_a_failed_background_refresh_leaves_the_entry_to_expire(clock: Clo
         await cache.get("a")
 
 
-async def test_ttl_zero_asks_config_every_time(clock: Clock) -> None:
+async def test_ttl_zero_asks_config_every_time(clock: ManualClock) -> None:
     config = FakeConfig()
     cache = cache_of(config, ttl=0)
     for _ in range(3):

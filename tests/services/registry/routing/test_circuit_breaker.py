@@ -5,7 +5,6 @@ stale results are ignored, memory is bounded, transitions are logged and counted
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import pytest
 from prometheus_client import REGISTRY
@@ -18,6 +17,7 @@ from services.registry.routing.circuit_breaker import (
     Permit,
     endpoint_label,
 )
+from tests.support.clock import ManualClock
 
 URL = "https://hooks.example.com/incoming/secret-path?token=abc"
 SETTINGS = BreakerSettings(
@@ -25,15 +25,7 @@ SETTINGS = BreakerSettings(
 )
 
 
-@dataclass
-class FakeClock:
-    now: float = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def breakers(clock: FakeClock, settings: BreakerSettings = SETTINGS) -> CircuitBreakers:
+def breakers(clock: ManualClock, settings: BreakerSettings = SETTINGS) -> CircuitBreakers:
     return CircuitBreakers(settings, clock=clock)
 
 
@@ -63,7 +55,7 @@ def short_circuits() -> float:
 
 
 def test_k_consecutive_failures_open_the_circuit_and_a_success_resets_the_count() -> None:
-    circuits = breakers(FakeClock())
+    circuits = breakers(ManualClock())
     fail(circuits, times=2)
     permit = circuits.allow(URL)
     assert permit is not None
@@ -75,7 +67,7 @@ def test_k_consecutive_failures_open_the_circuit_and_a_success_resets_the_count(
 
 
 def test_an_open_circuit_refuses_at_once_and_counts_it() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     circuits = breakers(clock)
     fail(circuits, times=3)
     before = short_circuits()
@@ -89,7 +81,7 @@ def test_an_open_circuit_refuses_at_once_and_counts_it() -> None:
 
 
 def test_one_probe_at_a_time_and_its_success_closes_the_circuit() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     circuits = breakers(clock)
     fail(circuits, times=3)
     clock.now += 10
@@ -106,7 +98,7 @@ def test_one_probe_at_a_time_and_its_success_closes_the_circuit() -> None:
 
 
 def test_a_failed_probe_reopens_with_a_doubled_cool_down_up_to_the_cap() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     circuits = breakers(clock)
     fail(circuits, times=3)
     waits = []
@@ -130,7 +122,7 @@ def test_a_failed_probe_reopens_with_a_doubled_cool_down_up_to_the_cap() -> None
 
 
 def test_a_probe_that_never_reports_is_replaced_after_the_probe_timeout() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     circuits = breakers(clock)
     fail(circuits, times=3)
     clock.now += 10
@@ -147,7 +139,7 @@ def test_a_probe_that_never_reports_is_replaced_after_the_probe_timeout() -> Non
 
 
 def test_an_abandoned_probe_lets_the_next_caller_probe_at_once() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     circuits = breakers(clock)
     fail(circuits, times=3)
     clock.now += 10
@@ -159,7 +151,7 @@ def test_an_abandoned_probe_lets_the_next_caller_probe_at_once() -> None:
 
 
 def test_results_of_requests_let_through_before_a_transition_are_ignored() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     circuits = breakers(clock)
     in_flight = [circuits.allow(URL) for _ in range(5)]
     assert all(permit is not None for permit in in_flight)
@@ -182,7 +174,7 @@ def test_results_of_requests_let_through_before_a_transition_are_ignored() -> No
 
 
 def test_transitions_are_counted_and_the_open_gauge_follows() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     circuits = breakers(clock)
     endpoint = "https://gauge.example.com/hook"
     opened, probing, closed = (
@@ -207,7 +199,7 @@ def test_transitions_are_counted_and_the_open_gauge_follows() -> None:
 def test_transitions_are_logged_without_the_endpoints_path_or_query(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    circuits = breakers(FakeClock())
+    circuits = breakers(ManualClock())
     with caplog.at_level(logging.INFO, logger="services.registry.routing.circuit_breaker"):
         fail(circuits, times=3)
     [record] = caplog.records
@@ -228,7 +220,7 @@ def test_endpoint_labels_keep_the_origin_and_tell_urls_apart() -> None:
 
 
 def test_memory_is_bounded_by_forgetting_the_least_recently_used_endpoint() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     circuits = breakers(clock, BreakerSettings(failure_threshold=1, max_endpoints=3))
     open_now = gauge()
     fail(circuits, "https://a.example.com/")
