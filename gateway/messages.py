@@ -1,44 +1,11 @@
-"""Protobuf message fields rendered as the REST dialects' JSON (and REST text made sendable)."""
+"""Protobuf message fields rendered as the REST dialects' JSON."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any, TypeVar
+from typing import Any
 
 from google.protobuf.message import Message
-from pydantic import AfterValidator, GetJsonSchemaHandler
-from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema
-
-from services.common.pagination import MAX_PAGE_SIZE
-from services.common.text import STORABLE_TEXT_PATTERN, unstorable_reason
-
-Item = TypeVar("Item")
-
-
-def _storable(value: str) -> str:
-    # Lone surrogates survive JSON decoding but cannot be sent as protobuf strings, and NUL
-    # cannot be stored by PostgreSQL: the services refuse both, the gateway says so first.
-    reason = unstorable_reason(value)
-    if reason is not None:
-        raise ValueError(reason)
-    return value
-
-
-class _StorableTextSchema:
-    """Declares the NUL rule in OpenAPI, so clients (and fuzzers) know it."""
-
-    def __get_pydantic_json_schema__(
-        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        schema = handler(core_schema)
-        schema.setdefault("pattern", STORABLE_TEXT_PATTERN)
-        return schema
-
-
-Text = Annotated[str, AfterValidator(_storable), _StorableTextSchema()]
-"""A string (body field, path or query parameter) that can be forwarded over gRPC and stored."""
 
 
 def optional(message: Message, name: str) -> Any:
@@ -88,20 +55,3 @@ def enum_number(message: Message, name: str, text: str) -> Any:
     enum = _enum_of(message, name)
     number: int = enum.values_by_name[_enum_prefix(enum) + text.upper()].number
     return number
-
-
-async def collect_all(
-    fetch: Callable[[int, str], Awaitable[tuple[Sequence[Item], str]]],
-) -> list[Item]:
-    """Every item of a list RPC, walking its keyset pages of :data:`MAX_PAGE_SIZE`.
-
-    ``fetch(page_size, page_token)`` returns one page and the next token ("" at the end);
-    keyset paging means items added meanwhile are not repeated.
-    """
-    items: list[Item] = []
-    token = ""
-    while True:
-        page, token = await fetch(MAX_PAGE_SIZE, token)
-        items.extend(page)
-        if not token:
-            return items

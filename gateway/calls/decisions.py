@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from switchboard.registry.v1 import journal_pb2, journal_pb2_grpc
 
 from gateway.dialects import DialectError, InkboxRoute
-from gateway.messages import Text, enum_number, enum_text, optional, timestamp
+from gateway.messages import enum_number, enum_text, optional, timestamp
+from gateway.rest_text import Text
 from gateway.rpc import call, upstreams
 from services.common.pagination import MAX_PAGE_SIZE, MAX_PAGE_TOKEN_LENGTH
 

@@ -19,7 +19,7 @@ from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from gateway.calls.convert import decision_json
 from gateway.dialects import InkboxPublicRoute
-from gateway.messages import Text
+from gateway.rest_text import Text
 from gateway.rpc import call, metadata_value, upstreams
 from services.common import request_context
 from services.common.auth import EDGE_TOKEN_HEADER

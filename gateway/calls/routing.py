@@ -13,9 +13,9 @@ from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from gateway.calls.convert import decision_json, simulation_json
 from gateway.dialects import InkboxRoute
-from gateway.messages import Text
 from gateway.openapi import Responses
 from gateway.responses import FastJSONResponse
+from gateway.rest_text import Text
 from gateway.rpc import call, upstreams
 from services.common import request_context
 

@@ -13,7 +13,9 @@ from switchboard.config.v1 import config_pb2
 from gateway.dialects import InkboxRoute
 from gateway.idempotency import IDEMPOTENT_RESPONSES, IdempotencyKey
 from gateway.inkbox.common import config_stub
-from gateway.messages import Text, collect_all, enum_text, optional, timestamp
+from gateway.messages import enum_text, optional, timestamp
+from gateway.paging import collect_all
+from gateway.rest_text import Text
 from gateway.rpc import call
 from services.common.field_limits import DESCRIPTION_MAX_LENGTH, LABEL_MAX_LENGTH
 

@@ -11,8 +11,9 @@ from switchboard.config.v1 import config_pb2
 
 from gateway.dialects import InkboxRoute
 from gateway.inkbox.common import config_stub
-from gateway.messages import Text, enum_number, enum_text, optional
+from gateway.messages import enum_number, enum_text, optional
 from gateway.responses import FastJSONResponse
+from gateway.rest_text import Text
 from gateway.rpc import call
 from services.common.budgets import WEBHOOK_BUDGET
 

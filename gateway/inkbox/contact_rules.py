@@ -21,8 +21,10 @@ from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 from gateway.dialects import DialectError, InkboxRoute
 from gateway.idempotency import IDEMPOTENT_RESPONSES, IdempotencyKey
 from gateway.inkbox.phone_numbers import check_credential
-from gateway.messages import Text, collect_all, enum_number, enum_text, timestamp
+from gateway.messages import enum_number, enum_text, timestamp
 from gateway.openapi import Responses
+from gateway.paging import collect_all
+from gateway.rest_text import Text
 from gateway.rpc import UpstreamError, call, upstreams
 from services.common.pagination import MAX_PAGE_SIZE
 

@@ -19,8 +19,10 @@ from gateway.inkbox.phone_numbers import (
     check_credential,
     identity_phone_numbers,
 )
-from gateway.messages import Text, collect_all, optional, timestamp
+from gateway.messages import optional, timestamp
 from gateway.openapi import Responses
+from gateway.paging import collect_all
+from gateway.rest_text import Text
 from gateway.rpc import call
 from services.common.field_limits import DESCRIPTION_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH
 

@@ -26,7 +26,9 @@ from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 from gateway.dialects import DialectError, InkboxRoute
 from gateway.inkbox.call_actions import Action, Phone, SipUri, TargetType, Url, call_action_json
 from gateway.inkbox.common import config_stub
-from gateway.messages import Text, collect_all, enum_number, enum_text, timestamp
+from gateway.messages import enum_number, enum_text, timestamp
+from gateway.paging import collect_all
+from gateway.rest_text import Text
 from gateway.rpc import UpstreamError, call, upstreams
 
 router = APIRouter(route_class=InkboxRoute, tags=["phone numbers"])

@@ -8,7 +8,8 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Query
 from fastapi.responses import JSONResponse
 
-from gateway.messages import Text, collect_all
+from gateway.paging import collect_all
+from gateway.rest_text import Text
 from services.common.pagination import MAX_PAGE_SIZE
 
 PageSize = Annotated[

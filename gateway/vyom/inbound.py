@@ -13,7 +13,8 @@ from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from gateway.dialects import VyomRoute
 from gateway.idempotency import IDEMPOTENT_RESPONSES, IdempotencyKey
-from gateway.messages import Text, optional, timestamp
+from gateway.messages import optional, timestamp
+from gateway.rest_text import Text
 from gateway.rpc import call, upstreams
 from gateway.vyom.common import PageSize, PageToken, listing, ok
 from services.common.ids import parse_uuid

@@ -15,7 +15,8 @@ from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from gateway.dialects import DialectError, VyomRoute
 from gateway.idempotency import IDEMPOTENT_RESPONSES, IdempotencyKey
-from gateway.messages import Text, timestamp
+from gateway.messages import timestamp
+from gateway.rest_text import Text
 from gateway.rpc import call, upstreams
 from gateway.vyom.common import PageSize, PageToken, listing, ok
 from services.common.budgets import STRATEGY_BUDGET

@@ -36,7 +36,7 @@ from services.registry.contact_rule_values import (
 )
 from services.registry.models import ContactRule, InboundNumber
 from services.registry.numbers import assistant_scope
-from services.registry.references import mapping_not_found, referenced_id
+from services.registry.resource_ids import mapping_not_found, referenced_id
 
 CONTACT_RULE_NOT_FOUND = "Contact rule not found"
 UPDATABLE_FIELDS = frozenset({"action", "direction", "status"})

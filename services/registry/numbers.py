@@ -27,7 +27,7 @@ from services.registry import repository
 from services.registry.config_client import ConfigClient
 from services.registry.contact_rule_values import FILTER_MODES, checked_choice
 from services.registry.models import InboundNumber
-from services.registry.references import (
+from services.registry.resource_ids import (
     assistant_not_found,
     mapping_not_found,
     referenced_id,

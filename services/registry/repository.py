@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.common.errors import AlreadyExists
 from services.common.pagination import PageRequest, newest_first
 from services.registry.models import ContactRule, InboundContextStrategy, InboundNumber
-from services.registry.references import strategy_not_found
+from services.registry.resource_ids import strategy_not_found
 
 _RULE_INDEX_MARKERS = (
     "uq_contact_rules_inbound_side",  # PostgreSQL names the index

@@ -18,7 +18,7 @@ from services.common.orm import utcnow
 from services.common.pagination import Page, PageRequest, row_cursor
 from services.registry import repository
 from services.registry.models import InboundContextStrategy
-from services.registry.references import referenced_id, strategy_not_found
+from services.registry.resource_ids import referenced_id, strategy_not_found
 from services.registry.strategy_config import (
     StrategyPatch,
     WebhookConfig,

@@ -45,7 +45,7 @@ from services.registry.routing.context_lookup import (
 )
 from services.registry.routing.edge_auth import RoutingCaller
 from services.registry.routing.explain import NO_TRACE, REAL_CALL, RunOptions, Stage, Trace
-from services.registry.routing.lookup import ActiveMapping, MappingLookup
+from services.registry.routing.mapping_lookup import ActiveMapping, MappingLookup
 from services.registry.routing.outbound_http import OutboundHttp
 from services.registry.routing.webhook import WebhookResult, WebhookVerdict
 from services.registry.routing.webhook_endpoints import WebhookEndpoints

@@ -13,7 +13,7 @@ from services.config import repository
 from services.config.call_target_read import CallTargetReader
 from services.config.convert import call_action_to_proto, identity_to_proto
 from services.config.operator import CreatedAccount
-from services.registry.routing.lookup import MappingLookup
+from services.registry.routing.mapping_lookup import MappingLookup
 from tests.services.registry.routing import factories
 from tests.support.stack import Stack
 

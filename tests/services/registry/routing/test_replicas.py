@@ -15,7 +15,7 @@ from switchboard.registry.v1 import registry_pb2 as pb
 from switchboard.registry.v1 import registry_pb2_grpc
 
 from services.config.operator import CreatedAccount
-from services.registry.routing.lookup import _ANY_ACCOUNT
+from services.registry.routing.mapping_lookup import _ANY_ACCOUNT
 from tests.services.registry.routing import factories
 from tests.support.processes import eventually
 from tests.support.routing_stack import EDGE_TOKEN, routing_registry_settings, running_registry
