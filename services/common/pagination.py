@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Generic, Protocol, TypeVar
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, literal, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from services.common.errors import InvalidArgument
@@ -122,15 +122,17 @@ def newest_first(
 ) -> _Query:
     """``query`` restricted to the rows after ``page``'s cursor, newest first, one page long.
 
-    Spelled as ``t < T OR (t = T AND id < I)`` rather than a row-value comparison so that
-    both engines use the (time, id) index for it.
+    A row-value comparison, ``(t, id) < (T, I)``: both engines seek the (time, id) index
+    with it, where ``t < T OR (t = T AND id < I)`` made SQLite scan (a page half-way through
+    100k mappings took 12 ms against 1.3 ms for the first).
     """
     after = page.after
     if after is not None:
         query = query.where(
-            or_(
-                time_column < after.created_at,
-                and_(time_column == after.created_at, id_column < after.id),
+            tuple_(time_column, id_column)
+            < tuple_(
+                literal(after.created_at, type_=time_column.type),
+                literal(after.id, type_=id_column.type),
             )
         )
     return query.order_by(time_column.desc(), id_column.desc()).limit(page.fetch_limit)

@@ -72,14 +72,18 @@ async def list_mappings(
     assistant_id: str | None,
     page: PageRequest,
 ) -> Sequence[tuple[InboundNumber, str | None]]:
-    """One page of active mappings, newest first, with their strategy's name."""
-    query = (
-        select(InboundNumber, InboundContextStrategy.name)
-        .outerjoin(
-            InboundContextStrategy,
-            InboundContextStrategy.id == InboundNumber.inbound_context_strategy_id,
-        )
-        .where(InboundNumber.account_id == account_id, InboundNumber.active.is_(True))
+    """One page of active mappings, newest first, with their strategy's name.
+
+    The name is a per-row subquery, not a join, so the page is cut by the index scan alone
+    (a join let PostgreSQL join and sort every mapping past a deep cursor).
+    """
+    strategy_name = (
+        select(InboundContextStrategy.name)
+        .where(InboundContextStrategy.id == InboundNumber.inbound_context_strategy_id)
+        .scalar_subquery()
+    )
+    query = select(InboundNumber, strategy_name).where(
+        InboundNumber.account_id == account_id, InboundNumber.active.is_(True)
     )
     if assistant_id is not None:
         query = query.where(InboundNumber.assistant_id == assistant_id)
