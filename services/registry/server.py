@@ -36,7 +36,7 @@ from services.registry.routing.circuit_breaker import BreakerSettings, CircuitBr
 from services.registry.routing.decision import RejectReason, Router
 from services.registry.routing.edge_auth import EdgeAuthenticator
 from services.registry.routing.hedging import LatencyTracker
-from services.registry.routing.lookup import MappingLookup
+from services.registry.routing.mapping_lookup import MappingLookup
 from services.registry.routing.outbound_http import OutboundHttp
 from services.registry.routing.webhook_endpoints import WebhookEndpoints
 from services.registry.routing_servicer import CallRoutingServicer
