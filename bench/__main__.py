@@ -10,7 +10,7 @@ from pathlib import Path
 from types import FrameType
 
 from bench import service_time
-from bench.run import REPO_ROOT, Settings, run
+from bench.run import GROUPS, REPO_ROOT, Settings, run
 
 QUICK = {
     "sizes": (1_000, 10_000),
@@ -61,9 +61,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="warm in-process calls timed per internal RPC",
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--only",
+        metavar="GROUP[,GROUP]",
+        help=f"measure only these point groups: {', '.join(GROUPS)}",
+    )
     args = parser.parse_args(argv)
     if args.pairs < 3:
         parser.error("--pairs must be at least 3")
+    groups = frozenset(GROUPS)
+    if args.only:
+        groups = frozenset(name.strip() for name in args.only.split(",") if name.strip())
+        unknown = sorted(groups - frozenset(GROUPS))
+        if unknown or not groups:
+            parser.error(
+                f"--only: unknown group(s) {', '.join(unknown)}; known: {', '.join(GROUPS)}"
+            )
     values = {
         "sizes": (args.small, args.large),
         "list_size": args.list_size,
@@ -87,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         chart=args.chart,
         keep=args.keep,
         seed=args.seed,
+        groups=groups,
     )
     signal.signal(signal.SIGTERM, _interrupt)
     try:

@@ -274,6 +274,7 @@ RATIO_GOALS = (
     RatioGoal("gateway /v1/calls:route / direct RouteCall", "gateway_route", "rps", True, 0.50),
     RatioGoal("gateway GET call action / direct gRPC", "gateway_call_action", "rps", True, 0.50),
     RatioGoal("deep list page / first page, p50 latency", "list_deep", "p50", False, 1.5),
+    RatioGoal("RouteCall journal on / journal off (issue 11)", "journal", "rps", True, 0.90),
 )
 STALENESS_GOAL_MS = 100.0
 """A call-action change visible to routing on every replica, p99."""

@@ -70,6 +70,19 @@ ASSIGN_FIRST = 5_000_000
 """Numbers assigned by the assign points start here (never loaded)."""
 LIST_PAGE = 50
 STALENESS_TIMEOUT_S = 15.0
+GROUPS = (
+    "rpc",
+    "route",
+    "journal",
+    "gateway_route",
+    "gateway_call_action",
+    "staleness",
+    "idle",
+    "list",
+    "assign",
+    "route_large",
+)
+"""Point groups, in the order they run; ``--only`` picks some of them."""
 READY_TIMEOUT_S = 180.0
 """A gateway can take this long to serve on a loaded machine."""
 
@@ -98,6 +111,8 @@ class Settings:
     chart: Path
     keep: bool
     seed: int
+    groups: frozenset[str] = frozenset(GROUPS)
+    """The point groups to measure (``--only``); RSS is always reported."""
 
 
 def size_label(size: int) -> str:
@@ -155,20 +170,18 @@ class Backend:
         self.runs = 0
 
     def run(self) -> BackendReport:
-        """Start everything, measure in order, stop everything."""
+        """Start everything, measure the selected groups in order, stop everything."""
         self.workdir.mkdir(parents=True)
         settings, report = self.settings, self.report
+        groups = settings.groups
         with ExitStack() as stack:
             urls = stack.enter_context(
                 _databases(report.backend, self.workdir, settings.postgres_url)
             )
             processes = self._start(stack, urls)
-            echo, config, registry, replica, gateway = processes
+            echo, config, registry, replica, gateway = processes[:5]
             account = asyncio.run(loader.seed_config(urls["config"], settings.identities))
             token = self.edge_token if settings.auth == "edge" else account.api_key
-            fixture = internal_rpcs.Fixture(
-                account.account_id, account.api_key, account.identity_ids, self.internal_token
-            )
             small, large = settings.sizes
             loaded = self._load(urls["registry"], 0, small, account)
             echo_target = h2load.Target.grpc(
@@ -177,61 +190,57 @@ class Backend:
                 ECHO_METHOD,
                 echo_pb2.EchoRequest(payload=inbound_number(0)).SerializeToString(),
             )
-            self._internal_rpcs(config, fixture, echo_target)
-            report.service_time = asyncio.run(
-                service_time.measure(
-                    urls["config"], fixture, calls=settings.service_time_calls, seed=settings.seed
+            if "rpc" in groups:
+                fixture = internal_rpcs.Fixture(
+                    account.account_id, account.api_key, account.identity_ids, self.internal_token
                 )
-            )
+                self._internal_rpcs(config, fixture, echo_target)
+                report.service_time = asyncio.run(
+                    service_time.measure(
+                        urls["config"],
+                        fixture,
+                        calls=settings.service_time_calls,
+                        seed=settings.seed,
+                    )
+                )
             route_small = self._route_target(registry, small, token)
-            for c in settings.concurrency:
-                self._pairs("route_small", route_small, echo_target, c)
-            gateway_route = _gateway_route_target(gateway, small, token)
-            for c in settings.concurrency:
-                self._pairs("gateway_route", gateway_route, route_small, c)
-            identity = account.identity_ids[0]
-            direct_action = h2load.Target.grpc(
-                "GetIncomingCallAction",
-                config.address,
-                GET_ACTION_METHOD,
-                config_pb2.GetIncomingCallActionRequest(
-                    agent_identity_id=identity
-                ).SerializeToString(),
-                metadata=(("x-api-key", account.api_key),),
-            )
-            _check_grpc(direct_action, lambda _: None)
-            gateway_action = h2load.Target(
-                "GET call action (gw)",
-                f"{gateway.url}/api/v1/phone/incoming-call-action?agent_identity_id={identity}",
-                headers=(("x-api-key", account.api_key),),
-                http1=True,
-            )
-            _check_http(gateway_action)
-            for c in settings.concurrency:
-                self._pairs("gateway_call_action", gateway_action, direct_action, c)
-            report.staleness = asyncio.run(
-                _staleness(
-                    (registry, replica),
-                    config,
-                    account,
-                    token,
-                    settings.staleness_samples,
+            if "route" in groups:
+                for c in settings.concurrency:
+                    self._pairs("route_small", route_small, echo_target, c)
+            if "journal" in groups:
+                journal_off = self._route_target(processes[5], small, token, " journal off")
+                for c in settings.concurrency:
+                    self._pairs("journal", route_small, journal_off, c)
+            if "gateway_route" in groups:
+                gateway_route = _gateway_route_target(gateway, small, token)
+                for c in settings.concurrency:
+                    self._pairs("gateway_route", gateway_route, route_small, c)
+            if "gateway_call_action" in groups:
+                self._call_action_points(config, gateway, account)
+            if "staleness" in groups:
+                report.staleness = asyncio.run(
+                    _staleness(
+                        (registry, replica), config, account, token, settings.staleness_samples
+                    )
                 )
-            )
-            _progress(f"staleness: {report.staleness.as_json()}")
-            report.idle_cpu_cores = asyncio.run(
-                _idle_cpu(processes, (registry, replica), token, settings)
-            )
-            _progress(f"idle CPU: {report.idle_cpu_cores}")
-            if settings.list_size > loaded:
+                _progress(f"staleness: {report.staleness.as_json()}")
+            if "idle" in groups:
+                report.idle_cpu_cores = asyncio.run(
+                    _idle_cpu(processes, (registry, replica), token, settings)
+                )
+                _progress(f"idle CPU: {report.idle_cpu_cores}")
+            if groups & {"list", "assign"} and settings.list_size > loaded:
                 loaded = self._load(urls["registry"], loaded, settings.list_size, account)
-            self._list_points(registry, gateway, account)
-            self._assign_points(gateway, account)
-            if large > loaded:
-                loaded = self._load(urls["registry"], loaded, large, account)
-            route_large = self._route_target(registry, large, token)
-            for c in settings.concurrency:
-                self._pairs("route_large", route_large, echo_target, c)
+            if "list" in groups:
+                self._list_points(registry, gateway, account)
+            if "assign" in groups:
+                self._assign_points(gateway, account)
+            if "route_large" in groups:
+                if large > loaded:
+                    loaded = self._load(urls["registry"], loaded, large, account)
+                route_large = self._route_target(registry, large, token)
+                for c in settings.concurrency:
+                    self._pairs("route_large", route_large, echo_target, c)
             report.rss_mib = {
                 process.name: {"rss": process.rss_mib(), "peak": process.peak_rss_mib()}
                 for process in processes
@@ -243,6 +252,28 @@ class Backend:
                     "peak": _status_mib(status, "VmHWM"),
                 }
         return report
+
+    def _call_action_points(
+        self, config: ServerProcess, gateway: ServerProcess, account: loader.SeededAccount
+    ) -> None:
+        identity = account.identity_ids[0]
+        direct_action = h2load.Target.grpc(
+            "GetIncomingCallAction",
+            config.address,
+            GET_ACTION_METHOD,
+            config_pb2.GetIncomingCallActionRequest(agent_identity_id=identity).SerializeToString(),
+            metadata=(("x-api-key", account.api_key),),
+        )
+        _check_grpc(direct_action, lambda _: None)
+        gateway_action = h2load.Target(
+            "GET call action (gw)",
+            f"{gateway.url}/api/v1/phone/incoming-call-action?agent_identity_id={identity}",
+            headers=(("x-api-key", account.api_key),),
+            http1=True,
+        )
+        _check_http(gateway_action)
+        for c in self.settings.concurrency:
+            self._pairs("gateway_call_action", gateway_action, direct_action, c)
 
     def _start(self, stack: ExitStack, urls: dict[str, str]) -> list[ServerProcess]:
         backend = self.report.backend
@@ -280,6 +311,20 @@ class Backend:
             )
             for name in ("registry", "registry-2")
         ]
+        if "journal" in self.settings.groups:
+            # Same databases and config; only the journal differs (the journal group's baseline).
+            replicas.append(
+                started(
+                    "registry-no-journal",
+                    (*SWITCHBOARD, "serve", "registry"),
+                    **common,
+                    SWITCHBOARD_REGISTRY_PORT="0",
+                    SWITCHBOARD_REGISTRY_DATABASE_URL=urls["registry"],
+                    SWITCHBOARD_CONFIG_ADDRESS=config.address,
+                    SWITCHBOARD_JOURNAL_ENABLED="false",
+                    **{EDGE_TOKEN_ENV: self.edge_token},
+                )
+            )
         gateway = start_server(
             "gateway",
             (*SWITCHBOARD, "serve", "gateway"),
@@ -299,7 +344,7 @@ class Backend:
             f"{backend}: "
             + ", ".join(f"{p.name} pid {p.process.pid}" for p in (echo, config, *replicas, gateway))
         )
-        return [echo, config, *replicas, gateway]
+        return [echo, config, *replicas[:2], gateway, *replicas[2:]]
 
     def _load(self, database_url: str, start: int, stop: int, account: loader.SeededAccount) -> int:
         began = time.monotonic()
@@ -314,10 +359,12 @@ class Backend:
         os.sync()
         return stop
 
-    def _route_target(self, registry: ServerProcess, size: int, token: str) -> h2load.Target:
+    def _route_target(
+        self, registry: ServerProcess, size: int, token: str, variant: str = ""
+    ) -> h2load.Target:
         """RouteCall of the last number loaded (an auto-accepting identity), checked once."""
         target = h2load.Target.grpc(
-            f"RouteCall@{size_label(size)}",
+            f"RouteCall@{size_label(size)}{variant}",
             registry.address,
             ROUTE_METHOD,
             _route_request(size - 1).SerializeToString(),
@@ -684,6 +731,7 @@ def _settings_json(settings: Settings) -> dict[str, Any]:
     values = asdict(settings)
     values["output"] = str(settings.output)
     values["chart"] = str(settings.chart)
+    values["groups"] = [group for group in GROUPS if group in settings.groups]
     values["postgres_url"] = (
         make_url(settings.postgres_url).render_as_string(hide_password=True)
         if settings.postgres_url

@@ -9,12 +9,14 @@ import random
 import uuid
 from pathlib import Path
 
+import pytest
 from switchboard.bench.v1 import echo_pb2
 
+import bench.__main__ as bench_main
 from bench import driver, echo_server, h2load
 from bench.numbers import inbound_number, normalized_number
 from bench.processes import read_cpu_seconds, read_status_kib, read_vm_hwm_kib
-from bench.run import ECHO_METHOD, size_label
+from bench.run import ECHO_METHOD, GROUPS, Settings, size_label
 from services.common.phone import normalize_phone_number
 from services.config import operator
 from tests.support.stack import Stack
@@ -23,6 +25,19 @@ from tests.support.stack import Stack
 def test_numbers_are_valid_and_normalize_as_loaded() -> None:
     for index in (0, 999, 999_999):
         assert normalize_phone_number(inbound_number(index), "IN") == normalized_number(index)
+
+
+def test_only_selects_known_point_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[Settings] = []
+    monkeypatch.setattr(bench_main, "run", lambda settings: seen.append(settings) or 0)
+    monkeypatch.setattr(bench_main.signal, "signal", lambda *args: None)
+    assert bench_main.main(["--only", "journal, route"]) == 0
+    assert seen[-1].groups == {"journal", "route"}
+    assert bench_main.main([]) == 0
+    assert seen[-1].groups == set(GROUPS)
+    with pytest.raises(SystemExit):
+        bench_main.main(["--only", "journal,nope"])
+    assert len(seen) == 2
 
 
 def test_size_labels() -> None:

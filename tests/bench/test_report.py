@@ -101,6 +101,7 @@ def report_with_everything() -> BackendReport:
         paired("route_large", 16, good, (point(100, 5, 9), point(1000, 1, 2)), good),
         paired("gateway_route", 16, *[(point(400, 1, 2, errors=1), point(1000, 1, 2))] * 3),
         paired("list_deep", 16, *[(point(90, 1.4, 2), point(100, 1.0, 2))] * 3),
+        paired("journal", 16, *[(point(850, 1.1, 2), point(1000, 1.0, 2))] * 3),
     ]
     report.points["POST /inbound/assign@100k"] = {16: point(50, 10, 20)}
     report.staleness = Staleness(2, [3.0, 5.0, 250.0])
@@ -118,6 +119,8 @@ def test_goals_are_evaluated_from_the_medians() -> None:
     assert "x16: 0.80 [0.10-0.80] PASS+WIDE" in throughput.measured
     assert goals["gateway /v1/calls:route / direct RouteCall", "sqlite"].measured.endswith(ERRORS)
     assert goals["deep list page / first page, p50 latency", "sqlite"].verdict == PASS
+    journal = goals["RouteCall journal on / journal off (issue 11)", "sqlite"]
+    assert journal.verdict == MISS and "x16: 0.85 [0.85-0.85] MISS" in journal.measured
     assert goals["RouteCall on PostgreSQL / echo", "postgresql"].measured == "not measured"
     stale = goals["call-action change visible to routing, p99, 2 replicas", "sqlite"]
     assert stale.verdict == MISS and "p99 250.0 ms" in stale.measured
