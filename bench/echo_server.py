@@ -8,7 +8,6 @@ ceiling for a unary Python gRPC call on this machine.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ from collections.abc import Sequence
 import grpc
 from switchboard.bench.v1 import echo_pb2, echo_pb2_grpc
 
+from services.common import event_loop
 from services.common.grpc_server import GrpcServer, serve_until_signalled, start_grpc_server
 
 SERVICE_NAME = echo_pb2.DESCRIPTOR.services_by_name["EchoService"].full_name
@@ -52,7 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # The services log through the same root configuration (services/cli.py).
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    asyncio.run(
+    # The services' event loop too (uvloop unless SWITCHBOARD_EVENT_LOOP says otherwise).
+    event_loop.run(
         serve_until_signalled(lambda: start(args.host, args.port), name=PROCESS_NAME, grace=1.0)
     )
     return 0

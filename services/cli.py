@@ -101,21 +101,22 @@ def _serve(args: argparse.Namespace) -> int:
         from services.supervisor import run_all
 
         return run_all()
+    from services.common import event_loop
     from services.common.shutdown import die_with_supervisor
 
     die_with_supervisor()
     if args.process == "config":
         from services.config.server import serve
 
-        asyncio.run(serve())
+        event_loop.run(serve())
     elif args.process == "registry":
         from services.registry.server import serve as serve_registry
 
-        asyncio.run(serve_registry())
+        event_loop.run(serve_registry())
     else:
         from gateway.server import serve as serve_gateway
 
-        asyncio.run(serve_gateway())
+        event_loop.run(serve_gateway())
     return 0
 
 
