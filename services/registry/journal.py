@@ -1,23 +1,28 @@
 """The decision journal's writer: records queued by RouteCall, inserted in batches off the hot path.
 
-:meth:`DecisionJournal.record` never blocks and never raises: when the bounded queue is full
-the record is dropped and counted (``switchboard_journal_records_total{result="dropped"}``).
-One background task drains the queue in batches; another prunes by age and row count.
+:meth:`DecisionJournal.record` never blocks and never raises: it appends the decision as it
+stands (a :class:`PendingDecision`) to a bounded queue, and when the queue is full the record
+is dropped and counted (``switchboard_journal_records_total{result="dropped"}``). One
+background task turns queued decisions into rows (time-ordered UUIDv7 ids, the caller's
+number normalized) and inserts each batch with one Core executemany; another prunes by age
+and row count.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import Table, and_, delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common import metrics
-from services.common.orm import new_id
+from services.common.orm import new_time_ordered_id
 from services.common.phone import (
     SERVICE_DEFAULT_REGIONS,
     InvalidPhoneNumber,
@@ -29,9 +34,25 @@ from services.registry.routing.decision import Decision
 
 _log = logging.getLogger(__name__)
 _CLOSE_FLUSH_SECONDS: Final = 2.0
+_INSERT: Final = insert(cast(Table, CallDecision.__table__))
+"""Core, not ORM: a batch is one executemany with no per-row ORM bookkeeping."""
 
 Record = dict[str, Any]
 """Column values of one :class:`~services.registry.models.CallDecision` row."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingDecision:
+    """A decision as RouteCall hands it over; the writer makes it a row (``decision_record``)."""
+
+    decision: Decision
+    dialed_number: str
+    caller_number: str
+    service: str
+    decided_at: float
+    """Unix time the decision started (``time.time()``)."""
+    elapsed_seconds: float
+    replica: str
 
 
 class DecisionJournal:
@@ -51,7 +72,7 @@ class DecisionJournal:
     ) -> None:
         self._sessions = sessions
         self._enabled = enabled
-        self._queue: asyncio.Queue[Record] = asyncio.Queue(maxsize=queue_size)
+        self._queue: asyncio.Queue[PendingDecision | Record] = asyncio.Queue(maxsize=queue_size)
         self._batch_size = batch_size
         self._retention = timedelta(days=retention_days)
         self._max_rows = max_rows
@@ -74,12 +95,15 @@ class DecisionJournal:
                 asyncio.create_task(self._prune_forever(), name="journal-pruner"),
             ]
 
-    def record(self, row: Record) -> None:
-        """Queue one decision; dropped (and counted) when the queue is full. Never blocks."""
+    def record(self, entry: PendingDecision | Record) -> None:
+        """Queue one decision (or a finished row); dropped (and counted) when the queue is full.
+
+        Never blocks, and does nothing else: the row is built by the writer.
+        """
         if not self._enabled:
             return
         try:
-            self._queue.put_nowait(row)
+            self._queue.put_nowait(entry)
         except asyncio.QueueFull:
             metrics.JOURNAL_RECORDS.labels(result="dropped").inc()
             return
@@ -113,11 +137,17 @@ class DecisionJournal:
             if self._queue.empty():
                 self._idle.set()
 
-    async def _write(self, batch: list[Record]) -> None:
+    async def _write(self, batch: list[PendingDecision | Record]) -> None:
         try:
-            rows = [_with_caller_normalized(row) for row in batch]
+            rows = [
+                _with_caller_normalized(
+                    decision_record(entry) if isinstance(entry, PendingDecision) else entry
+                )
+                for entry in batch
+            ]
             async with self._sessions.begin() as session:
-                await session.execute(insert(CallDecision), rows)
+                connection = await session.connection()
+                await connection.execute(_INSERT, rows)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -169,30 +199,22 @@ class DecisionJournal:
         return removed
 
 
-def decision_record(
-    decision: Decision,
-    *,
-    dialed_number: str,
-    caller_number: str,
-    service: str,
-    decided_at: datetime,
-    elapsed_seconds: float,
-    replica: str,
-) -> Record:
-    """The journal row of ``decision`` (numbers as received and normalized, timings in ms)."""
+def decision_record(pending: PendingDecision) -> Record:
+    """The journal row of a decision (numbers as received and normalized, timings in ms)."""
+    decision = pending.decision
     facts = decision.facts
     context = decision.caller_context
     webhook = facts.webhook
     return {
-        "id": decision.decision_id or new_id(),
+        "id": decision.decision_id or new_time_ordered_id(pending.decided_at),
         "call_id": decision.call_id[:256],
-        "decided_at": decided_at,
+        "decided_at": datetime.fromtimestamp(pending.decided_at, UTC),
         "account_id": facts.account_id,
-        "dialed_number": dialed_number[:256],
+        "dialed_number": pending.dialed_number[:256],
         "dialed_normalized": facts.normalized_number,
-        "caller_number": caller_number[:256],
-        "caller_normalized": facts.caller_normalized,  # else filled in by the writer
-        "service": canonical_service(service)[:32],
+        "caller_number": pending.caller_number[:256],
+        "caller_normalized": facts.caller_normalized,  # else filled in by _with_caller_normalized
+        "service": canonical_service(pending.service)[:32],
         "inbound_id": decision.inbound_id,
         "assistant_id": decision.assistant_id,
         "call_action_version": facts.action_version,
@@ -206,8 +228,8 @@ def decision_record(
         "webhook_ms": _ms(webhook.elapsed_seconds) if webhook else None,
         "context_status": context.status.value if context else None,
         "context_ms": _ms(context.elapsed_seconds) if context else None,
-        "decision_ms": _ms(elapsed_seconds),
-        "replica": replica[:128],
+        "decision_ms": _ms(pending.elapsed_seconds),
+        "replica": pending.replica[:128],
     }
 
 
@@ -215,11 +237,16 @@ def _with_caller_normalized(row: Record) -> Record:
     if row.get("caller_normalized") is not None:
         return row
     region = SERVICE_DEFAULT_REGIONS.get(str(row.get("service", "")), "")
+    return {**row, "caller_normalized": _normalized_caller(str(row["caller_number"]), region)}
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalized_caller(number: str, region: str) -> str | None:
+    # Callers repeat; parsing a number is most of the writer's Python time per row.
     try:
-        normalized: str | None = normalize_phone_number(str(row["caller_number"]), region)
+        return normalize_phone_number(number, region)
     except InvalidPhoneNumber:
-        normalized = None
-    return {**row, "caller_normalized": normalized}
+        return None
 
 
 def _value(member: Any) -> str | None:

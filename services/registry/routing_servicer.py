@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Final
 
@@ -16,7 +15,7 @@ from services.common import metrics, request_context
 from services.common.errors import InvalidArgument
 from services.common.grpc_server import ServicerContext
 from services.registry.contact_rule_values import WHITELIST
-from services.registry.journal import DecisionJournal, decision_record
+from services.registry.journal import DecisionJournal, PendingDecision
 from services.registry.routing.caller_screening import CallerScreening
 from services.registry.routing.context_lookup import CallerContextResult, ContextStatus
 from services.registry.routing.decision import (
@@ -76,7 +75,7 @@ class CallRoutingServicer(registry_pb2_grpc.CallRoutingServiceServicer):
         self, request: registry_pb2.RouteCallRequest, context: ServicerContext
     ) -> registry_pb2.RouteCallResponse:
         started = time.perf_counter()
-        decided_at = datetime.now(UTC)
+        decided_at = time.time()
         caller = await self._auth.authenticate(context.invocation_metadata())
         decision = await self._router.route(
             caller,
@@ -92,14 +91,14 @@ class CallRoutingServicer(registry_pb2_grpc.CallRoutingServiceServicer):
         ).inc()
         request_context.annotate(verdict=verdict, reject_reason=reason, edge_outcome=outcome)
         self._journal.record(
-            decision_record(
+            PendingDecision(
                 decision,
-                dialed_number=request.inbound_number,
-                caller_number=request.caller_number,
-                service=request.service,
-                decided_at=decided_at,
-                elapsed_seconds=time.perf_counter() - started,
-                replica=self._replica,
+                request.inbound_number,
+                request.caller_number,
+                request.service,
+                decided_at,
+                time.perf_counter() - started,
+                self._replica,
             )
         )
         return _to_proto(decision)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -13,6 +14,7 @@ from typing import Final, Protocol
 
 from services.common import request_context
 from services.common.errors import InvalidArgument, SwitchboardError
+from services.common.orm import new_time_ordered_id
 from services.common.phone import (
     SERVICE_DEFAULT_REGIONS,
     InvalidPhoneNumber,
@@ -228,7 +230,8 @@ class Router:
         ``options`` say what the run may do (a simulation asks nobody unless told to) and
         ``trace`` receives one step per stage.
         """
-        run = _Run(options, trace, DecisionFacts(), str(uuid.uuid4()))
+        # Time-ordered: the journal keys its record by this id and appends at the index end.
+        run = _Run(options, trace, DecisionFacts(), new_time_ordered_id(time.time()))
         decision = await self._decide(
             caller,
             run,

@@ -128,6 +128,19 @@ async def test_journal_records_equal_the_decisions_of_two_replicas_sharing_a_dat
         invalid = await journaled(reader, by_number["not a number"][0].call_id)
         assert invalid is not None and invalid.reject_reason == pb.REJECT_REASON_INVALID_NUMBER
         assert not invalid.HasField("inbound_number_normalized")
+        # Row ids are UUIDv7 of the decision's time: the primary-key index grows at its end.
+        async with stack.registry_sessions() as session:
+            stored = (
+                await session.execute(
+                    select(CallDecision.id, CallDecision.decided_at).where(
+                        CallDecision.call_id.in_([answer.call_id for _, answer in answers])
+                    )
+                )
+            ).all()
+        assert len(stored) == len(answers)
+        for row_id, decided_at in stored:
+            assert uuid.UUID(row_id).version == 7
+            assert abs(int(row_id[:13].replace("-", ""), 16) - decided_at.timestamp() * 1000) <= 1
 
         # Scoped: the account's admin key sees its numbers' calls, not the unmapped ones.
         admin = (("x-api-key", account.api_key),)
