@@ -63,8 +63,8 @@ class RequestContextMiddleware:
             metrics.HTTP_IN_FLIGHT.dec()
             elapsed = time.perf_counter() - started
             route, method = route_template(scope), scope["method"]
-            metrics.HTTP_REQUESTS.labels(route=route, method=method, status=str(status)).inc()
-            metrics.HTTP_DURATION.labels(route=route, method=method).observe(elapsed)
+            metrics.labelled(metrics.HTTP_REQUESTS, route, method, str(status)).inc()
+            metrics.labelled(metrics.HTTP_DURATION, route, method).observe(elapsed)
             logs.event(
                 _log,
                 "request",

@@ -11,6 +11,7 @@ from grpc_status import rpc_status
 
 from services.common import errors
 from services.common.error_codec import to_status
+from services.common.grpc_handlers import WrappedHandlers
 from services.common.grpc_requests import RejectedRequest, checked_deserializer
 
 _log = logging.getLogger(__name__)
@@ -28,6 +29,9 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
     logged here and never sent to the caller.
     """
 
+    def __init__(self) -> None:
+        self._handlers = WrappedHandlers(_guarded)
+
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
@@ -36,25 +40,29 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
-        inner: Handler = handler.unary_unary
-        method = handler_call_details.method
+        return self._handlers.get(handler_call_details.method, handler)
 
-        async def guarded(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            try:
-                if isinstance(request, RejectedRequest):
-                    raise request.error
-                return await inner(request, context)
-            except errors.SwitchboardError as error:
-                await context.abort_with_status(rpc_status.to_status(to_status(error)))
-            except (grpc.aio.AbortError, grpc.aio.UsageError):
-                raise
-            except Exception:
-                _log.exception("unhandled error in %s", method)
-                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
 
-        return grpc.unary_unary_rpc_method_handler(
-            guarded,
-            # Malformed bytes and unstorable text never reach a handler (INVALID_ARGUMENT).
-            request_deserializer=checked_deserializer(handler.request_deserializer),
-            response_serializer=handler.response_serializer,
-        )
+def _guarded(method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    """``handler`` with domain errors mapped and anything else hidden (built once per method)."""
+    inner: Handler = handler.unary_unary
+
+    async def guarded(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        try:
+            if isinstance(request, RejectedRequest):
+                raise request.error
+            return await inner(request, context)
+        except errors.SwitchboardError as error:
+            await context.abort_with_status(rpc_status.to_status(to_status(error)))
+        except (grpc.aio.AbortError, grpc.aio.UsageError):
+            raise
+        except Exception:
+            _log.exception("unhandled error in %s", method)
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+    return grpc.unary_unary_rpc_method_handler(
+        guarded,
+        # Malformed bytes and unstorable text never reach a handler (INVALID_ARGUMENT).
+        request_deserializer=checked_deserializer(handler.request_deserializer),
+        response_serializer=handler.response_serializer,
+    )

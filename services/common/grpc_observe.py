@@ -11,6 +11,7 @@ from typing import Any, Final
 import grpc
 
 from services.common import logs, metrics, request_context
+from services.common.grpc_handlers import WrappedHandlers
 
 Handler = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 
@@ -28,6 +29,9 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
     downstream is bounded by it.
     """
 
+    def __init__(self) -> None:
+        self._handlers = WrappedHandlers(_in_context)
+
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
@@ -36,51 +40,53 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
-        inner: Handler = handler.unary_unary
-        method: str = handler_call_details.method
-        level = logging.DEBUG if method.startswith(_QUIET_PREFIXES) else logging.INFO
-        service, _, name = method.lstrip("/").partition("/")
-        in_flight = metrics.RPC_IN_FLIGHT.labels(service=service)
-        duration = metrics.RPC_DURATION.labels(service=service, method=name)
+        return self._handlers.get(handler_call_details.method, handler)
 
-        async def in_context(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            started = time.perf_counter()
-            token = request_context.activate(
-                request_context.from_metadata(
-                    context.invocation_metadata(), context.time_remaining()
-                )
-            )
-            code = grpc.StatusCode.OK
-            in_flight.inc()
-            try:
-                response = await inner(request, context)
-                code = context.code() or grpc.StatusCode.OK
-                return response
-            except asyncio.CancelledError:
-                remaining = context.time_remaining()
-                expired = remaining is not None and remaining <= 0
-                code = grpc.StatusCode.DEADLINE_EXCEEDED if expired else grpc.StatusCode.CANCELLED
-                raise
-            except BaseException:
-                code = context.code() or grpc.StatusCode.UNKNOWN
-                raise
-            finally:
-                in_flight.dec()
-                elapsed = time.perf_counter() - started
-                metrics.RPC_HANDLED.labels(service=service, method=name, code=code.name).inc()
-                duration.observe(elapsed)
-                logs.event(
-                    _log,
-                    "rpc",
-                    level,
-                    rpc=method,
-                    code=code.name,
-                    duration_ms=round(elapsed * 1000, 3),
-                )
-                request_context.deactivate(token)
 
-        return grpc.unary_unary_rpc_method_handler(
-            in_context,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
+def _in_context(method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    """``handler`` run in a request context, counted, timed and logged (built once per method)."""
+    inner: Handler = handler.unary_unary
+    level = logging.DEBUG if method.startswith(_QUIET_PREFIXES) else logging.INFO
+    service, _, name = method.lstrip("/").partition("/")
+    in_flight = metrics.labelled(metrics.RPC_IN_FLIGHT, service)
+    duration = metrics.labelled(metrics.RPC_DURATION, service, name)
+
+    async def in_context(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        started = time.perf_counter()
+        token = request_context.activate(
+            request_context.from_metadata(context.invocation_metadata(), context.time_remaining())
         )
+        code = grpc.StatusCode.OK
+        in_flight.inc()
+        try:
+            response = await inner(request, context)
+            code = context.code() or grpc.StatusCode.OK
+            return response
+        except asyncio.CancelledError:
+            remaining = context.time_remaining()
+            expired = remaining is not None and remaining <= 0
+            code = grpc.StatusCode.DEADLINE_EXCEEDED if expired else grpc.StatusCode.CANCELLED
+            raise
+        except BaseException:
+            code = context.code() or grpc.StatusCode.UNKNOWN
+            raise
+        finally:
+            in_flight.dec()
+            elapsed = time.perf_counter() - started
+            metrics.labelled(metrics.RPC_HANDLED, service, name, code.name).inc()
+            duration.observe(elapsed)
+            logs.event(
+                _log,
+                "rpc",
+                level,
+                rpc=method,
+                code=code.name,
+                duration_ms=round(elapsed * 1000, 3),
+            )
+            request_context.deactivate(token)
+
+    return grpc.unary_unary_rpc_method_handler(
+        in_context,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )

@@ -20,6 +20,8 @@ _SECRET_PATTERNS: Final = re.compile(
     rf"\b({re.escape(API_KEY_PREFIX)}|{re.escape(SIGNING_SECRET_PREFIX)})[A-Za-z0-9_\-]{{6,}}"
 )
 """Shapes of Switchboard API keys and webhook signing secrets, masked wherever they appear."""
+_SECRET_PREFIXES: Final = ("sb_", "whsec_")
+"""The literal starts of :data:`_SECRET_PATTERNS` (a line without them has nothing to mask)."""
 _MIN_REDACTED_LENGTH: Final = 8
 _MASK: Final = "****"
 _PARAMETER_LOGGERS: Final = ("sqlalchemy", "aiosqlite", "asyncpg", "httpx", "httpcore", "hpack")
@@ -42,6 +44,7 @@ class JsonFormatter(logging.Formatter):
             key=len,
             reverse=True,
         )
+        self._secret_values = tuple(values)
         self._secrets = (
             re.compile("|".join(re.escape(value) for value in values)) if values else None
         )
@@ -69,14 +72,26 @@ class JsonFormatter(logging.Formatter):
 
     def redact(self, text: str) -> str:
         """``text`` with every secret masked."""
-        if self._secrets is not None:
+        # The substring tests are what a match needs first; most lines hold no secret, and
+        # they skip the regular expressions' scan of the whole line.
+        if self._secrets is not None and any(value in text for value in self._secret_values):
             text = self._secrets.sub(_MASK, text)
-        return _SECRET_PATTERNS.sub(lambda match: match.group(1) + _MASK, text)
+        if any(prefix in text for prefix in _SECRET_PREFIXES):
+            text = _SECRET_PATTERNS.sub(lambda match: match.group(1) + _MASK, text)
+        return text
 
 
 def _timestamp(created: float) -> str:
-    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
+    whole = int(created)
+    seconds = _SECOND_TEXT.get(whole)
+    if seconds is None:
+        seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+        _SECOND_TEXT.clear()  # lines come in time order: only the current second is kept
+        _SECOND_TEXT[whole] = seconds
     return f"{seconds}.{int(created % 1 * 1000):03d}Z"
+
+
+_SECOND_TEXT: dict[int, str] = {}
 
 
 def configure(process: str, level: str, secrets: Iterable[str | None] = ()) -> None:

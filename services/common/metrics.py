@@ -7,7 +7,8 @@ a label value.
 
 from __future__ import annotations
 
-from typing import Any, Final
+import functools
+from typing import Any, Final, TypeVar
 
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -134,6 +135,19 @@ DB_POOL_WAITS = Counter(
     "Connection checkouts that had to wait: the pool was full and none was idle.",
     ["database"],
 )
+
+
+Metric = TypeVar("Metric", Counter, Gauge, Histogram)
+
+
+@functools.lru_cache(maxsize=4096)
+def labelled(metric: Metric, *values: str) -> Metric:
+    """``metric.labels(*values)`` (values in the metric's label order), looked up once.
+
+    The hot paths count every request: a cached child skips the label checks, the lock
+    and the dict building ``labels()`` does on each call. Label sets are bounded, so is this.
+    """
+    return metric.labels(*values)
 
 
 def label(value: Any) -> str:

@@ -86,9 +86,7 @@ class CallRoutingServicer(registry_pb2_grpc.CallRoutingServiceServicer):
         )
         verdict, reason = metrics.label(decision.verdict), metrics.label(decision.reject_reason)
         outcome = metrics.label(decision.edge_outcome)
-        metrics.ROUTING_DECISIONS.labels(
-            verdict=verdict, reject_reason=reason, edge_outcome=outcome
-        ).inc()
+        metrics.labelled(metrics.ROUTING_DECISIONS, verdict, reason, outcome).inc()
         request_context.annotate(verdict=verdict, reject_reason=reason, edge_outcome=outcome)
         self._journal.record(
             PendingDecision(

@@ -44,3 +44,18 @@ def test_configured_secrets_and_key_shapes_are_masked_wherever_they_appear() -> 
     assert line["path"] == "/exotel/****/stream"
     assert "sb_****" in line["message"] and "whsec_****" in line["message"]
     assert "short" in formatter.format(record("short values are not treated as secrets"))
+
+
+def test_lines_without_secrets_pass_unchanged_and_timestamps_keep_their_second() -> None:
+    formatter = logs.JsonFormatter("registry", ["edge-token-0123456789"])
+    plain = '{"message": "rpc", "rpc": "/switchboard.registry.v1.CallRoutingService/RouteCall"}'
+    assert formatter.redact(plain) == plain
+    assert formatter.redact("nosb_abcdefGHIJ0123") == "nosb_abcdefGHIJ0123"  # not at a word start
+    stamps = [
+        logs._timestamp(at) for at in (1_796_578_776.4495, 1_796_578_776.999, 1_796_578_777.0)
+    ]
+    assert stamps == [
+        "2026-12-06T17:39:36.449Z",
+        "2026-12-06T17:39:36.999Z",
+        "2026-12-06T17:39:37.000Z",
+    ]
