@@ -13,7 +13,6 @@ from services.registry.config_client import ConfigClient
 from services.registry.settings import RegistrySettings
 from tests.support.clock import ManualClock
 from tests.support.config_grpc import Metadata, key_metadata
-from tests.support.processes import eventually
 from tests.support.rpc_errors import rpc_error
 from tests.support.stack import INTERNAL_TOKEN, Stack
 
