@@ -242,7 +242,7 @@ async def test_a_second_request_waits_for_the_first_in_flight_and_replays_it(
             sessions, principal, request.agent_identity.agent_handle, "second", None
         )
         second_wrote = True
-        return config_pb2.AgentIdentity(id=identity.id, display_name="second")
+        return config_pb2.AgentIdentity(id=identity.identity.id, display_name="second")
 
     first = asyncio.create_task(
         idempotency.once(sessions, principal, request, config_pb2.AgentIdentity, first_write)

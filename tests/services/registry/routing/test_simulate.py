@@ -243,7 +243,7 @@ async def test_the_context_strategy_is_asked_only_when_told(
     not_asked = await simulate(routing, mapping.number)
     assert routing.receiver.received(url) == []
     context = not_asked.decision.caller_context
-    assert (context.status, context.strategy_id) == (
+    assert (context.status, context.inbound_context_strategy_id) == (
         pb.CONTEXT_LOOKUP_STATUS_NOT_LOOKED_UP,
         strategy_id,
     )
