@@ -274,7 +274,7 @@ async def test_a_blocked_caller_is_explained_by_its_rule(
     response = await simulate(routing, mapping.number, caller_number="09812345678")
     assert response.decision.reject_reason == pb.REJECT_REASON_CALLER_BLOCKED
     [screening] = [step for step in response.steps if step.stage == "caller_screening"]
-    assert (screening.outcome, rule.contact_rule_id in screening.detail) == ("block", True)
+    assert (screening.outcome, rule.id in screening.detail) == ("block", True)
     assert same_decision(
         response.decision, await routing.route(mapping.number, caller_number="09812345678")
     )
