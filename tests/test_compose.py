@@ -21,7 +21,11 @@ from services.config.settings import ConfigSettings
 from services.registry.settings import RegistrySettings
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS = {"config": ConfigSettings, "registry": RegistrySettings, "gateway": GatewaySettings}
+SETTINGS: dict[str, type[ConfigSettings] | type[RegistrySettings] | type[GatewaySettings]] = {
+    "config": ConfigSettings,
+    "registry": RegistrySettings,
+    "gateway": GatewaySettings,
+}
 PORT_VARIABLES = {
     "config": "SWITCHBOARD_CONFIG_PORT",
     "registry": "SWITCHBOARD_REGISTRY_PORT",

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import os
 import random
+import signal
 import uuid
 from pathlib import Path
 
@@ -29,8 +30,13 @@ def test_numbers_are_valid_and_normalize_as_loaded() -> None:
 
 def test_only_selects_known_point_groups(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[Settings] = []
-    monkeypatch.setattr(bench_main, "run", lambda settings: seen.append(settings) or 0)
-    monkeypatch.setattr(bench_main.signal, "signal", lambda *args: None)
+
+    def run(settings: Settings) -> int:
+        seen.append(settings)
+        return 0
+
+    monkeypatch.setattr(bench_main, "run", run)
+    monkeypatch.setattr(signal, "signal", lambda *args: None)
     assert bench_main.main(["--only", "journal, route"]) == 0
     assert seen[-1].groups == {"journal", "route"}
     assert bench_main.main([]) == 0

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, Request, async_playwright
+from playwright.async_api import Browser, Page, Request, Response, async_playwright
 
 from services.config.operator import CreatedAccount
 from tests.support.browser import CHROMIUM_FLAGS, chromium_path
@@ -42,7 +42,11 @@ class _Traffic:
         self.errors: list[str] = []
         page.on("requestfailed", self._on_failed)
         page.on("request", lambda request: self._on_request(request, origin))
-        page.on("response", lambda r: r.status >= 400 and self.errors.append(f"{r.status} {r.url}"))
+        page.on("response", self._on_response)
+
+    def _on_response(self, response: Response) -> None:
+        if response.status >= 400:
+            self.errors.append(f"{response.status} {response.url}")
 
     def _on_failed(self, request: Request) -> None:
         self.failed.append(f"{request.url}: {request.failure}")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from google.api import annotations_pb2, http_pb2
+# mypy resolves google.api to the vendored .proto directory (mypy_path = protos), not to the
+# installed googleapis-common-protos modules.
+from google.api import annotations_pb2, http_pb2  # type: ignore[attr-defined]
 from google.protobuf.descriptor import FileDescriptor
 from switchboard.config.v1 import config_pb2
 from switchboard.registry.v1 import journal_pb2, registry_pb2

@@ -166,7 +166,10 @@ async def test_malformed_keys_are_422_and_change_nothing(
     vyom = await stack.http.post(
         "/inbound/assign",
         json=assign_body(tenant.assistant_id, fresh_number()),
-        headers=[*tenant.headers.items(), ("Idempotency-Key", "é".encode())],
+        headers=[
+            *((name.encode(), value.encode()) for name, value in tenant.headers.items()),
+            (b"Idempotency-Key", "é".encode()),
+        ],
     )
     assert vyom.status_code == 422
     assert vyom.json()["success"] is False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI
 
@@ -52,7 +52,7 @@ async def test_every_credential_route_declares_both_schemes_and_its_errors(stack
             continue
         checked += 1
         assert operation["security"] == [{"ApiKey": []}, {"Bearer": []}], (method, path)
-        dialect = "vyom" if path.startswith(VYOM_PREFIXES) else "inkbox"
+        dialect: Literal["inkbox", "vyom"] = "vyom" if path.startswith(VYOM_PREFIXES) else "inkbox"
         wanted = {"401", "403", "404", "413", "414", "422", "431", "503", "504"}
         if dialect == "vyom":
             wanted.add("400")

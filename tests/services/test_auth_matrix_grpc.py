@@ -11,7 +11,7 @@ admin API key in its place: every one is UNAUTHENTICATED, the streaming one incl
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 import pytest
@@ -34,7 +34,7 @@ from tests.support.auth_world import CREDENTIALS, World, build_world, snapshot, 
 from tests.support.routing_stack import RoutingStack
 from tests.support.stack import Stack
 
-Code = grpc.StatusCode
+Code: TypeAlias = grpc.StatusCode
 OK, NOT_FOUND, DENIED = Code.OK, Code.NOT_FOUND, Code.PERMISSION_DENIED
 ALREADY_EXISTS, FAILED = Code.ALREADY_EXISTS, Code.FAILED_PRECONDITION
 

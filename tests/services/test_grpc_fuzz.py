@@ -81,9 +81,11 @@ def _scalar(field: FieldDescriptor, depth: int) -> st.SearchStrategy[Any]:
     if field.type in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
         return st.floats(allow_nan=True, allow_infinity=True, width=32)
     if field.type == FieldDescriptor.TYPE_ENUM:
+        assert field.enum_type is not None
         known = [value.number for value in field.enum_type.values]
         return st.one_of(st.sampled_from(known), st.integers(-5, 1000))  # unknown numbers too
     if field.type == FieldDescriptor.TYPE_MESSAGE:
+        assert field.message_type is not None
         return messages(field.message_type, depth + 1)
     return _INTEGERS[field.type]
 

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -204,7 +205,7 @@ async def test_64_concurrent_assigns_of_one_number_leave_one_mapping(
     assert active == 1
 
 
-def _variables(urls: dict[str, str]) -> Iterator[tuple[str, str]]:
+def _variables(urls: dict[str, str]) -> Iterator[tuple[str, Any]]:
     yield "SWITCHBOARD_CONFIG_DATABASE_URL", urls["config"]
     yield "SWITCHBOARD_REGISTRY_DATABASE_URL", urls["registry"]
 

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 from pathlib import Path
+from typing import Any
 
 import grpc
 import httpx
@@ -17,7 +18,7 @@ from tests.support.processes import eventually, free_port, run_cli
 from tests.support.serve_all import alive, http_ready, instance_env, serve_all
 
 
-def _database_variables(database_urls: dict[str, str]) -> dict[str, str]:
+def _database_variables(database_urls: dict[str, str]) -> dict[str, Any]:
     return {
         "SWITCHBOARD_CONFIG_DATABASE_URL": database_urls["config"],
         "SWITCHBOARD_REGISTRY_DATABASE_URL": database_urls["registry"],

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import httpx
@@ -58,10 +59,10 @@ class Stack:
 
 
 def service_settings(
-    database_urls: dict[str, str], workdir: Path, **overrides: object
+    database_urls: dict[str, str], workdir: Path, **overrides: Any
 ) -> tuple[ConfigSettings, RegistrySettings]:
     """Settings for both services on ephemeral ports, private URLs allowed (local receivers)."""
-    common: dict[str, object] = {
+    common: dict[str, Any] = {
         "data_dir": workdir,
         "internal_token": SecretStr(INTERNAL_TOKEN),
         "allow_private_urls": True,

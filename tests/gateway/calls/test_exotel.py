@@ -116,6 +116,7 @@ def test_the_path_token_is_kept_out_of_the_access_log() -> None:
         None,
     )
     for log_filter in logging.getLogger("uvicorn.access").filters:
+        assert isinstance(log_filter, logging.Filter)
         assert log_filter.filter(record)
     assert "s3cret" not in record.getMessage()
     assert "/exotel/****/stream?CallTo=1" in record.getMessage()

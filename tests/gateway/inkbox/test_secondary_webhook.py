@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.gateway.inkbox.conftest import Headers
+from tests.support.inkbox_rest import Headers
 from tests.support.stack import Stack
 
 ROUTE = "/api/v1/phone/incoming-call-action"

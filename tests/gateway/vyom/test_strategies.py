@@ -273,7 +273,7 @@ async def test_update_errors(stack: Stack, tenant: Tenant) -> None:
     ]
     for body in refused:
         assert_error(await update(stack, tenant, strategy_id, body), 400)
-    documented = {
+    documented: dict[str, dict[str, Any]] = {
         "No fields provided for update": {},
         "Provide both `strategy_type` and `strategy_config` together, or neither.": {
             "strategy_type": "webhook"

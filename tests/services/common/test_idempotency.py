@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -44,7 +45,7 @@ def admin(account: CreatedAccount) -> Metadata:
     return key_metadata(account.api_key)
 
 
-def create_request(handle: str, key: str, **identity: str) -> config_pb2.CreateAgentIdentityRequest:
+def create_request(handle: str, key: str, **identity: Any) -> config_pb2.CreateAgentIdentityRequest:
     return config_pb2.CreateAgentIdentityRequest(
         agent_identity=config_pb2.AgentIdentity(agent_handle=handle, **identity), request_id=key
     )

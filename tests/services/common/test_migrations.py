@@ -71,7 +71,7 @@ async def test_active_normalized_number_is_unique_only_among_active_rows(
     migrations, _ = SERVICES["registry"]
     engine = engines["registry"]
     await upgrade_to_head(engine, migrations)
-    table = registry_models.InboundNumber.__table__
+    table = registry_models.InboundNumber
 
     def row(active: bool) -> dict[str, Any]:
         return {

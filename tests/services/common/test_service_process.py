@@ -11,7 +11,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pydantic import SecretStr
 
-from services.common import service_process
+from services.common import migrations, service_process
 from services.config import server as config_server
 from services.config.settings import ConfigSettings
 from services.probe import grpc_serving
@@ -34,7 +34,7 @@ async def test_health_is_not_serving_until_migrations_finish(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     release = asyncio.Event()
-    real_upgrade = service_process.upgrade_to_head
+    real_upgrade = migrations.upgrade_to_head
 
     async def slow_upgrade(*args: object) -> None:
         await release.wait()

@@ -6,6 +6,7 @@ import itertools
 import random
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from switchboard.registry.v1 import registry_pb2_grpc
@@ -126,7 +127,7 @@ def random_suffix() -> str:
     return f"{_random.randrange(10_000):04d}"
 
 
-def assign_body(assistant_id: str, phone_number: str, **extra: object) -> dict[str, object]:
+def assign_body(assistant_id: str, phone_number: str, **extra: object) -> dict[str, Any]:
     """A REST ``/inbound/assign`` body for an Exotel number."""
     return {
         "assistant_id": assistant_id,
@@ -136,7 +137,7 @@ def assign_body(assistant_id: str, phone_number: str, **extra: object) -> dict[s
     }
 
 
-def strategy_body(**config: object) -> dict[str, object]:
+def strategy_body(**config: object) -> dict[str, Any]:
     """A REST ``/inbound_context_strategy/create`` body for a webhook strategy."""
     return {
         "strategy_name": "CRM lookup",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from google.protobuf.duration_pb2 import Duration
 from switchboard.common.v1 import forwarding_pb2
@@ -26,7 +27,7 @@ from services.registry.config_messages import call_target_from_proto, identity_f
 UPDATED = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 
 
-def identity_message(**fields: str) -> config_pb2.AgentIdentity:
+def identity_message(**fields: Any) -> config_pb2.AgentIdentity:
     return config_pb2.AgentIdentity(id="i1", account_id="a1", agent_handle="sales", **fields)
 
 

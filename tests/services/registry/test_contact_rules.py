@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable
+from typing import cast
 
 import grpc
 import pytest
@@ -47,7 +48,7 @@ async def create(
     metadata: tuple[tuple[str, str], ...],
     inbound_id: str,
     target: str,
-    action: int = pb.CONTACT_RULE_ACTION_BLOCK,
+    action: pb.ContactRuleAction = pb.CONTACT_RULE_ACTION_BLOCK,
 ) -> pb.ContactRule:
     rule: pb.ContactRule = await rules_stub(stack).CreateContactRule(
         pb.CreateContactRuleRequest(
@@ -100,7 +101,11 @@ async def test_one_rule_per_normalized_number(stack: Stack, tenant: Tenant) -> N
 
 
 async def create_on(
-    stack: Stack, tenant: Tenant, inbound_id: str, direction: int, action: int
+    stack: Stack,
+    tenant: Tenant,
+    inbound_id: str,
+    direction: pb.ContactRuleDirection,
+    action: pb.ContactRuleAction,
 ) -> pb.ContactRule:
     rule: pb.ContactRule = await rules_stub(stack).CreateContactRule(
         pb.CreateContactRuleRequest(
@@ -158,7 +163,12 @@ async def test_simultaneous_rules_for_overlapping_sides_store_one(
 
 
 async def update_apply_to(
-    stack: Stack, tenant: Tenant, inbound_id: str, rule_id: str, action: int, apply_to: int
+    stack: Stack,
+    tenant: Tenant,
+    inbound_id: str,
+    rule_id: str,
+    action: pb.ContactRuleAction,
+    apply_to: pb.ContactRuleDirection,
 ) -> pb.ContactRule:
     rule: pb.ContactRule = await rules_stub(stack).UpdateContactRule(
         pb.UpdateContactRuleRequest(
@@ -214,7 +224,7 @@ async def test_apply_to_splits_a_rule_covering_both_sides(stack: Stack, tenant: 
     for apply_to, mask in (
         (pb.CONTACT_RULE_DIRECTION_OUTBOUND, ["action"]),
         (pb.CONTACT_RULE_DIRECTION_BOTH, ["action"]),
-        (99, ["action"]),
+        (cast(pb.ContactRuleDirection, 99), ["action"]),
         (pb.CONTACT_RULE_DIRECTION_INBOUND, ["status"]),
         (pb.CONTACT_RULE_DIRECTION_INBOUND, ["action", "direction"]),
     ):
@@ -255,19 +265,21 @@ async def test_invalid_requests(stack: Stack, tenant: Tenant) -> None:
         (["action"], pb.ContactRule()),
         ([""], pb.ContactRule()),
     ):
-        request = pb.UpdateContactRuleRequest(
+        update = pb.UpdateContactRuleRequest(
             inbound_id=inbound_id,
             contact_rule_id=rule.id,
             contact_rule=values,
             update_mask=FieldMask(paths=paths),
         )
-        assert await code_of(stub.UpdateContactRule(request, metadata=tenant.metadata)) == (
+        assert await code_of(stub.UpdateContactRule(update, metadata=tenant.metadata)) == (
             grpc.StatusCode.INVALID_ARGUMENT
         )
     for missing in (str(uuid.uuid4()), "nope"):
         request = pb.CreateContactRuleRequest(
             inbound_id=missing,
-            contact_rule=pb.ContactRule(action=1, match_target="+919812345678"),  # type: ignore[arg-type]
+            contact_rule=pb.ContactRule(
+                action=pb.CONTACT_RULE_ACTION_ALLOW, match_target="+919812345678"
+            ),
         )
         assert await code_of(stub.CreateContactRule(request, metadata=tenant.metadata)) == (
             grpc.StatusCode.NOT_FOUND

@@ -87,7 +87,7 @@ async def test_rules_written_before_sides_keep_screening_after_0005(engine: Asyn
         now = utcnow()
         mapping_id, rule_id = new_id(), new_id()
         await connection.execute(
-            insert(models.InboundNumber.__table__).values(
+            insert(models.InboundNumber).values(
                 id=mapping_id,
                 account_id=new_id(),
                 phone_number="+918044319240",
@@ -102,7 +102,7 @@ async def test_rules_written_before_sides_keep_screening_after_0005(engine: Asyn
             )
         )
         await connection.execute(
-            insert(models.ContactRule.__table__).values(
+            insert(models.ContactRule).values(
                 id=rule_id,
                 account_id=new_id(),
                 inbound_id=mapping_id,

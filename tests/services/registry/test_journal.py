@@ -93,7 +93,7 @@ async def test_journal_records_equal_the_decisions_of_two_replicas_sharing_a_dat
             answers.append((replicas[replica], response))
         # Each record is readable from either replica (one database), once written.
         reader = journal_stub(channel_a)
-        for replica, response in answers:
+        for replica_name, response in answers:
             found: list[journal_pb2.CallDecision] = []
 
             async def written(
@@ -106,7 +106,7 @@ async def test_journal_records_equal_the_decisions_of_two_replicas_sharing_a_dat
 
             assert await eventually(written, timeout=30)
             record = found[-1]
-            assert record.replica == replica
+            assert record.replica == replica_name
             assert record.decision == response.decision
             assert record.reject_reason == response.reject_reason
             assert record.edge_outcome == response.edge_outcome
@@ -116,7 +116,7 @@ async def test_journal_records_equal_the_decisions_of_two_replicas_sharing_a_dat
             assert record.caller_number == "+91 99000 12345"
             assert record.caller_number_normalized == "919900012345"
             assert record.decision_latency.ToMicroseconds() > 0
-        by_number = {record_number: [] for record_number in numbers}
+        by_number: dict[str, list[pb.RouteCallResponse]] = {number: [] for number in numbers}
         for (_replica, response), index in zip(answers, range(8), strict=True):
             by_number[numbers[index % len(numbers)]].append(response)
         accepted_record = await journaled(reader, by_number[accepted.number][0].call_id)

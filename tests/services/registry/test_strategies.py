@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import grpc
 import pytest
@@ -29,7 +30,7 @@ from tests.support.stack import Stack
 
 
 async def create(
-    stack: Stack, tenant: Tenant, **config: object
+    stack: Stack, tenant: Tenant, **config: Any
 ) -> registry_pb2.InboundContextStrategy:
     strategy: registry_pb2.InboundContextStrategy = await strategies_stub(
         stack

@@ -3,6 +3,7 @@ with a signing key, verifiable with that key alone, in the URL only when opted i
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -25,7 +26,7 @@ CALLER = "09812345678"
 
 
 async def signed_identity(
-    routing: RoutingStack, account: CreatedAccount, action: str = "auto_accept", **fields: object
+    routing: RoutingStack, account: CreatedAccount, action: str = "auto_accept", **fields: Any
 ) -> factories.Mapping:
     fields.setdefault("client_websocket_url", WSS)
     mapping = await factories.routed_identity(routing.stack, account.account_id, action, **fields)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from google.protobuf.field_mask_pb2 import FieldMask
 from switchboard.registry.v1 import registry_pb2 as pb
 from switchboard.registry.v1 import registry_pb2_grpc
@@ -27,8 +29,8 @@ async def _rule(
     account: CreatedAccount,
     inbound_id: str,
     target: str,
-    action: int,
-    **fields: int,
+    action: pb.ContactRuleAction,
+    **fields: Any,
 ) -> pb.ContactRule:
     rule: pb.ContactRule = await _rules(routing).CreateContactRule(
         pb.CreateContactRuleRequest(

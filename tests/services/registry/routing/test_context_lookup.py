@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
+from google.protobuf import json_format
 from switchboard.registry.v1 import registry_pb2 as pb
 
 from services.config.operator import CreatedAccount
@@ -49,9 +51,10 @@ async def test_success_sends_the_documented_payload_and_returns_the_object(
     assert context.status == pb.CONTEXT_LOOKUP_STATUS_OK
     assert context.inbound_context_strategy_id == strategy_id
     assert not context.HasField("error")
-    assert context.variables["customer"]["name"] == "Asha"
-    assert context.variables["open_tickets"] == 2
-    assert context.variables["vip"] is True
+    received: dict[str, Any] = json_format.MessageToDict(context.variables)
+    assert received["customer"]["name"] == "Asha"
+    assert received["open_tickets"] == 2
+    assert received["vip"] is True
     [request] = routing.receiver.received(url)
     assert request.headers["content-type"] == "application/json"
     assert request.headers["x-crm-token"] == "t0k3n"

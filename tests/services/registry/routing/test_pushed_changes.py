@@ -201,7 +201,7 @@ async def test_a_revoked_key_is_refused_long_before_the_auth_cache_ttl(
             try:
                 await stub.RouteCall(request, metadata=(("x-api-key", secret),), timeout=10)
             except grpc.aio.AioRpcError as error:
-                return error.code() == grpc.StatusCode.UNAUTHENTICATED
+                return bool(error.code() == grpc.StatusCode.UNAUTHENTICATED)
             return False
 
         assert await eventually(refused, timeout=20, interval=0.01)

@@ -94,6 +94,7 @@ async def webhook_call(
         client_websocket_url=WSS,
     )
     # Webhooks are signed with the called identity's key (per-identity signing keys).
+    assert mapping.assistant_id is not None
     await factories.set_signing_key(routing.stack, mapping.assistant_id, "whsec_" + "s" * 40)
     return await routing.route(mapping.number)
 

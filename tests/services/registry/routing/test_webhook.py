@@ -7,6 +7,7 @@ import hmac
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from switchboard.registry.v1 import registry_pb2 as pb
 
@@ -38,7 +39,7 @@ def inkbox_signature_is_valid(secret: str, headers: dict[str, str], body: bytes)
 
 
 async def webhook_mapping(
-    routing: RoutingStack, account: CreatedAccount, reply: Reply, **fields: object
+    routing: RoutingStack, account: CreatedAccount, reply: Reply, **fields: Any
 ) -> tuple[factories.Mapping, str]:
     url = routing.receiver.endpoint(reply)
     fields.setdefault("client_websocket_url", CONFIGURED)

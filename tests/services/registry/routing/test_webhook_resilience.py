@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -60,7 +61,7 @@ async def route(
 
 
 async def webhook_identity(
-    stack: Stack, account: CreatedAccount, url: str, **fields: object
+    stack: Stack, account: CreatedAccount, url: str, **fields: Any
 ) -> factories.Mapping:
     fields.setdefault("webhook_timeout_ms", 1000)
     return await factories.routed_identity(
