@@ -42,9 +42,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     # Outermost: a request refused by the limits still gets its request id and log line.
     app.add_middleware(RequestContextMiddleware)
     app.add_exception_handler(405, method_not_allowed)
+    # Routes match in order and no two routers share a path: the call-routing hot path
+    # (/v1/calls:route, the Exotel adapter) goes first so it is not matched against every
+    # management route before its own.
+    app.include_router(calls.router)
     app.include_router(health.router)
     app.include_router(inkbox.router)
     app.include_router(vyom.router)
-    app.include_router(calls.router)
     app.include_router(metrics.router)
     return app
