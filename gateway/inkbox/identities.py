@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Path, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt, model_validator
 from switchboard.config.v1 import config_pb2
 
 from gateway.dialects import DialectError, InkboxRoute
@@ -24,6 +24,7 @@ from gateway.openapi import Responses
 from gateway.paging import collect_all
 from gateway.rest_text import Text
 from gateway.rpc import call
+from services.common.capacity import MAX_CONCURRENT_CALLS, MAX_OVERFLOW_STEPS
 from services.common.field_limits import DESCRIPTION_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH
 
 router = APIRouter(route_class=InkboxRoute, tags=["identities"])
@@ -42,6 +43,52 @@ HandlePath = Annotated[Text, Path(description="The identity's handle (a leading 
 DisplayName = Annotated[Text, Field(max_length=DISPLAY_NAME_MAX_LENGTH)]
 Description = Annotated[Text, Field(max_length=DESCRIPTION_MAX_LENGTH)]
 _CONFLICT_RESPONSES: Final[Responses] = {409: {"description": "Handle already taken"}}
+MaxConcurrentCalls = Annotated[
+    StrictInt,
+    Field(
+        ge=1,
+        le=MAX_CONCURRENT_CALLS,
+        description="Calls the identity takes at once; null means unlimited. A call beyond "
+        "it follows `overflow_chain`, else it is refused busy (SIP 486).",
+    ),
+]
+
+
+class OverflowStepObject(BaseModel):
+    """One overflow step: exactly one of its keys."""
+
+    agent_identity_id: Text | None = Field(
+        default=None, description="Another identity of the organization (its own capacity applies)."
+    )
+    forwarding_phone_number: Text | None = Field(
+        default=None, description="Forward the call to this E.164 number."
+    )
+    webhook_fallback: StrictBool | None = Field(
+        default=None, description="`true`: apply the identity's webhook fallback."
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> OverflowStepObject:
+        kinds = (
+            self.agent_identity_id,
+            self.forwarding_phone_number,
+            self.webhook_fallback or None,
+        )
+        if sum(kind is not None for kind in kinds) != 1:
+            raise ValueError(
+                "set exactly one of agent_identity_id, forwarding_phone_number, webhook_fallback"
+            )
+        return self
+
+
+OverflowChain = Annotated[
+    list[OverflowStepObject],
+    Field(
+        max_length=MAX_OVERFLOW_STEPS,
+        description="Tried in order when the identity is at capacity; the first step that "
+        "takes the call decides.",
+    ),
+]
 
 
 class CreateIdentityBody(BaseModel):
@@ -55,6 +102,8 @@ class CreateIdentityBody(BaseModel):
         description="The SDK's nested number provisioning: not supported (422), since "
         "Switchboard does not buy numbers; map one with `POST /inbound/assign`.",
     )
+    max_concurrent_calls: MaxConcurrentCalls | None = None
+    overflow_chain: OverflowChain | None = None
 
 
 class UpdateIdentityBody(BaseModel):
@@ -63,6 +112,8 @@ class UpdateIdentityBody(BaseModel):
     agent_handle: Handle | None = None
     display_name: DisplayName | None = None
     description: Description | None = None
+    max_concurrent_calls: MaxConcurrentCalls | None = None
+    overflow_chain: OverflowChain | None = None
 
 
 class IdentityObject(BaseModel):
@@ -79,6 +130,8 @@ class IdentityObject(BaseModel):
     signing_key_created_at: str | None = Field(
         description="When the signing key was created or last rotated."
     )
+    max_concurrent_calls: int | None = Field(description="Null: unlimited.")
+    overflow_chain: list[OverflowStepObject]
     phone_number: PhoneNumberObject | None = Field(
         default=None, description="The identity's (newest) phone number, or null."
     )
@@ -197,6 +250,16 @@ def _identity_message(body: CreateIdentityBody | UpdateIdentityBody) -> config_p
         identity.display_name = body.display_name
     if body.description is not None:
         identity.description = body.description
+    if body.max_concurrent_calls is not None:
+        identity.max_concurrent_calls = body.max_concurrent_calls
+    for step in body.overflow_chain or ():
+        message = identity.overflow_chain.add()
+        if step.agent_identity_id is not None:
+            message.agent_identity_id = step.agent_identity_id
+        if step.forwarding_phone_number is not None:
+            message.forwarding_phone_number = step.forwarding_phone_number
+        if step.webhook_fallback:
+            message.webhook_fallback.SetInParent()
     return identity
 
 
@@ -212,4 +275,13 @@ def identity_json(message: config_pb2.AgentIdentity) -> dict[str, Any]:
         "updated_at": timestamp(message, "update_time"),
         "signing_key_configured": message.signing_key_configured,
         "signing_key_created_at": timestamp(message, "signing_key_create_time"),
+        "max_concurrent_calls": optional(message, "max_concurrent_calls"),
+        "overflow_chain": [_step_json(step) for step in message.overflow_chain],
     }
+
+
+def _step_json(step: config_pb2.OverflowStep) -> dict[str, Any]:
+    kind = step.WhichOneof("step")
+    if kind == "webhook_fallback":
+        return {"webhook_fallback": True}
+    return {} if kind is None else {kind: getattr(step, kind)}

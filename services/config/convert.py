@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Final
 
+from google.protobuf import empty_pb2
 from google.protobuf.message import Message
 from switchboard.common.v1 import forwarding_pb2
 from switchboard.config.v1 import config_pb2
 
 from services.common.errors import InvalidArgument
 from services.common.proto_time import to_timestamp
+from services.config import overflow
 from services.config.call_actions import FIELDS, FORWARDING_FIELDS, CallActionConfig, Fallback
 from services.config.identities import CLEARED_DISPLAY_NAME, IdentityView
 from services.config.identity_read import IdentityRow
@@ -61,7 +63,36 @@ def identity_to_proto(identity: AgentIdentity | IdentityRow) -> config_pb2.Agent
         message.display_name = identity.display_name
     if identity.description is not None:
         message.description = identity.description
+    if identity.max_concurrent_calls is not None:
+        message.max_concurrent_calls = identity.max_concurrent_calls
+    for step in identity.overflow_chain or ():
+        message.overflow_chain.append(_overflow_step_to_proto(step))
     return message
+
+
+def _overflow_step_to_proto(step: overflow.Step) -> config_pb2.OverflowStep:
+    if overflow.IDENTITY in step:
+        return config_pb2.OverflowStep(agent_identity_id=step[overflow.IDENTITY])
+    if overflow.FORWARD in step:
+        return config_pb2.OverflowStep(forwarding_phone_number=step[overflow.FORWARD])
+    return config_pb2.OverflowStep(webhook_fallback=empty_pb2.Empty())
+
+
+def overflow_chain_from_proto(
+    steps: Iterable[config_pb2.OverflowStep],
+) -> list[overflow.Step]:
+    """The stored form of a request's chain; a step with nothing set is an empty object
+    (refused by the validation, which names its index)."""
+    chain: list[overflow.Step] = []
+    for step in steps:
+        kind = step.WhichOneof("step")
+        if kind == "webhook_fallback":
+            chain.append({overflow.FALLBACK: True})
+        elif kind is not None:
+            chain.append({kind: getattr(step, kind)})
+        else:
+            chain.append({})
+    return chain
 
 
 def identity_view_to_proto(view: IdentityView) -> config_pb2.AgentIdentity:

@@ -11,18 +11,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.auth import Principal
+from services.common.capacity import check_max_concurrent_calls
 from services.common.errors import AlreadyExists, InvalidArgument
 from services.common.field_limits import DESCRIPTION_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH
 from services.common.pagination import PageRequest, row_cursor
 from services.config import repository
 from services.config.access import check_own_identity, visible
 from services.config.models import AgentIdentity
+from services.config.overflow import Step, checked_chain
 from services.config.validation import check_length, normalize_handle
 
 CLEARED_DISPLAY_NAME: Final = ""
 """What a cleared display name is stored as (the API shows null; see models.AgentIdentity)."""
 HANDLE_TAKEN = "agent_handle already taken"
-UPDATABLE_FIELDS: Final = frozenset({"agent_handle", "display_name", "description"})
+UPDATABLE_FIELDS: Final = frozenset(
+    {"agent_handle", "display_name", "description", "max_concurrent_calls", "overflow_chain"}
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,9 @@ async def create_identity(
     agent_handle: str,
     display_name: str | None,
     description: str | None,
+    *,
+    max_concurrent_calls: int | None = None,
+    overflow_chain: Sequence[Step] = (),
 ) -> IdentityView:
     """A new identity in the principal's account (admin keys only)."""
     principal.require_admin()
@@ -56,9 +63,13 @@ async def create_identity(
         agent_handle=handle,
         display_name=_display_name(display_name, handle),
         description=_description(description),
+        max_concurrent_calls=check_max_concurrent_calls(max_concurrent_calls),
     )
     try:
         async with sessions.begin() as session:
+            identity.overflow_chain = await checked_chain(
+                session, principal.account_id, None, overflow_chain
+            )
             return IdentityView(await repository.add_identity(session, identity))
     except IntegrityError:
         raise AlreadyExists(HANDLE_TAKEN, reason="AGENT_HANDLE_TAKEN") from None
@@ -96,9 +107,13 @@ async def update_identity(
     sessions: async_sessionmaker[AsyncSession],
     principal: Principal,
     agent_handle: str,
-    changes: dict[str, str | None],
+    changes: dict[str, Any],
 ) -> IdentityView:
-    """Apply ``changes`` (field -> new value, None clears) to an identity (admin keys only)."""
+    """Apply ``changes`` (field -> new value, None clears) to an identity (admin keys only).
+
+    ``max_concurrent_calls`` is an int (None: unlimited), ``overflow_chain`` a list of steps
+    (services/config/overflow.py; None or empty: no chain).
+    """
     principal.require_admin()
     unknown = set(changes) - UPDATABLE_FIELDS
     if unknown:
@@ -118,6 +133,14 @@ async def update_identity(
                 values["display_name"] = _new_display_name(changes["display_name"])
             if "description" in changes:
                 values["description"] = _description(changes["description"])
+            if "max_concurrent_calls" in changes:
+                values["max_concurrent_calls"] = check_max_concurrent_calls(
+                    changes["max_concurrent_calls"]
+                )
+            if "overflow_chain" in changes:
+                values["overflow_chain"] = await checked_chain(
+                    session, identity.account_id, identity.id, changes["overflow_chain"] or ()
+                )
             return await _view(session, await repository.update_identity(session, identity, values))
     except IntegrityError:
         raise AlreadyExists(HANDLE_TAKEN, reason="AGENT_HANDLE_TAKEN") from None

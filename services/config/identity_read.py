@@ -22,6 +22,8 @@ class IdentityRow(NamedTuple):
     description: str | None
     created_at: datetime
     updated_at: datetime
+    max_concurrent_calls: int | None
+    overflow_chain: list[dict[str, Any]] | None
 
 
 _COLUMNS = tuple(AgentIdentity.__table__.c[name] for name in IdentityRow._fields)

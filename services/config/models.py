@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.idempotency import idempotency_table
@@ -73,6 +74,10 @@ class AgentIdentity(Base):
     description: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    max_concurrent_calls: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Steps as {"agent_identity_id": ...} | {"forwarding_phone_number": ...} |
+    # {"webhook_fallback": true} (services/config/overflow.py); None = no chain.
+    overflow_chain: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)
 
 
 class IncomingCallAction(Base):

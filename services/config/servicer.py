@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from google.protobuf import empty_pb2
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
@@ -16,6 +18,7 @@ from services.config.convert import (
     call_action_to_proto,
     call_action_update,
     identity_view_to_proto,
+    overflow_chain_from_proto,
     requested_identity_id,
     signing_key_status_to_proto,
     signing_key_to_proto,
@@ -75,6 +78,10 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
                 given.agent_handle,
                 given.display_name or None,
                 given.description if given.HasField("description") else None,
+                max_concurrent_calls=(
+                    given.max_concurrent_calls if given.HasField("max_concurrent_calls") else None
+                ),
+                overflow_chain=overflow_chain_from_proto(given.overflow_chain),
             )
             return identity_view_to_proto(identity)
 
@@ -106,10 +113,14 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
     ) -> config_pb2.AgentIdentity:
         principal = await self._authenticator.authenticate_call(context)
         given = request.agent_identity
-        values: dict[str, str | None] = {
+        values: dict[str, Any] = {
             "agent_handle": given.agent_handle or None,
             "display_name": given.display_name or None,
             "description": given.description if given.HasField("description") else None,
+            "max_concurrent_calls": (
+                given.max_concurrent_calls if given.HasField("max_concurrent_calls") else None
+            ),
+            "overflow_chain": overflow_chain_from_proto(given.overflow_chain) or None,
         }
         paths = list(request.update_mask.paths)
         for path in paths:

@@ -29,6 +29,8 @@ FIELDS = {
     "updated_at",
     "signing_key_configured",
     "signing_key_created_at",
+    "max_concurrent_calls",
+    "overflow_chain",
     "phone_number",
 }
 RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
