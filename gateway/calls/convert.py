@@ -7,7 +7,7 @@ from typing import Any
 from google.protobuf import json_format
 from switchboard.registry.v1 import registry_pb2
 
-from gateway.messages import enum_text, optional
+from gateway.messages import enum_text, optional, timestamp
 
 
 def decision_json(response: registry_pb2.RouteCallResponse) -> dict[str, Any]:
@@ -30,6 +30,15 @@ def decision_json(response: registry_pb2.RouteCallResponse) -> dict[str, Any]:
             "filter_mode": enum_text(screened, "filter_mode"),
             "caller_number_normalized": optional(screened, "caller_number_normalized"),
         }
+    capacity: dict[str, Any] | None = None
+    if response.HasField("capacity"):
+        held = response.capacity
+        capacity = {
+            "lease": lease_json(held.lease) if held.HasField("lease") else None,
+            "full_scopes": list(held.full_scopes),
+            "overflow_step": held.overflow_step,
+            "slot_free": optional(held, "slot_free"),
+        }
     return {
         "call_id": response.call_id,
         "decision": enum_text(response, "decision"),
@@ -49,6 +58,16 @@ def decision_json(response: registry_pb2.RouteCallResponse) -> dict[str, Any]:
         "sip_status": optional(response, "sip_status"),
         "decision_id": response.decision_id,
         "call_context_token": optional(response, "call_context_token"),
+        "capacity": capacity,
+    }
+
+
+def lease_json(lease: registry_pb2.CallLease) -> dict[str, Any]:
+    """The REST body of a call's capacity lease."""
+    return {
+        "call_id": lease.call_id,
+        "expires_at": timestamp(lease, "expire_time"),
+        "slots": list(lease.slots),
     }
 
 

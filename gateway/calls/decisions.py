@@ -65,6 +65,7 @@ class CallDecisionRecord(BaseModel):
     context_latency_ms: float | None
     decision_latency_ms: float | None
     replica: str
+    capacity: str | None = None
 
 
 class CallDecisionPage(BaseModel):
@@ -107,6 +108,7 @@ def record_json(message: journal_pb2.CallDecision) -> dict[str, Any]:
         "context_latency_ms": _ms(message, "context_latency"),
         "decision_latency_ms": _ms(message, "decision_latency"),
         "replica": message.replica,
+        "capacity": optional(message, "capacity"),
     }
 
 

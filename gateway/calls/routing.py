@@ -40,6 +40,7 @@ RejectReasonName = Literal[
     "webhook_failed",
     "invalid_number",
     "caller_blocked",
+    "at_capacity",
 ]
 """``RejectReason`` in registry.proto, lower-case without its prefix."""
 EdgeOutcomeName = Literal["bridge", "forward", "temporarily_unavailable", "busy", "rejected"]
@@ -85,6 +86,29 @@ class CallerScreeningBody(BaseModel):
     caller_number_normalized: str | None
 
 
+class CallLeaseBody(BaseModel):
+    """The capacity slots a routed call holds (release or renew them by call id)."""
+
+    call_id: str
+    expires_at: str | None = Field(description="When the slots free themselves unless renewed.")
+    slots: list[str] = Field(description="`<scope>#<slot>`, e.g. `identity:<uuid>#0`.")
+
+
+class CallCapacityBody(BaseModel):
+    """How capacity limits took part in the decision."""
+
+    lease: CallLeaseBody | None = Field(
+        description="The lease of a routed call; null for a refusal and in simulations."
+    )
+    full_scopes: list[str] = Field(
+        description="`identity:<uuid>` / `mapping:<uuid>` that were full."
+    )
+    overflow_step: int = Field(description="1-based overflow step that took the call; 0: none.")
+    slot_free: bool | None = Field(
+        description="Simulations: whether a slot was free (no lease is taken); null otherwise."
+    )
+
+
 class RouteCallResult(BaseModel):
     """The routing decision (see ``RouteCallResponse`` in registry.proto)."""
 
@@ -101,7 +125,13 @@ class RouteCallResult(BaseModel):
     assistant_name: str | None
     action_source: (
         Literal[
-            "auto_accept", "auto_reject", "forward", "hosted_agent", "webhook", "webhook_fallback"
+            "auto_accept",
+            "auto_reject",
+            "forward",
+            "hosted_agent",
+            "webhook",
+            "webhook_fallback",
+            "overflow",
         ]
         | None
     )
@@ -121,6 +151,10 @@ class RouteCallResult(BaseModel):
         description="The SIP status to send the carrier for a refusal (the account's "
         "carrier outcome for the reason, see `/api/v1/phone/carrier-outcomes`); null when "
         "routed.",
+    )
+    capacity: CallCapacityBody | None = Field(
+        default=None,
+        description="Null when neither the assistant nor the number has max_concurrent_calls.",
     )
 
 
@@ -190,6 +224,7 @@ class ExplainStepResult(BaseModel):
         "caller_screening",
         "assistant",
         "call_action",
+        "capacity",
         "webhook",
         "fallback",
         "caller_context",

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from google.protobuf.field_mask_pb2 import FieldMask
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from gateway.dialects import VyomRoute
@@ -17,6 +17,7 @@ from gateway.messages import optional, timestamp
 from gateway.rest_text import Text
 from gateway.rpc import call, upstreams
 from gateway.vyom.common import PageSize, PageToken, listing, ok
+from services.common.capacity import MAX_CONCURRENT_CALLS
 from services.common.ids import parse_uuid
 
 router = APIRouter(route_class=VyomRoute, tags=["inbound numbers"])
@@ -52,6 +53,13 @@ class UpdateBody(BaseModel):
     assistant_id: Text | None = Field(default=None, description="New assistant, or null.")
     inbound_context_strategy_id: Text | None = Field(
         default=None, description="New strategy, or null."
+    )
+    max_concurrent_calls: StrictInt | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_CONCURRENT_CALLS,
+        description="Calls to this number routed at once (admin keys only); null: unlimited. "
+        "A Switchboard extension; the response shape is unchanged.",
     )
 
 

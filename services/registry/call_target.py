@@ -37,14 +37,40 @@ class Forwarding:
     destination: str
 
 
+class OverflowKind(Enum):
+    """What an overflow step does (``OverflowStep``'s oneof)."""
+
+    IDENTITY = "agent_identity_id"
+    FORWARD = "forwarding_phone_number"
+    WEBHOOK_FALLBACK = "webhook_fallback"
+
+
+@dataclass(frozen=True, slots=True)
+class OverflowStep:
+    """One step of an overflow chain: ``value`` is the identity id or the phone number."""
+
+    kind: OverflowKind
+    value: str | None = None
+
+    def describe(self) -> str:
+        """The step for people and the journal, e.g. ``forwarding_phone_number=+1415...``."""
+        return self.kind.value if self.value is None else f"{self.kind.value}={self.value}"
+
+
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """An agent identity (the registry's "assistant")."""
+    """An agent identity (the registry's "assistant").
+
+    ``max_concurrent_calls`` None means unlimited; ``overflow_chain`` is what a call beyond
+    it tries, in order (routing/capacity_stage.py).
+    """
 
     id: str
     account_id: str
     agent_handle: str
     display_name: str | None = None
+    max_concurrent_calls: int | None = None
+    overflow_chain: tuple[OverflowStep, ...] = ()
 
     @property
     def assistant_name(self) -> str:

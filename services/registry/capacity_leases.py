@@ -48,12 +48,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common import metrics
+from services.common.capacity import MAX_CONCURRENT_CALLS
 from services.common.orm import utcnow
 from services.registry.models import CapacitySlot
 
 FREE_SLOT_EXPIRY: Final = datetime(1970, 1, 1, tzinfo=UTC)
 """``expires_at`` of a released slot: free on every replica whatever its clock says."""
-MAX_LIMIT: Final = 10_000
+MAX_LIMIT: Final = MAX_CONCURRENT_CALLS
 """The largest ``max_concurrent_calls`` a scope may have (that many slot rows at most)."""
 MIN_TTL: Final = timedelta(seconds=1)
 MAX_TTL: Final = timedelta(hours=24)
@@ -162,19 +163,26 @@ class CapacityLeases:
                 result = await self._claim(call_id, scopes, ttl, account_id)
         return self._count(result)
 
-    async def renew(self, call_id: str, ttl: timedelta) -> Lease | None:
-        """Extend the call's live slots to now + ``ttl``; None when it holds none any more."""
+    async def renew(
+        self, call_id: str, ttl: timedelta, *, account_id: str | None = None
+    ) -> Lease | None:
+        """Extend the call's live slots (of ``account_id``'s scopes, when given) to now +
+        ``ttl``; None when it holds none any more."""
         _check_call_id(call_id)
         _check_ttl(ttl)
         now = self._clock()
         expires_at = now + ttl
+        statement = update(CapacitySlot).where(
+            CapacitySlot.call_id == call_id, CapacitySlot.expires_at > now
+        )
+        if account_id is not None:
+            statement = statement.where(CapacitySlot.account_id == account_id)
         async with self._sessions.begin() as session:
             rows = (
                 await session.execute(
-                    update(CapacitySlot)
-                    .where(CapacitySlot.call_id == call_id, CapacitySlot.expires_at > now)
-                    .values(expires_at=expires_at)
-                    .returning(CapacitySlot.scope_key, CapacitySlot.slot)
+                    statement.values(expires_at=expires_at).returning(
+                        CapacitySlot.scope_key, CapacitySlot.slot
+                    )
                 )
             ).all()
         if not rows:

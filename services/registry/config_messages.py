@@ -19,6 +19,8 @@ from services.registry.call_target import (
     FallbackKind,
     Forwarding,
     Identity,
+    OverflowKind,
+    OverflowStep,
     WebhookFallback,
 )
 
@@ -43,7 +45,25 @@ def identity_from_proto(message: config_pb2.AgentIdentity) -> Identity:
         account_id=message.account_id,
         agent_handle=message.agent_handle,
         display_name=message.display_name if message.HasField("display_name") else None,
+        max_concurrent_calls=(
+            message.max_concurrent_calls if message.HasField("max_concurrent_calls") else None
+        ),
+        overflow_chain=tuple(
+            step for step in map(_overflow_step, message.overflow_chain) if step is not None
+        ),
     )
+
+
+def _overflow_step(message: config_pb2.OverflowStep) -> OverflowStep | None:
+    """One overflow step; None for a kind this registry does not know (a newer config)."""
+    kind = message.WhichOneof("step")
+    if kind == "agent_identity_id":
+        return OverflowStep(OverflowKind.IDENTITY, message.agent_identity_id)
+    if kind == "forwarding_phone_number":
+        return OverflowStep(OverflowKind.FORWARD, message.forwarding_phone_number)
+    if kind == "webhook_fallback":
+        return OverflowStep(OverflowKind.WEBHOOK_FALLBACK)
+    return None
 
 
 def call_target_from_proto(message: config_pb2.CallTarget) -> CallTarget:

@@ -41,6 +41,7 @@ def mapping_to_proto(view: MappingView) -> registry_pb2.InboundNumber:
         "assistant_name": view.assistant_name,
         "inbound_context_strategy_id": mapping.inbound_context_strategy_id,
         "inbound_context_strategy_name": view.strategy_name,
+        "max_concurrent_calls": mapping.max_concurrent_calls,
     }
     for name, value in optionals.items():
         if value is not None:
@@ -115,13 +116,14 @@ def mask_paths(paths: Iterable[str]) -> list[str]:
     return unique
 
 
-def link_changes(request: registry_pb2.UpdateInboundNumberRequest) -> dict[str, str | None]:
+def link_changes(request: registry_pb2.UpdateInboundNumberRequest) -> dict[str, Any]:
     """Mapping link -> new value (None = detach) for each path of the update mask.
 
-    ``filter_mode`` maps to its lower-case name (None when UNSPECIFIED).
+    ``filter_mode`` maps to its lower-case name (None when UNSPECIFIED);
+    ``max_concurrent_calls`` is an int (None = unlimited), the others are strings.
     """
     links = request.inbound_number
-    changes: dict[str, str | None] = {}
+    changes: dict[str, Any] = {}
     for path in mask_paths(request.update_mask.paths):
         if path == "filter_mode":
             changes[path] = enum_value(links, path)

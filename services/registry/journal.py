@@ -230,6 +230,7 @@ def decision_record(pending: PendingDecision) -> Record:
         "context_ms": _ms(context.elapsed_seconds) if context else None,
         "decision_ms": _ms(pending.elapsed_seconds),
         "replica": pending.replica[:128],
+        "capacity": decision.capacity.journal_text() if decision.capacity else None,
     }
 
 

@@ -100,6 +100,7 @@ def decision_to_proto(row: CallDecision) -> journal_pb2.CallDecision:
         ("assistant_id", row.assistant_id),
         ("reason_detail", row.reason_detail),
         ("sip_status", row.sip_status),
+        ("capacity", row.capacity),
     ):
         if value is not None:
             setattr(message, field, value)

@@ -76,6 +76,8 @@ class InboundNumber(Base):
     )
     """``blacklist`` lets every caller through but those blocked by a rule; ``whitelist`` only
     those allowed by one."""
+    max_concurrent_calls: Mapped[int | None] = mapped_column(Integer, default=None)
+    """Calls to the number routed at once (capacity_leases.py); None = unlimited."""
 
 
 COVERS_INBOUND = text("direction IN ('inbound', 'both')")
@@ -168,6 +170,9 @@ class CallDecision(Base):
     context_ms: Mapped[float | None] = mapped_column(Float, default=None)
     decision_ms: Mapped[float] = mapped_column(Float)
     replica: Mapped[str] = mapped_column(String(128))
+    capacity: Mapped[str | None] = mapped_column(String(512), default=None)
+    """How capacity decided (routing/capacity_stage.py): lease slots, full scopes, the
+    overflow step; None when no limit applied."""
 
 
 class CarrierOverrides(Base):

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.auth import Principal, Scope
+from services.common.capacity import check_max_concurrent_calls
 from services.common.errors import FieldViolation, InvalidArgument
 from services.common.ids import parse_uuid
 from services.common.orm import utcnow
@@ -37,7 +39,8 @@ from services.registry.resource_ids import (
 ASSISTANT_ID = "assistant_id"
 STRATEGY_ID = "inbound_context_strategy_id"
 FILTER_MODE = "filter_mode"
-UPDATABLE_LINKS = frozenset({ASSISTANT_ID, STRATEGY_ID, FILTER_MODE})
+MAX_CONCURRENT_CALLS = "max_concurrent_calls"
+UPDATABLE_LINKS = frozenset({ASSISTANT_ID, STRATEGY_ID, FILTER_MODE, MAX_CONCURRENT_CALLS})
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ class InboundNumbers:
         return MappingView(mapping, strategy_name, assistant_name)
 
     async def update(
-        self, principal: Principal, inbound_id: str, links: Mapping[str, str | None]
+        self, principal: Principal, inbound_id: str, links: Mapping[str, Any]
     ) -> MappingView:
         """Replace (value) or clear (None) the links named in ``links``; others are kept."""
         unknown = sorted(set(links) - UPDATABLE_LINKS)
@@ -115,7 +118,7 @@ class InboundNumbers:
             raise InvalidArgument.for_field(
                 "update_mask",
                 f"cannot update {', '.join(unknown)}: only assistant_id, "
-                "inbound_context_strategy_id and filter_mode can be updated",
+                "inbound_context_strategy_id, filter_mode and max_concurrent_calls can be updated",
             )
         if not links:
             raise InvalidArgument(
@@ -126,6 +129,9 @@ class InboundNumbers:
         if FILTER_MODE in links:
             principal.require_admin()
             filter_mode = checked_choice(FILTER_MODE, links[FILTER_MODE] or "", FILTER_MODES)
+        if MAX_CONCURRENT_CALLS in links:
+            principal.require_admin()
+            check_max_concurrent_calls(links[MAX_CONCURRENT_CALLS])
         mapping_id = _mapping_reference(inbound_id)
         assistant_name: str | None = None
         new_assistant = links.get(ASSISTANT_ID)
@@ -139,6 +145,8 @@ class InboundNumbers:
                 mapping.assistant_id = new_assistant
             if filter_mode is not None:
                 mapping.filter_mode = filter_mode
+            if MAX_CONCURRENT_CALLS in links:
+                mapping.max_concurrent_calls = links[MAX_CONCURRENT_CALLS]
             if STRATEGY_ID in links:
                 strategy_name = await _linkable_strategy_name(session, principal, new_strategy)
                 mapping.inbound_context_strategy_id = new_strategy

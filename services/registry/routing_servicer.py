@@ -7,16 +7,24 @@ import time
 from enum import Enum
 from typing import Any, Final
 
+from google.protobuf import empty_pb2
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from switchboard.common.v1 import forwarding_pb2
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from services.common import metrics, request_context
-from services.common.errors import InvalidArgument
+from services.common.errors import InvalidArgument, NotFound
 from services.common.grpc_server import ServicerContext
+from services.registry.capacity_leases import (
+    MAX_CALL_ID_LENGTH,
+    MAX_TTL,
+    MIN_TTL,
+    Lease,
+)
 from services.registry.contact_rule_values import WHITELIST
 from services.registry.journal import DecisionJournal, PendingDecision
 from services.registry.routing.caller_screening import CallerScreening
+from services.registry.routing.capacity_stage import CapacityOutcome, CapacityStage
 from services.registry.routing.context_lookup import CallerContextResult, ContextStatus
 from services.registry.routing.decision import (
     ActionSource,
@@ -65,11 +73,13 @@ class CallRoutingServicer(registry_pb2_grpc.CallRoutingServiceServicer):
         auth: EdgeAuthenticator,
         journal: DecisionJournal,
         replica: str,
+        capacity: CapacityStage,
     ) -> None:
         self._router = router
         self._auth = auth
         self._journal = journal
         self._replica = replica
+        self._capacity = capacity
 
     async def RouteCall(
         self, request: registry_pb2.RouteCallRequest, context: ServicerContext
@@ -134,6 +144,57 @@ class CallRoutingServicer(registry_pb2_grpc.CallRoutingServiceServicer):
             ],
         )
 
+    async def ReleaseCall(
+        self, request: registry_pb2.ReleaseCallRequest, context: ServicerContext
+    ) -> empty_pb2.Empty:
+        caller = await self._auth.authenticate(context.invocation_metadata())
+        _check_call_id(request.call_id)
+        await self._capacity.leases.release(request.call_id, account_id=caller.account_id)
+        return empty_pb2.Empty()
+
+    async def RenewCall(
+        self, request: registry_pb2.RenewCallRequest, context: ServicerContext
+    ) -> registry_pb2.CallLease:
+        caller = await self._auth.authenticate(context.invocation_metadata())
+        _check_call_id(request.call_id)
+        ttl = self._capacity.ttl
+        if request.HasField("ttl"):
+            ttl = request.ttl.ToTimedelta()
+            if not MIN_TTL <= ttl <= MAX_TTL:
+                raise InvalidArgument.for_field("ttl", "ttl must be between 1 s and 24 h")
+        lease = await self._capacity.leases.renew(
+            request.call_id, ttl, account_id=caller.account_id
+        )
+        if lease is None:
+            raise NotFound(f"call {request.call_id} holds no capacity lease")
+        return _lease_to_proto(lease)
+
+
+def _check_call_id(call_id: str) -> None:
+    if not 0 < len(call_id) <= MAX_CALL_ID_LENGTH:
+        raise InvalidArgument.for_field(
+            "call_id", f"call_id must be 1 to {MAX_CALL_ID_LENGTH} characters"
+        )
+
+
+def _lease_to_proto(lease: Lease) -> registry_pb2.CallLease:
+    message = registry_pb2.CallLease(
+        call_id=lease.call_id,
+        slots=[f"{slot.scope_key}#{slot.slot}" for slot in lease.slots],
+    )
+    message.expire_time.FromDatetime(lease.expires_at)
+    return message
+
+
+def _fill_capacity(message: registry_pb2.CallCapacity, outcome: CapacityOutcome) -> None:
+    message.SetInParent()
+    if outcome.lease is not None:
+        message.lease.CopyFrom(_lease_to_proto(outcome.lease))
+    message.full_scopes.extend(outcome.full_scopes)
+    message.overflow_step = outcome.overflow_step
+    if outcome.slot_free is not None:
+        message.slot_free = outcome.slot_free
+
 
 _SIMULATED_BODIES: Final[dict[int, dict[str, str]]] = {
     registry_pb2.SimulatedWebhookAnswer.VERDICT_ANSWER: {"action": "answer"},
@@ -190,6 +251,8 @@ def _to_proto(decision: Decision) -> registry_pb2.RouteCallResponse:
         _fill_context(response.caller_context, decision.caller_context)
     if decision.caller_screening is not None:
         _fill_screening(response.caller_screening, decision.caller_screening)
+    if decision.capacity is not None:
+        _fill_capacity(response.capacity, decision.capacity)
     return response
 
 

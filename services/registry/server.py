@@ -20,6 +20,7 @@ from services.common.db import (
 from services.common.grpc_server import GrpcServer, serve_until_signalled
 from services.common.local_secrets import host_of, internal_token, require_token_off_loopback
 from services.common.service_process import start_service
+from services.registry.capacity_leases import CapacityLeases
 from services.registry.carrier_servicer import CarrierOutcomeServicer
 from services.registry.carrier_settings import CarrierSettings
 from services.registry.config_changes import ChangeWatcher
@@ -32,6 +33,7 @@ from services.registry.journal_servicer import CallDecisionServicer
 from services.registry.models import MIGRATIONS_DIR
 from services.registry.numbers import InboundNumbers
 from services.registry.routing.call_targets import CallTargetCache
+from services.registry.routing.capacity_stage import CapacityStage
 from services.registry.routing.circuit_breaker import BreakerSettings, CircuitBreakers
 from services.registry.routing.decision import RejectReason, Router
 from services.registry.routing.edge_auth import EdgeAuthenticator
@@ -110,15 +112,17 @@ async def start(settings: RegistrySettings) -> GrpcServer:
             max_open_seconds=settings.webhook_circuit_open_seconds * 10,
         )
     )
+    capacity = CapacityStage(CapacityLeases(sessions), lease_seconds=settings.call_lease_seconds)
     router = Router(
         mappings,
         call_targets,
         http,
         WebhookEndpoints(http, breakers, LatencyTracker()),
         carrier,
+        capacity,
         call_context_ttl_seconds=settings.call_context_ttl_seconds,
     )
-    routing = CallRoutingServicer(router, edge_auth, journal, settings.replica_id)
+    routing = CallRoutingServicer(router, edge_auth, journal, settings.replica_id, capacity)
     watcher = ChangeWatcher(config, call_targets)
     watcher.start()
     decisions = CallDecisionServicer(DecisionJournalReader(readers), edge_auth)

@@ -94,6 +94,13 @@ class RegistrySettings(DatabaseServiceSettings):
         le=3600,
         description="Lifetime of the signed call context token minted for an accepted call.",
     )
+    call_lease_seconds: int = Field(
+        default=900,
+        ge=1,
+        le=86_400,
+        description="Lifetime of a routed call's capacity lease unless renewed (RenewCall) or "
+        "released (ReleaseCall); a crashed edge's slots free themselves after it.",
+    )
     journal_enabled: bool = Field(
         default=True, description="Append every routing decision to the decision journal."
     )

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 from types import MappingProxyType
@@ -28,7 +28,11 @@ from services.registry.call_target import (
     FallbackKind,
     Forwarding,
     Identity,
+    OverflowKind,
+    OverflowStep,
+    WebhookFallback,
 )
+from services.registry.capacity_leases import mapping_scope
 from services.registry.contact_rule_values import normalized_caller
 from services.registry.routing import (
     call_context_token,
@@ -39,6 +43,12 @@ from services.registry.routing import (
 )
 from services.registry.routing.call_targets import CallTargetCache
 from services.registry.routing.caller_screening import CallerScreening, screen
+from services.registry.routing.capacity_stage import (
+    CapacityCheck,
+    CapacityOutcome,
+    CapacityStage,
+    scopes_for,
+)
 from services.registry.routing.carrier_outcomes import CarrierAnswer, CarrierPolicy
 from services.registry.routing.context_lookup import (
     NOT_CONFIGURED,
@@ -74,6 +84,7 @@ class RejectReason(Enum):
     WEBHOOK_FAILED = "webhook_failed"
     INVALID_NUMBER = "invalid_number"
     CALLER_BLOCKED = "caller_blocked"
+    AT_CAPACITY = "at_capacity"
 
 
 class EdgeOutcome(Enum):
@@ -95,6 +106,7 @@ class ActionSource(Enum):
     HOSTED_AGENT = "hosted_agent"
     WEBHOOK = "webhook"
     WEBHOOK_FALLBACK = "webhook_fallback"
+    OVERFLOW = "overflow"
 
 
 _ROUTED_OUTCOMES: Final = MappingProxyType(
@@ -139,6 +151,8 @@ class Decision:
     """What the carrier is told of a refusal: the account's override, else the default."""
     call_context_token: str | None = None
     """The signed call context of an accepted call (see call_context_token.py)."""
+    capacity: CapacityOutcome | None = None
+    """How capacity limits decided (None when none applied; see capacity_stage.py)."""
     facts: DecisionFacts = field(default_factory=DecisionFacts)
 
     @property
@@ -202,9 +216,11 @@ class Router:
         http: OutboundHttp,
         webhooks: WebhookEndpoints,
         carrier: CarrierPolicies,
+        capacity: CapacityStage,
         *,
         call_context_ttl_seconds: int = call_context_token.DEFAULT_TTL_SECONDS,
     ) -> None:
+        self._capacity = capacity
         self._mappings = mappings
         self._targets = targets
         self._http = http
@@ -349,18 +365,139 @@ class Router:
         )
         if trace.enabled:
             trace.add(Stage.ASSISTANT, "found", f"{call.assistant_name} ({call.assistant_id})")
-        action = target.action
-        if action is None:
-            trace.add(Stage.CALL_ACTION, "none", "the identity has no incoming-call action")
-            return _reject_for(call, RejectReason.NO_CALL_ACTION, "no incoming-call action")
-        run.facts.action_version = action.updated_at
-        kind = action.kind
-        if trace.enabled:
-            trace.add(Stage.CALL_ACTION, *explain.action_step(action, run.facts.action_version))
-        if kind is ActionKind.AUTO_REJECT:
-            return _reject_for(
-                call, RejectReason.AUTO_REJECT, None, source=ActionSource.AUTO_REJECT
+        refusal = _refusal_before_acting(call, target, run)
+        if refusal is not None:
+            return refusal
+        return await self._within_capacity(call, target, run)
+
+    async def _within_capacity(self, call: _Call, target: CallTarget, run: _Run) -> Decision:
+        """The identity's decision under its and the number's limits, else its overflow chain."""
+        identity = target.identity
+        mapping = call.mapping
+        check = await self._capacity.check(
+            call.call_id,
+            scopes_for(
+                call.assistant_id,
+                identity.max_concurrent_calls,
+                mapping.inbound_id,
+                mapping.max_concurrent_calls,
+            ),
+            mapping.account_id,
+            run.options,
+            run.trace,
+            f"identity {call.assistant_id}",
+        )
+        if check.admitted:
+            outcome = CapacityOutcome() if check.limited else None
+            return await self._act_within(check, outcome, call, target, run)
+        outcome = CapacityOutcome(full_scopes=check.full_scopes)
+        if run.options.simulated:
+            outcome.slot_free = False
+        if mapping_scope(mapping.inbound_id) not in check.full_scopes:
+            for index, step in enumerate(identity.overflow_chain, start=1):
+                decision = await self._overflow(call, target, step, index, outcome, run)
+                if decision is not None:
+                    return decision
+        decision = _reject_for(
+            call, RejectReason.AT_CAPACITY, f"at capacity: {', '.join(check.full_scopes)}"
+        )
+        decision.capacity = outcome
+        return decision
+
+    async def _act_within(
+        self,
+        check: CapacityCheck,
+        outcome: CapacityOutcome | None,
+        call: _Call,
+        target: CallTarget,
+        run: _Run,
+    ) -> Decision:
+        """Act on the call action holding ``check``'s lease, given back unless routed."""
+        try:
+            decision = await self._act(call, target, run)
+        except BaseException:
+            await self._capacity.release(check)
+            raise
+        if decision.reject_reason is not None:
+            await self._capacity.release(check)
+        if outcome is not None:
+            if decision.reject_reason is None:
+                outcome.lease = check.lease
+            if run.options.simulated and outcome.slot_free is None:
+                outcome.slot_free = True
+            decision.capacity = outcome
+        return decision
+
+    async def _overflow(
+        self,
+        call: _Call,
+        target: CallTarget,
+        step: OverflowStep,
+        index: int,
+        outcome: CapacityOutcome,
+        run: _Run,
+    ) -> Decision | None:
+        """The decision of one overflow step, or None when it cannot take the call."""
+        subject = f"overflow step {index} ({step.describe()})"
+        mapping = call.mapping
+        if step.kind is OverflowKind.IDENTITY and step.value is not None:
+            other = await self._targets.get(step.value)
+            if other is None or other.identity.account_id != mapping.account_id:
+                run.trace.add(Stage.CAPACITY, "skipped", f"{subject}: no such identity")
+                outcome.tried.append(f"step {index} no such identity")
+                return None
+            other_call = replace(
+                call,
+                assistant_id=step.value,
+                assistant_name=other.identity.assistant_name,
             )
+            if _refusal_before_acting(other_call, other, run) is not None:
+                outcome.tried.append(f"step {index} takes no calls")
+                return None
+            limit = other.identity.max_concurrent_calls
+            scopes = scopes_for(step.value, limit, mapping.inbound_id, mapping.max_concurrent_calls)
+        else:
+            if step.kind is OverflowKind.WEBHOOK_FALLBACK and not _has_fallback(target):
+                run.trace.add(Stage.CAPACITY, "skipped", f"{subject}: no webhook_fallback")
+                outcome.tried.append(f"step {index} no webhook_fallback")
+                return None
+            other_call, other = call, target
+            scopes = scopes_for(None, None, mapping.inbound_id, mapping.max_concurrent_calls)
+        check = await self._capacity.check(
+            call.call_id, scopes, mapping.account_id, run.options, run.trace, subject
+        )
+        if not check.admitted:
+            outcome.tried.append(f"step {index} full")
+            return None
+        outcome.overflow_step, outcome.overflow = index, step.describe()
+        if step.kind is OverflowKind.IDENTITY:
+            return await self._act_within(check, outcome, other_call, other, run)
+        if step.kind is OverflowKind.FORWARD and step.value is not None:
+            decision = _routed(call, Verdict.FORWARD, ActionSource.OVERFLOW)
+            decision.forwarding = Forwarding("phone", step.value)
+        else:
+            action = target.action
+            fallback = action.fallback if action is not None else None
+            if action is None or fallback is None:  # not reached: checked before the lease
+                return None
+            decision = _fallback(call, action, fallback, ActionSource.OVERFLOW)
+            if decision.reject_reason is not None:
+                decision.reject_reason = RejectReason.AT_CAPACITY
+            elif decision.verdict is Verdict.ACCEPT:
+                self._sign_call_context(decision, call, target, run)
+        if decision.reject_reason is None:
+            outcome.lease = check.lease
+        else:
+            await self._capacity.release(check)
+        decision.capacity = outcome
+        return decision
+
+    async def _act(self, call: _Call, target: CallTarget, run: _Run) -> Decision:
+        """What the identity's (accepting, forwarding or webhook) call action decides."""
+        action = target.action
+        if action is None:  # not reached: _refusal_before_acting refused it
+            return _reject_for(call, RejectReason.NO_CALL_ACTION, "no incoming-call action")
+        kind = action.kind
         if kind is ActionKind.WEBHOOK:
             decision = await self._ask_webhook(call, target, action, run)
         else:
@@ -536,21 +673,46 @@ def _from_webhook(call: _Call, action: CallAction, answer: WebhookResult, trace:
         return _reject_for(
             call, RejectReason.WEBHOOK_FAILED, answer.detail, source=ActionSource.WEBHOOK
         )
-    source = ActionSource.WEBHOOK_FALLBACK
     if trace.enabled:
         trace.add(Stage.FALLBACK, *explain.fallback_step(fallback.kind))
-    if fallback.kind is FallbackKind.ACCEPT:
-        decision = _accept(call, action, fallback.client_websocket_url, source)
-    elif fallback.kind is FallbackKind.FORWARD:
-        decision = _forward(call, fallback.forwarding, source)
-    else:
-        decision = _reject_for(call, RejectReason.WEBHOOK_FAILED, None, source=source)
+    decision = _fallback(call, action, fallback, ActionSource.WEBHOOK_FALLBACK)
     if decision.reject_reason is not None:
         decision.reject_reason = RejectReason.WEBHOOK_FAILED
     decision.reason_detail = "; ".join(
         part for part in (answer.detail, "fallback applied", decision.reason_detail) if part
     )
     return decision
+
+
+def _fallback(
+    call: _Call, action: CallAction, fallback: WebhookFallback, source: ActionSource
+) -> Decision:
+    """The configured webhook fallback applied (a reject is WEBHOOK_FAILED until renamed)."""
+    if fallback.kind is FallbackKind.ACCEPT:
+        return _accept(call, action, fallback.client_websocket_url, source)
+    if fallback.kind is FallbackKind.FORWARD:
+        return _forward(call, fallback.forwarding, source)
+    return _reject_for(call, RejectReason.WEBHOOK_FAILED, None, source=source)
+
+
+def _has_fallback(target: CallTarget) -> bool:
+    return target.action is not None and target.action.fallback is not None
+
+
+def _refusal_before_acting(call: _Call, target: CallTarget, run: _Run) -> Decision | None:
+    """The refusal of an identity with no call action, or an ``auto_reject`` one (no lease is
+    taken for those); None when its action may route the call."""
+    trace = run.trace
+    action = target.action
+    if action is None:
+        trace.add(Stage.CALL_ACTION, "none", "the identity has no incoming-call action")
+        return _reject_for(call, RejectReason.NO_CALL_ACTION, "no incoming-call action")
+    run.facts.action_version = action.updated_at
+    if trace.enabled:
+        trace.add(Stage.CALL_ACTION, *explain.action_step(action, run.facts.action_version))
+    if action.kind is ActionKind.AUTO_REJECT:
+        return _reject_for(call, RejectReason.AUTO_REJECT, None, source=ActionSource.AUTO_REJECT)
+    return None
 
 
 def _accept(call: _Call, action: CallAction, url: str | None, source: ActionSource) -> Decision:

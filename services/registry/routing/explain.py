@@ -35,6 +35,7 @@ class Stage(Enum):
     CALLER_SCREENING = "caller_screening"
     ASSISTANT = "assistant"
     CALL_ACTION = "call_action"
+    CAPACITY = "capacity"
     WEBHOOK = "webhook"
     FALLBACK = "fallback"
     CALLER_CONTEXT = "caller_context"

@@ -25,6 +25,7 @@ class ActiveMapping:
     strategy: StrategyRef | None
     filter_mode: str = "blacklist"
     caller_rule: MatchedRule | None = None
+    max_concurrent_calls: int | None = None
 
 
 _ACTIVE: Final = text(f"{InboundNumber.__tablename__}.active")
@@ -51,6 +52,7 @@ def _statement(*, scoped: bool) -> Select[Any]:
             InboundNumber.filter_mode,
             ContactRule.id,
             ContactRule.action,
+            InboundNumber.max_concurrent_calls,
         )
         .outerjoin(
             InboundContextStrategy,
@@ -118,4 +120,4 @@ def _mapping(row: tuple[Any, ...]) -> ActiveMapping:
         else None
     )
     rule = MatchedRule(str(row[8]), str(row[9])) if row[8] is not None else None
-    return ActiveMapping(str(row[0]), str(row[1]), row[2], strategy, str(row[7]), rule)
+    return ActiveMapping(str(row[0]), str(row[1]), row[2], strategy, str(row[7]), rule, row[10])

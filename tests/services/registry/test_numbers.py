@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
+from typing import Any
 
 import grpc
 import pytest
@@ -55,7 +56,7 @@ async def test_update_mask_semantics(stack: Stack, tenant: Tenant) -> None:
     mapping = await assign(stack, tenant, fresh_number())
     stub = numbers_stub(stack)
 
-    async def update(paths: list[str], **links: str) -> registry_pb2.InboundNumber:
+    async def update(paths: list[str], **links: Any) -> registry_pb2.InboundNumber:
         result: registry_pb2.InboundNumber = await stub.UpdateInboundNumber(
             registry_pb2.UpdateInboundNumberRequest(
                 inbound_id=mapping.id,
