@@ -148,6 +148,10 @@ CASES: dict[str, Case] = {
     "POST /v1/calls:route": Case(lambda w: "/v1/calls:route", _route_body),
     "POST /v1/calls:simulate": Case(lambda w: "/v1/calls:simulate", _route_body),
     "GET /v1/calls/{call_id}/decision": Case(lambda w: f"/v1/calls/{w.call_id}/decision"),
+    "POST /v1/calls/{call_id}:release": Case(
+        lambda w: f"/v1/calls/{w.call_id}:release", lambda w: {}
+    ),
+    "POST /v1/calls/{call_id}:renew": Case(lambda w: f"/v1/calls/{w.call_id}:renew", lambda w: {}),
     "GET /v1/decisions": Case(lambda w: "/v1/decisions"),
     "GET /api/v1/phone/carrier-outcomes": Case(lambda w: "/api/v1/phone/carrier-outcomes"),
     "PUT /api/v1/phone/carrier-outcomes": Case(
@@ -199,6 +203,9 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "POST /inbound_context_strategy/create": (200, 403),
     "POST /v1/calls:route": (200, 403),
     "POST /v1/calls:simulate": (200, 403),
+    # Release is idempotent and scoped to the caller's account: nothing of ours is freed.
+    "POST /v1/calls/{call_id}:release": (204, 403),
+    "POST /v1/calls/{call_id}:renew": (404, 403),
     "PUT /api/v1/phone/incoming-call-action": (404, 403),
     "GET /api/v1/phone/carrier-outcomes": (200, 403),
     "PUT /api/v1/phone/carrier-outcomes": (200, 403),

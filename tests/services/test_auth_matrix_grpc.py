@@ -102,6 +102,8 @@ REQUESTS: dict[str, Callable[[World], dict[str, Any]]] = {
         "caller_number": "+14155550123",
         "service": "exotel",
     },
+    "CallRoutingService/ReleaseCall": lambda w: {"call_id": w.call_id},
+    "CallRoutingService/RenewCall": lambda w: {"call_id": w.call_id},
     "CallRoutingService/SimulateCall": lambda w: {
         "call": {
             "inbound_number": w.phone_number,
@@ -166,6 +168,8 @@ EXPECTED: dict[str, tuple[Code, Code]] = {
     "InboundContextStrategyService/DeleteInboundContextStrategy": (NOT_FOUND, DENIED),
     "CallRoutingService/RouteCall": (OK, DENIED),
     "CallRoutingService/SimulateCall": (OK, DENIED),
+    "CallRoutingService/ReleaseCall": (OK, DENIED),
+    "CallRoutingService/RenewCall": (NOT_FOUND, DENIED),
     "ContactRuleService/CreateContactRule": (NOT_FOUND, NOT_FOUND),
     "ContactRuleService/GetContactRule": (NOT_FOUND, NOT_FOUND),
     "ContactRuleService/ListContactRules": (NOT_FOUND, NOT_FOUND),

@@ -19,6 +19,7 @@ FIELDS = {
     "sip_status",
     "decision_id",
     "call_context_token",
+    "capacity",
     "client_websocket_url",
     "forwarding_target_type",
     "forwarding_phone_number",
