@@ -134,6 +134,8 @@ class CapacityStage:
         """A lease in every scope (or, simulated, whether one is free); ``subject`` names what
         is checked in the trace (``identity X``, ``overflow step 2``)."""
         if not scopes:
+            if trace.enabled:
+                trace.add(Stage.CAPACITY, "unlimited", f"{subject}: no max_concurrent_calls")
             return NO_LIMITS
         if options.simulated:
             full = tuple(

@@ -452,6 +452,7 @@ class Router:
                 assistant_name=other.identity.assistant_name,
             )
             if _refusal_before_acting(other_call, other, run) is not None:
+                run.trace.add(Stage.CAPACITY, "skipped", f"{subject}: it takes no calls")
                 outcome.tried.append(f"step {index} takes no calls")
                 return None
             limit = other.identity.max_concurrent_calls

@@ -113,6 +113,7 @@ async def test_steps_of_an_accepted_call_name_each_stage_in_order(
         ("caller_screening", "allow"),
         ("assistant", "found"),
         ("call_action", "auto_accept"),
+        ("capacity", "unlimited"),
         ("caller_context", "not_configured"),
         ("call_context", "not_signed"),
         ("outcome", "accept"),
