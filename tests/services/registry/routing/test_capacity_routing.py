@@ -420,3 +420,34 @@ async def _journaled(
         return response.status_code == 200 and expected in (response.json()["capacity"] or "")
 
     return await eventually(found, timeout=10)
+
+
+async def test_the_vyom_update_sets_the_mappings_limit_and_refuses_bad_ones(
+    routing: RoutingStack, account: CreatedAccount
+) -> None:
+    mapping = await factories.routed_identity(
+        routing.stack, account.account_id, "auto_accept", client_websocket_url=WSS
+    )
+    url = f"/inbound/update/{mapping.inbound_id}"
+    headers = {"Authorization": f"Bearer {account.api_key}"}
+    for bad in (0, 10_001, "2"):
+        refused = await routing.http.patch(url, json={"max_concurrent_calls": bad}, headers=headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["success"] is False
+    ok = await routing.http.patch(url, json={"max_concurrent_calls": 1}, headers=headers)
+    assert ok.status_code == 200, ok.text
+    assert list(ok.json()["data"]) == ["inbound_id", "assistant_id", "inbound_context_strategy_id"]
+    await routing.route(mapping.number, call_id=call_id())
+    busy = await routing.route(mapping.number, call_id=call_id())
+    assert list(busy.capacity.full_scopes) == [mapping_scope(mapping.inbound_id)]
+    numbers = registry_pb2_grpc.InboundNumberServiceStub(routing.channel)
+    with pytest.raises(grpc.aio.AioRpcError) as invalid:
+        await numbers.UpdateInboundNumber(
+            pb.UpdateInboundNumberRequest(
+                inbound_id=mapping.inbound_id,
+                inbound_number=pb.InboundNumberLinks(max_concurrent_calls=-3),
+                update_mask=FieldMask(paths=["max_concurrent_calls"]),
+            ),
+            metadata=(("x-api-key", account.api_key),),
+        )
+    assert invalid.value.code() == grpc.StatusCode.INVALID_ARGUMENT
