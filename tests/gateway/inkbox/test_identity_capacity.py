@@ -181,6 +181,7 @@ async def test_grpc_refuses_bad_capacity_with_invalid_argument(
     # The registry learns both through ResolveCallTarget's CallTarget.
     internal = config_pb2_grpc.ConfigInternalServiceStub(stack.config_channel)
     target = await internal.ResolveCallTarget(
-        config_pb2.ResolveCallTargetRequest(identity_id=identity.id), metadata=INTERNAL_METADATA
+        config_pb2.ResolveCallTargetRequest(agent_identity_id=identity.id),
+        metadata=INTERNAL_METADATA,
     )
     assert target.agent_identity.max_concurrent_calls == 4
