@@ -376,6 +376,8 @@ async def test_rest_route_release_and_renew(routing: RoutingStack, account: Crea
     capacity = routed.json()["capacity"]
     holder = routed.json()["call_id"]
     assert capacity["lease"]["call_id"] == holder and capacity["overflow_step"] == 0
+    held = capacity["lease"]["slots"][0]
+    assert await _journaled(routing, account, holder, f"lease {held} until ")
     busy = (await routing.http.post("/v1/calls:route", json=body, headers=headers)).json()
     assert (busy["reject_reason"], busy["edge_outcome"], busy["sip_status"]) == (
         "at_capacity",
