@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from services.common.errors import InvalidArgument
-from services.registry.routing.business_hours import (
+from services.common.business_hours import (
     BusinessHours,
     Weekday,
     check,
