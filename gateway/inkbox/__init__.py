@@ -1,11 +1,12 @@
 """Inkbox-dialect routes (``/api/v1/...`` and ``/api/whoami``): call actions, identities, keys,
-phone numbers and their contact rules, carrier outcomes."""
+business hours, phone numbers and their contact rules, carrier outcomes."""
 
 from fastapi import APIRouter
 
 from gateway.dialects import InkboxRoute
 from gateway.inkbox import (
     api_keys,
+    business_hours,
     call_actions,
     carrier_outcomes,
     contact_rules,
@@ -22,6 +23,7 @@ for _module in (
     identities,
     api_keys,
     signing_keys,
+    business_hours,
     phone_numbers,
     contact_rules,
     carrier_outcomes,

@@ -139,7 +139,7 @@ def check_rules(config: CallActionConfig) -> None:
             "secondary_webhook_url",
             "secondary_webhook_url must differ from incoming_call_webhook_url",
         )
-    _check_destination(
+    check_destination(
         "",
         Destination(
             config.forwarding_target_type,
@@ -183,7 +183,7 @@ def _check_fallback(fallback: Fallback, client_websocket_url: str | None) -> Non
             f'{prefix}client_websocket_url must be null unless {prefix}action is "accept"',
         )
     if fallback.action == "forward":
-        _check_destination(prefix, destination, required_by=f'{prefix}action "forward"')
+        check_destination(prefix, destination, required_by=f'{prefix}action "forward"')
     elif destination != Destination():
         raise InvalidArgument.for_field(
             f"{prefix}forwarding_target_type",
@@ -191,7 +191,7 @@ def _check_fallback(fallback: Fallback, client_websocket_url: str | None) -> Non
         )
 
 
-def _check_destination(prefix: str, destination: Destination, required_by: str | None) -> None:
+def check_destination(prefix: str, destination: Destination, required_by: str | None) -> None:
     """Exactly one destination matching its type; required when ``required_by`` says so."""
     kind = f"{prefix}forwarding_target_type"
     phone = f"{prefix}forwarding_phone_number"
@@ -238,7 +238,7 @@ def _check_formats(written: dict[str, Any], *, allow_private_urls: bool) -> None
         webhook = written.get(name)
         if webhook is not None:
             check_url(webhook, name, schemes=WEBHOOK_SCHEMES, allow_private=allow_private_urls)
-    _check_destination_formats(
+    check_destination_formats(
         "",
         Destination(
             None, written.get("forwarding_phone_number"), written.get("forwarding_sip_uri")
@@ -254,14 +254,14 @@ def _check_formats(written: dict[str, Any], *, allow_private_urls: bool) -> None
                 schemes=WEBSOCKET_SCHEMES,
                 allow_private=allow_private_urls,
             )
-        _check_destination_formats(
+        check_destination_formats(
             "webhook_fallback.",
             Destination(None, fallback.forwarding_phone_number, fallback.forwarding_sip_uri),
             allow_private_urls=allow_private_urls,
         )
 
 
-def _check_destination_formats(
+def check_destination_formats(
     prefix: str, destination: Destination, *, allow_private_urls: bool
 ) -> None:
     if destination.phone_number is not None:

@@ -1,4 +1,4 @@
-"""``ResolveCallTarget``'s read: identity, call action and signing key in one query."""
+"""``ResolveCallTarget``'s read: identity, call action, signing key, business hours: one query."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ from typing import Any, Final
 from sqlalchemy import Select, bindparam, select
 
 from services.common.point_reads import PointReader
-from services.config.models import AgentIdentity, IdentitySigningKey, IncomingCallAction
+from services.config.models import (
+    AgentIdentity,
+    IdentityBusinessHours,
+    IdentitySigningKey,
+    IncomingCallAction,
+)
 
 _IDENTITY_COLUMNS: Final = tuple(AgentIdentity.__table__.columns)
 _ACTION_COLUMNS: Final = tuple(IncomingCallAction.__table__.columns)
@@ -17,9 +22,18 @@ _ACTION_KEY: Final = _ACTION_COLUMNS.index(IncomingCallAction.__table__.c.agent_
 
 def _statement() -> Select[Any]:
     return (
-        select(*_IDENTITY_COLUMNS, *_ACTION_COLUMNS, IdentitySigningKey.secret)
+        select(
+            *_IDENTITY_COLUMNS,
+            *_ACTION_COLUMNS,
+            IdentitySigningKey.secret,
+            IdentityBusinessHours.schedule,
+            IdentityBusinessHours.outside_action,
+        )
         .outerjoin(IncomingCallAction, IncomingCallAction.agent_identity_id == AgentIdentity.id)
         .outerjoin(IdentitySigningKey, IdentitySigningKey.agent_identity_id == AgentIdentity.id)
+        .outerjoin(
+            IdentityBusinessHours, IdentityBusinessHours.agent_identity_id == AgentIdentity.id
+        )
         .where(AgentIdentity.id == bindparam("identity_id"))
     )
 
@@ -34,6 +48,7 @@ class ResolvedTarget:
     identity: AgentIdentity
     action: IncomingCallAction | None
     signing_key: str | None
+    business_hours: IdentityBusinessHours | None = None
 
 
 class CallTargetReader:
@@ -55,7 +70,15 @@ class CallTargetReader:
             if row[identities + _ACTION_KEY] is not None
             else None
         )
-        return ResolvedTarget(identity, action, row[actions])
+        schedule, outside_action = row[actions + 1], row[actions + 2]
+        hours = (
+            IdentityBusinessHours(
+                agent_identity_id=identity.id, schedule=schedule, outside_action=outside_action
+            )
+            if schedule is not None
+            else None
+        )
+        return ResolvedTarget(identity, action, row[actions], hours)
 
 
 def _values(columns: tuple[Any, ...], values: tuple[Any, ...]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 Every read-write session of the config process is a :class:`TrackedSession`. Its
 flushes are inspected for the rows a registry caches (an identity, its call action,
-its signing key, a revoked API key); after the commit those changes are
+its signing key, its business hours, a revoked API key); after the commit those changes are
 appended to the process's :class:`ChangeLog`, in commit order, and every open
 ``WatchChanges`` stream is woken. A rolled-back transaction publishes nothing.
 """
@@ -21,7 +21,13 @@ from sqlalchemy.orm import Session
 from switchboard.config.v1 import config_pb2
 
 from services.common.settings import CHANGE_HEARTBEAT_SECONDS
-from services.config.models import AgentIdentity, ApiKey, IdentitySigningKey, IncomingCallAction
+from services.config.models import (
+    AgentIdentity,
+    ApiKey,
+    IdentityBusinessHours,
+    IdentitySigningKey,
+    IncomingCallAction,
+)
 
 CALL_TARGET: Final = config_pb2.CONFIG_CHANGE_KIND_CALL_TARGET
 ACCOUNT: Final = config_pb2.CONFIG_CHANGE_KIND_ACCOUNT
@@ -140,7 +146,7 @@ def changes_in_flush(session: Session) -> list[Change]:
         elif isinstance(instance, AgentIdentity):
             if instance not in session.new:
                 found.append((CALL_TARGET, instance.id))
-        elif isinstance(instance, IdentitySigningKey):
+        elif isinstance(instance, IdentitySigningKey | IdentityBusinessHours):
             found.append((CALL_TARGET, instance.agent_identity_id))
         elif isinstance(instance, ApiKey) and instance not in session.new:
             state = inspect(instance)

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Final
 
 from google.protobuf import empty_pb2
+from google.protobuf import json_format
 from google.protobuf.message import Message
 from switchboard.common.v1 import forwarding_pb2
 from switchboard.config.v1 import config_pb2
@@ -13,10 +14,16 @@ from switchboard.config.v1 import config_pb2
 from services.common.errors import InvalidArgument
 from services.common.proto_time import to_timestamp
 from services.config import overflow
+from services.config.business_hours import OutsideAction
 from services.config.call_actions import FIELDS, FORWARDING_FIELDS, CallActionConfig, Fallback
 from services.config.identities import CLEARED_DISPLAY_NAME, IdentityView
 from services.config.identity_read import IdentityRow
-from services.config.models import AgentIdentity, ApiKey, IncomingCallAction
+from services.config.models import (
+    AgentIdentity,
+    ApiKey,
+    IdentityBusinessHours,
+    IncomingCallAction,
+)
 from services.config.signing_keys import NewSigningKey, SigningKeyStatus
 
 ACTION_TYPES = {
@@ -37,6 +44,13 @@ FALLBACK_ACTIONS = {
     "accept": config_pb2.CALL_FALLBACK_ACTION_ACCEPT,
     "forward": config_pb2.CALL_FALLBACK_ACTION_FORWARD,
     "reject": config_pb2.CALL_FALLBACK_ACTION_REJECT,
+}
+
+OUTSIDE_HOURS_ACTIONS = {
+    "reject": config_pb2.OUTSIDE_HOURS_ACTION_TYPE_REJECT,
+    "forward": config_pb2.OUTSIDE_HOURS_ACTION_TYPE_FORWARD,
+    "identity": config_pb2.OUTSIDE_HOURS_ACTION_TYPE_IDENTITY,
+    "webhook": config_pb2.OUTSIDE_HOURS_ACTION_TYPE_WEBHOOK,
 }
 
 API_KEY_STATUSES = {
@@ -101,7 +115,52 @@ def identity_view_to_proto(view: IdentityView) -> config_pb2.AgentIdentity:
     if view.signing_key_created_at is not None:
         message.signing_key_configured = True
         message.signing_key_create_time.CopyFrom(to_timestamp(view.signing_key_created_at))
+    if view.business_hours is not None:
+        message.business_hours.CopyFrom(business_hours_to_proto(view.business_hours))
     return message
+
+
+def business_hours_to_proto(row: IdentityBusinessHours) -> config_pb2.BusinessHours:
+    """The BusinessHours message of a row (times only when the row carries them)."""
+    message = config_pb2.BusinessHours(agent_identity_id=row.agent_identity_id)
+    json_format.ParseDict(row.schedule, message.schedule)
+    outside = OutsideAction.from_json(row.outside_action)
+    action = message.outside_hours_action
+    action.action = OUTSIDE_HOURS_ACTIONS[outside.action or "reject"]
+    if outside.forwarding_target_type is not None:
+        action.forwarding_target_type = FORWARDING_TARGET_TYPES[outside.forwarding_target_type]
+    for name in ("forwarding_phone_number", "forwarding_sip_uri", "agent_identity_id"):
+        value = getattr(outside, name)
+        if value is not None:
+            setattr(action, name, value)
+    if outside.incoming_call_webhook_url is not None:
+        action.incoming_call_webhook_url = outside.incoming_call_webhook_url
+    if row.created_at is not None:
+        message.create_time.CopyFrom(to_timestamp(row.created_at))
+    if row.updated_at is not None:
+        message.update_time.CopyFrom(to_timestamp(row.updated_at))
+    return message
+
+
+def business_hours_update(
+    request: config_pb2.UpdateAgentIdentityBusinessHoursRequest,
+) -> tuple[dict[str, object], OutsideAction]:
+    """The schedule (its JSON form, validated by the service) and outside-hours action sent."""
+    given = request.business_hours
+    schedule = json_format.MessageToDict(given.schedule, preserving_proto_field_name=True)
+    message = given.outside_hours_action
+    field = "business_hours.outside_hours_action"
+    outside = OutsideAction(
+        action=_enum_name(_OUTSIDE_NAMES, message.action, f"{field}.action"),
+        forwarding_target_type=_enum_name(
+            _TARGET_NAMES, message.forwarding_target_type, f"{field}.forwarding_target_type"
+        ),
+        forwarding_phone_number=_optional(message, "forwarding_phone_number"),
+        forwarding_sip_uri=_optional(message, "forwarding_sip_uri"),
+        agent_identity_id=_optional(message, "agent_identity_id"),
+        incoming_call_webhook_url=_optional(message, "incoming_call_webhook_url"),
+    )
+    return schedule, outside
 
 
 def call_action_to_proto(action: IncomingCallAction) -> config_pb2.IncomingCallAction:
@@ -182,6 +241,7 @@ def _names(values: Mapping[str, int]) -> dict[int, str]:
 _ACTION_NAMES: Final = _names(ACTION_TYPES)
 _TARGET_NAMES: Final = _names(FORWARDING_TARGET_TYPES)
 _FALLBACK_NAMES: Final = _names(FALLBACK_ACTIONS)
+_OUTSIDE_NAMES: Final = _names(OUTSIDE_HOURS_ACTIONS)
 
 _RENAMED_PATHS: Final = {"action": "incoming_call_action", "webhook_timeout_ms": "webhook_timeout"}
 CALL_ACTION_PATHS: Final = {_RENAMED_PATHS.get(name, name): name for name in FIELDS}

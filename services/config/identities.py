@@ -19,6 +19,7 @@ from services.config import repository
 from services.config.access import check_own_identity, visible
 from services.config.models import AgentIdentity
 from services.config.overflow import Step, checked_chain
+from services.config.models import AgentIdentity, IdentityBusinessHours
 from services.config.validation import check_length, normalize_handle
 
 CLEARED_DISPLAY_NAME: Final = ""
@@ -35,6 +36,7 @@ class IdentityView:
 
     identity: AgentIdentity
     signing_key_created_at: datetime | None = None
+    business_hours: IdentityBusinessHours | None = None
 
 
 @dataclass(frozen=True)
@@ -97,9 +99,11 @@ async def list_identities(
     paging = PageRequest.parse("ListAgentIdentities", [], requested_page_size, page_token)
     async with readers() as session:
         rows = await repository.list_identities(session, principal.account_id, paging)
-        keys = await repository.signing_key_times(session, [row.id for row in rows])
+        ids = [row.id for row in rows]
+        keys = await repository.signing_key_times(session, ids)
+        hours = await repository.business_hours_of(session, ids)
     page = paging.page(rows, row_cursor)
-    views = [IdentityView(row, keys.get(row.id)) for row in page.items]
+    views = [IdentityView(row, keys.get(row.id), hours.get(row.id)) for row in page.items]
     return IdentityPage(views, page.next_page_token)
 
 
@@ -171,7 +175,8 @@ async def _by_handle(session: AsyncSession, principal: Principal, raw: str) -> A
 
 async def _view(session: AsyncSession, identity: AgentIdentity) -> IdentityView:
     key = await repository.get_signing_key(session, identity.id)
-    return IdentityView(identity, key.created_at if key is not None else None)
+    hours = await repository.get_business_hours(session, identity.id)
+    return IdentityView(identity, key.created_at if key is not None else None, hours)
 
 
 def _display_name(value: str | None, handle: str) -> str:

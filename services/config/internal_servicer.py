@@ -24,7 +24,11 @@ from services.common.point_reads import PointReader
 from services.config.authentication import Authenticator
 from services.config.call_target_read import CallTargetReader
 from services.config.changes import ChangeLog
-from services.config.convert import call_action_to_proto, identity_to_proto
+from services.config.convert import (
+    business_hours_to_proto,
+    call_action_to_proto,
+    identity_to_proto,
+)
 from services.config.identity_read import IdentityBatchReader
 from services.config.settings import ConfigSettings
 
@@ -104,6 +108,8 @@ class ConfigInternalServicer(config_pb2_grpc.ConfigInternalServiceServicer):
             target.incoming_call_action.CopyFrom(call_action_to_proto(resolved.action))
         if resolved.signing_key is not None:
             target.webhook_signing_key = resolved.signing_key
+        if resolved.business_hours is not None:
+            target.business_hours.CopyFrom(business_hours_to_proto(resolved.business_hours))
         return target
 
     async def WatchChanges(

@@ -120,5 +120,24 @@ class IdentitySigningKey(Base):
     """When the key was created or last rotated (the Inkbox ``created_at``)."""
 
 
+class IdentityBusinessHours(Base):
+    """An identity's business hours and outside-hours action (none: always open).
+
+    ``schedule`` is the JSON form of ``services.common.business_hours`` and
+    ``outside_action`` that of ``services.config.business_hours.OutsideAction``, both
+    validated on every write.
+    """
+
+    __tablename__ = "identity_business_hours"
+
+    agent_identity_id: Mapped[str] = mapped_column(
+        UUIDString(), ForeignKey("agent_identities.id", ondelete="CASCADE"), primary_key=True
+    )
+    schedule: Mapped[dict[str, Any]] = mapped_column(JSON)
+    outside_action: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
 IDEMPOTENCY_KEYS = idempotency_table(Base.metadata)
 """Stored responses of idempotent writes (see services.common.idempotency)."""

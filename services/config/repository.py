@@ -16,6 +16,7 @@ from services.config.models import (
     Account,
     AgentIdentity,
     ApiKey,
+    IdentityBusinessHours,
     IdentitySigningKey,
     IncomingCallAction,
 )
@@ -217,3 +218,55 @@ async def newest_signing_key_time(session: AsyncSession, account_id: str) -> dat
     )
     newest: datetime | None = result.scalar_one_or_none()
     return newest
+
+
+async def get_business_hours(
+    session: AsyncSession, identity_id: str
+) -> IdentityBusinessHours | None:
+    """The identity's business hours, if any."""
+    return await session.get(IdentityBusinessHours, identity_id)
+
+
+async def save_business_hours(
+    session: AsyncSession,
+    identity_id: str,
+    schedule: dict[str, Any],
+    outside_action: dict[str, Any],
+) -> IdentityBusinessHours:
+    """Insert or replace the identity's business hours (the identity row is locked)."""
+    row = await session.get(IdentityBusinessHours, identity_id)
+    if row is None:
+        row = IdentityBusinessHours(
+            agent_identity_id=identity_id, schedule=schedule, outside_action=outside_action
+        )
+        session.add(row)
+    else:
+        row.schedule, row.outside_action = schedule, outside_action
+        row.updated_at = utcnow()
+    await session.flush()
+    await session.refresh(row)
+    return row
+
+
+async def delete_business_hours(session: AsyncSession, identity_id: str) -> bool:
+    """Remove the identity's business hours; False when it had none."""
+    row = await session.get(IdentityBusinessHours, identity_id)
+    if row is None:
+        return False
+    await session.delete(row)
+    await session.flush()
+    return True
+
+
+async def business_hours_of(
+    session: AsyncSession, identity_ids: Sequence[str]
+) -> dict[str, IdentityBusinessHours]:
+    """identity id -> its business hours, for those of ``identity_ids`` that have some."""
+    if not identity_ids:
+        return {}
+    result = await session.execute(
+        select(IdentityBusinessHours).where(
+            IdentityBusinessHours.agent_identity_id.in_(identity_ids)
+        )
+    )
+    return {row.agent_identity_id: row for row in result.scalars().all()}

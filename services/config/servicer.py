@@ -11,10 +11,12 @@ from switchboard.config.v1 import config_pb2, config_pb2_grpc
 from services.common import idempotency
 from services.common.errors import InvalidArgument
 from services.common.grpc_server import ServicerContext as Context
-from services.config import api_keys, call_actions, identities, signing_keys
+from services.config import api_keys, business_hours, call_actions, identities, signing_keys
 from services.config.authentication import Authenticator
 from services.config.convert import (
     api_key_to_proto,
+    business_hours_to_proto,
+    business_hours_update,
     call_action_to_proto,
     call_action_update,
     identity_view_to_proto,
@@ -212,6 +214,43 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
         return await idempotency.once(
             self._sessions, principal, request, config_pb2.SigningKey, rotate
         )
+
+    async def GetAgentIdentityBusinessHours(
+        self, request: config_pb2.GetAgentIdentityBusinessHoursRequest, context: Context
+    ) -> config_pb2.BusinessHours:
+        principal = await self._authenticator.authenticate_call(context)
+        row = await business_hours.get_business_hours(
+            self._readers, principal, request.agent_handle
+        )
+        return business_hours_to_proto(row)
+
+    async def UpdateAgentIdentityBusinessHours(
+        self, request: config_pb2.UpdateAgentIdentityBusinessHoursRequest, context: Context
+    ) -> config_pb2.BusinessHours:
+        principal = await self._authenticator.authenticate_call(context)
+        schedule, outside = business_hours_update(request)
+
+        async def update() -> config_pb2.BusinessHours:
+            row = await business_hours.set_business_hours(
+                self._sessions,
+                principal,
+                request.agent_handle,
+                schedule,
+                outside,
+                allow_private_urls=self._settings.allow_private_urls,
+            )
+            return business_hours_to_proto(row)
+
+        return await idempotency.once(
+            self._sessions, principal, request, config_pb2.BusinessHours, update
+        )
+
+    async def DeleteAgentIdentityBusinessHours(
+        self, request: config_pb2.DeleteAgentIdentityBusinessHoursRequest, context: Context
+    ) -> empty_pb2.Empty:
+        principal = await self._authenticator.authenticate_call(context)
+        await business_hours.delete_business_hours(self._sessions, principal, request.agent_handle)
+        return empty_pb2.Empty()
 
     async def GetOrganizationSigningKey(
         self, request: config_pb2.GetOrganizationSigningKeyRequest, context: Context
