@@ -39,6 +39,15 @@ def decision_json(response: registry_pb2.RouteCallResponse) -> dict[str, Any]:
             "overflow_step": held.overflow_step,
             "slot_free": optional(held, "slot_free"),
         }
+    hours: dict[str, Any] | None = None
+    if response.HasField("business_hours"):
+        checked = response.business_hours
+        hours = {
+            "open": checked.open,
+            "time_zone": checked.time_zone,
+            "local_time": checked.local_time,
+            "holiday": checked.holiday,
+        }
     return {
         "call_id": response.call_id,
         "decision": enum_text(response, "decision"),
@@ -59,6 +68,7 @@ def decision_json(response: registry_pb2.RouteCallResponse) -> dict[str, Any]:
         "decision_id": response.decision_id,
         "call_context_token": optional(response, "call_context_token"),
         "capacity": capacity,
+        "business_hours": hours,
     }
 
 

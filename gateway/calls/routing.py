@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Final, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from gateway.calls.convert import decision_json, simulation_json
@@ -41,6 +41,7 @@ RejectReasonName = Literal[
     "invalid_number",
     "caller_blocked",
     "at_capacity",
+    "outside_hours",
 ]
 """``RejectReason`` in registry.proto, lower-case without its prefix."""
 EdgeOutcomeName = Literal["bridge", "forward", "temporarily_unavailable", "busy", "rejected"]
@@ -109,6 +110,15 @@ class CallCapacityBody(BaseModel):
     )
 
 
+class BusinessHoursCheckBody(BaseModel):
+    """Whether the call arrived within the assistant's business hours."""
+
+    open: bool = Field(description="False: the outside-hours action decided.")
+    time_zone: str = Field(description="The schedule's IANA time zone.")
+    local_time: str = Field(description="The call's local time, RFC 3339 with its offset.")
+    holiday: bool = Field(description="Whether the local date is one of the holidays.")
+
+
 class RouteCallResult(BaseModel):
     """The routing decision (see ``RouteCallResponse`` in registry.proto)."""
 
@@ -132,6 +142,7 @@ class RouteCallResult(BaseModel):
             "webhook",
             "webhook_fallback",
             "overflow",
+            "outside_hours",
         ]
         | None
     )
@@ -155,6 +166,11 @@ class RouteCallResult(BaseModel):
     capacity: CallCapacityBody | None = Field(
         default=None,
         description="Null when neither the assistant nor the number has max_concurrent_calls.",
+    )
+    business_hours: BusinessHoursCheckBody | None = Field(
+        default=None,
+        description="The assistant's business-hours check; null when it has no business "
+        "hours (always open) or routing stopped before the assistant was known.",
     )
 
 
@@ -212,6 +228,11 @@ class SimulateCallBody(RouteCallBody):
     webhook_answer: SimulatedWebhookAnswerBody | None = Field(
         default=None, description="The webhook's answer to assume instead of asking it."
     )
+    call_time: AwareDatetime | None = Field(
+        default=None,
+        description="Simulate the call at this moment (RFC 3339 with an offset) instead of "
+        "now: business hours are checked at it.",
+    )
 
 
 class ExplainStepResult(BaseModel):
@@ -223,6 +244,7 @@ class ExplainStepResult(BaseModel):
         "mapping",
         "caller_screening",
         "assistant",
+        "business_hours",
         "call_action",
         "capacity",
         "webhook",
@@ -265,6 +287,8 @@ async def simulate_call(body: SimulateCallBody, request: Request) -> FastJSONRes
         ask_webhook=body.ask_webhook,
         look_up_context=body.look_up_context,
     )
+    if body.call_time is not None:
+        message.call_time.FromDatetime(body.call_time)
     if body.webhook_answer is not None:
         message.webhook_answer.verdict = _SIMULATED_VERDICTS[body.webhook_answer.verdict]
         if body.webhook_answer.client_websocket_url is not None:

@@ -18,7 +18,8 @@ from gateway.idempotency import IDEMPOTENT_RESPONSES, IdempotencyKey
 from gateway.inkbox.call_actions import Phone, SipUri, TargetType, Url
 from gateway.inkbox.common import config_stub
 from gateway.inkbox.identities import HandlePath
-from gateway.messages import Text, enum_number, enum_text, optional, timestamp
+from gateway.messages import enum_number, enum_text, optional, timestamp
+from gateway.rest_text import Text
 from gateway.rpc import call
 
 router = APIRouter(route_class=InkboxRoute, tags=["business hours"])

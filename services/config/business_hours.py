@@ -16,6 +16,7 @@ from services.common.auth import Principal
 from services.common.business_hours import parse_business_hours
 from services.common.errors import InvalidArgument, NotFound
 from services.common.ids import parse_uuid
+from services.common.urls import WEBHOOK_SCHEMES
 from services.config import repository
 from services.config.access import check_own_identity, visible
 from services.config.call_actions import (
@@ -26,7 +27,7 @@ from services.config.call_actions import (
 )
 from services.config.identities import find_by_handle
 from services.config.models import AgentIdentity, IdentityBusinessHours
-from services.config.validation import WEBHOOK_SCHEMES, check_url
+from services.config.validation import check_url
 
 OUTSIDE_ACTIONS: Final = ("reject", "forward", "identity", "webhook")
 SCHEDULE_FIELD: Final = "business_hours.schedule"

@@ -1,4 +1,4 @@
-"""What routing knows of an agent identity: its call action and signing key, free of protobuf.
+"""What routing knows of an agent identity: call action, signing key, business hours; no protobuf.
 
 The registry's config client (``config_client.py``) builds these from config's
 ``CallTarget``/``AgentIdentity`` messages; routing, the webhook and the caches use only them.
@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+
+from services.common.business_hours import BusinessHours
 
 
 class ActionKind(Enum):
@@ -112,10 +114,43 @@ class CallAction:
     """Append the signed call context to the ``wss://`` URL handed out."""
 
 
+class OutsideKind(Enum):
+    """What happens to a call outside business hours (``OutsideHoursActionType``)."""
+
+    REJECT = "reject"
+    FORWARD = "forward"
+    IDENTITY = "identity"
+    WEBHOOK = "webhook"
+
+
+@dataclass(frozen=True, slots=True)
+class OutsideHoursAction:
+    """The outside-hours action; ``kind`` None for one this registry does not know (rejects)."""
+
+    kind: OutsideKind | None
+    forwarding: Forwarding | None = None
+    identity_id: str | None = None
+    webhook_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityHours:
+    """An identity's business hours.
+
+    ``schedule`` is None when the stored schedule no longer reads (a time zone a tzdata
+    update dropped): routing then treats the identity as open rather than refuse calls.
+    """
+
+    schedule: BusinessHours | None
+    outside: OutsideHoursAction
+
+
 @dataclass(frozen=True, slots=True)
 class CallTarget:
-    """Everything routing needs of one identity; ``action`` None when none is configured."""
+    """Everything routing needs of one identity; ``action`` None when none is configured,
+    ``business_hours`` None when it has none (always open)."""
 
     identity: Identity
     action: CallAction | None = None
     signing_key: str | None = None
+    business_hours: IdentityHours | None = None

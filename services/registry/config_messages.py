@@ -6,12 +6,16 @@ constants; the config client applies it to every answer, so routing never sees p
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC
 from typing import Final
 
+from google.protobuf import json_format
 from switchboard.common.v1 import forwarding_pb2
 from switchboard.config.v1 import config_pb2
 
+from services.common.business_hours import BusinessHours, parse_business_hours
+from services.common.errors import InvalidArgument
 from services.registry.call_target import (
     ActionKind,
     CallAction,
@@ -21,7 +25,15 @@ from services.registry.call_target import (
     Identity,
     OverflowKind,
     OverflowStep,
+    IdentityHours,
+    OutsideHoursAction,
+    OutsideKind,
     WebhookFallback,
+)
+
+_log = logging.getLogger(__name__)
+_ActionMessage = (
+    config_pb2.IncomingCallAction | config_pb2.CallFallback | config_pb2.OutsideHoursAction
 )
 
 _ACTION_KINDS: Final = {
@@ -30,6 +42,12 @@ _ACTION_KINDS: Final = {
     config_pb2.INCOMING_CALL_ACTION_TYPE_WEBHOOK: ActionKind.WEBHOOK,
     config_pb2.INCOMING_CALL_ACTION_TYPE_FORWARD: ActionKind.FORWARD,
     config_pb2.INCOMING_CALL_ACTION_TYPE_HOSTED_AGENT: ActionKind.HOSTED_AGENT,
+}
+_OUTSIDE_KINDS: Final = {
+    config_pb2.OUTSIDE_HOURS_ACTION_TYPE_REJECT: OutsideKind.REJECT,
+    config_pb2.OUTSIDE_HOURS_ACTION_TYPE_FORWARD: OutsideKind.FORWARD,
+    config_pb2.OUTSIDE_HOURS_ACTION_TYPE_IDENTITY: OutsideKind.IDENTITY,
+    config_pb2.OUTSIDE_HOURS_ACTION_TYPE_WEBHOOK: OutsideKind.WEBHOOK,
 }
 _FALLBACK_KINDS: Final = {
     config_pb2.CALL_FALLBACK_ACTION_ACCEPT: FallbackKind.ACCEPT,
@@ -78,7 +96,33 @@ def call_target_from_proto(message: config_pb2.CallTarget) -> CallTarget:
         signing_key=(
             message.webhook_signing_key if message.HasField("webhook_signing_key") else None
         ),
+        business_hours=(
+            _business_hours(message.business_hours) if message.HasField("business_hours") else None
+        ),
     )
+
+
+def _business_hours(message: config_pb2.BusinessHours) -> IdentityHours:
+    action = message.outside_hours_action
+    return IdentityHours(
+        schedule=_schedule(message.schedule),
+        outside=OutsideHoursAction(
+            kind=_OUTSIDE_KINDS.get(action.action),
+            forwarding=_forwarding(action),
+            identity_id=_optional(action, "agent_identity_id"),
+            webhook_url=_optional(action, "incoming_call_webhook_url"),
+        ),
+    )
+
+
+def _schedule(message: config_pb2.WeeklyHours) -> BusinessHours | None:
+    """The schedule, read by the rule config validated it with; None if it no longer reads."""
+    raw = json_format.MessageToDict(message, preserving_proto_field_name=True)
+    try:
+        return parse_business_hours(raw, "schedule")
+    except InvalidArgument as error:
+        _log.warning("unreadable business hours ignored: %s", error.message)
+        return None
 
 
 def _action(message: config_pb2.IncomingCallAction) -> CallAction:
@@ -112,7 +156,9 @@ def _fallback(message: config_pb2.CallFallback) -> WebhookFallback:
 
 
 def _forwarding(
-    message: config_pb2.IncomingCallAction | config_pb2.CallFallback,
+    message: config_pb2.IncomingCallAction
+    | config_pb2.CallFallback
+    | config_pb2.OutsideHoursAction,
 ) -> Forwarding | None:
     """The destination of the message's target type, if it names one."""
     kind = message.forwarding_target_type
@@ -126,7 +172,10 @@ def _forwarding(
 
 
 def _optional(
-    message: config_pb2.IncomingCallAction | config_pb2.CallFallback, name: str
+    message: config_pb2.IncomingCallAction
+    | config_pb2.CallFallback
+    | config_pb2.OutsideHoursAction,
+    name: str,
 ) -> str | None:
     value: str = getattr(message, name)
     return value if message.HasField(name) else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from enum import Enum
 from typing import Any, Final
 
@@ -21,6 +22,7 @@ from services.registry.capacity_leases import (
     MIN_TTL,
     Lease,
 )
+from services.common.proto_time import from_timestamp
 from services.registry.contact_rule_values import WHITELIST
 from services.registry.journal import DecisionJournal, PendingDecision
 from services.registry.routing.caller_screening import CallerScreening
@@ -36,6 +38,7 @@ from services.registry.routing.decision import (
 )
 from services.registry.routing.edge_auth import EdgeAuthenticator
 from services.registry.routing.explain import SuppliedWebhookAnswer, Trace, simulation
+from services.registry.routing.hours_stage import HoursVerdict
 
 
 def _values(wrapper: EnumTypeWrapper, prefix: str, domain: type[Enum]) -> dict[Enum, Any]:
@@ -58,6 +61,8 @@ _SOURCES: Final[dict[Enum, registry_pb2.ActionSource]] = _values(
 _STATUSES: Final[dict[Enum, registry_pb2.ContextLookupStatus]] = _values(
     registry_pb2.ContextLookupStatus, "CONTEXT_LOOKUP_STATUS_", ContextStatus
 )
+SIMULATED_YEARS: Final = (1900, 2200)
+"""``SimulateCall.call_time`` bounds: any real call's moment, far from datetime's limits."""
 _FORWARDING_TYPES: Final = {
     "phone": forwarding_pb2.FORWARDING_TARGET_TYPE_PHONE,
     "sip": forwarding_pb2.FORWARDING_TARGET_TYPE_SIP,
@@ -131,6 +136,7 @@ class CallRoutingServicer(registry_pb2_grpc.CallRoutingServiceServicer):
                     if request.HasField("webhook_answer")
                     else None
                 ),
+                at=_simulated_time(request),
             ),
             trace=trace,
         )
@@ -216,6 +222,19 @@ def _supplied_answer(answer: registry_pb2.SimulatedWebhookAnswer) -> SuppliedWeb
     return SuppliedWebhookAnswer(body=json.dumps(body).encode())
 
 
+def _simulated_time(request: registry_pb2.SimulateCallRequest) -> datetime | None:
+    """``call_time``, within the years a time zone can be read in; None when not set."""
+    if not request.HasField("call_time"):
+        return None
+    at = from_timestamp(request.call_time, "call_time")
+    first, last = SIMULATED_YEARS
+    if not first <= at.year <= last:
+        raise InvalidArgument.for_field(
+            "call_time", f"call_time must be within the years {first}-{last}"
+        )
+    return at
+
+
 def _to_proto(decision: Decision) -> registry_pb2.RouteCallResponse:
     response = registry_pb2.RouteCallResponse(
         call_id=decision.call_id,
@@ -253,7 +272,16 @@ def _to_proto(decision: Decision) -> registry_pb2.RouteCallResponse:
         _fill_screening(response.caller_screening, decision.caller_screening)
     if decision.capacity is not None:
         _fill_capacity(response.capacity, decision.capacity)
+    if decision.business_hours is not None:
+        _fill_hours(response.business_hours, decision.business_hours)
     return response
+
+
+def _fill_hours(message: registry_pb2.BusinessHoursCheck, hours: HoursVerdict) -> None:
+    message.open = hours.open
+    message.time_zone = hours.time_zone
+    message.local_time = hours.check.local_time.isoformat()
+    message.holiday = hours.check.holiday
 
 
 def _fill_context(message: registry_pb2.CallerContext, result: CallerContextResult) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from switchboard.registry.v1 import (
     carrier_pb2,
     carrier_pb2_grpc,
@@ -61,8 +64,13 @@ SERVICE_NAMES = (
 )
 
 
-async def start(settings: RegistrySettings) -> GrpcServer:
-    """Start serving; health turns SERVING once migrations are applied."""
+async def start(
+    settings: RegistrySettings, *, clock: Callable[[], datetime] | None = None
+) -> GrpcServer:
+    """Start serving; health turns SERVING once migrations are applied.
+
+    ``clock`` is routing's idea of now (business hours); tests inject one.
+    """
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
     readers = create_read_only_session_factory(engine)
@@ -121,6 +129,7 @@ async def start(settings: RegistrySettings) -> GrpcServer:
         carrier,
         capacity,
         call_context_ttl_seconds=settings.call_context_ttl_seconds,
+        clock=clock,
     )
     routing = CallRoutingServicer(router, edge_auth, journal, settings.replica_id, capacity)
     watcher = ChangeWatcher(config, call_targets)

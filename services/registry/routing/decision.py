@@ -1,13 +1,15 @@
-"""The routing decision: number -> mapping -> assistant -> call action (-> webhook) -> outcome."""
+"""The routing decision: number -> mapping -> assistant -> hours -> call action -> outcome."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from types import MappingProxyType
 from typing import Final, Protocol
@@ -31,6 +33,7 @@ from services.registry.call_target import (
     OverflowKind,
     OverflowStep,
     WebhookFallback,
+    OutsideKind,
 )
 from services.registry.capacity_leases import mapping_scope
 from services.registry.contact_rule_values import normalized_caller
@@ -39,6 +42,7 @@ from services.registry.routing import (
     carrier_outcomes,
     context_lookup,
     explain,
+    hours_stage,
     webhook,
 )
 from services.registry.routing.call_targets import CallTargetCache
@@ -57,6 +61,7 @@ from services.registry.routing.context_lookup import (
 )
 from services.registry.routing.edge_auth import RoutingCaller
 from services.registry.routing.explain import NO_TRACE, REAL_CALL, RunOptions, Stage, Trace
+from services.registry.routing.hours_stage import HoursVerdict
 from services.registry.routing.mapping_lookup import ActiveMapping, MappingLookup
 from services.registry.routing.outbound_http import OutboundHttp
 from services.registry.routing.webhook import WebhookResult, WebhookVerdict
@@ -85,6 +90,7 @@ class RejectReason(Enum):
     INVALID_NUMBER = "invalid_number"
     CALLER_BLOCKED = "caller_blocked"
     AT_CAPACITY = "at_capacity"
+    OUTSIDE_HOURS = "outside_hours"
 
 
 class EdgeOutcome(Enum):
@@ -107,6 +113,7 @@ class ActionSource(Enum):
     WEBHOOK = "webhook"
     WEBHOOK_FALLBACK = "webhook_fallback"
     OVERFLOW = "overflow"
+    OUTSIDE_HOURS = "outside_hours"
 
 
 _ROUTED_OUTCOMES: Final = MappingProxyType(
@@ -153,6 +160,8 @@ class Decision:
     """The signed call context of an accepted call (see call_context_token.py)."""
     capacity: CapacityOutcome | None = None
     """How capacity limits decided (None when none applied; see capacity_stage.py)."""
+    business_hours: HoursVerdict | None = None
+    """The assistant's business-hours check; None when it has none (always open)."""
     facts: DecisionFacts = field(default_factory=DecisionFacts)
 
     @property
@@ -219,6 +228,7 @@ class Router:
         capacity: CapacityStage,
         *,
         call_context_ttl_seconds: int = call_context_token.DEFAULT_TTL_SECONDS,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._capacity = capacity
         self._mappings = mappings
@@ -227,6 +237,7 @@ class Router:
         self._webhooks = webhooks
         self._carrier = carrier
         self._call_context_ttl = call_context_ttl_seconds
+        self._clock = clock or _utc_now
 
     async def route(
         self,
@@ -332,7 +343,7 @@ class Router:
         mapping: ActiveMapping,
         run: _Run,
     ) -> Decision:
-        """The decision for a screened caller: assistant -> call action (-> webhook)."""
+        """The decision for a screened caller: assistant -> business hours -> call action."""
         trace = run.trace
         if mapping.assistant_id is None:
             trace.add(Stage.ASSISTANT, "none", "the mapping has no assistant")
@@ -365,6 +376,16 @@ class Router:
         )
         if trace.enabled:
             trace.add(Stage.ASSISTANT, "found", f"{call.assistant_name} ({call.assistant_id})")
+        hours = hours_stage.evaluate(target, run.options.at or self._clock(), trace)
+        if hours is not None and not hours.open:
+            decision = await self._outside_hours(call, target, hours, run)
+        else:
+            decision = await self._apply_action(call, target, run)
+        decision.business_hours = hours
+        return decision
+
+    async def _apply_action(self, call: _Call, target: CallTarget, run: _Run) -> Decision:
+        """The identity's incoming-call action, under its and the number's capacity limits."""
         refusal = _refusal_before_acting(call, target, run)
         if refusal is not None:
             return refusal
@@ -516,6 +537,46 @@ class Router:
                 decision.caller_context = await self._caller_context(call, run)
         if decision.verdict is Verdict.ACCEPT:
             self._sign_call_context(decision, call, target, run)
+        return decision
+
+    async def _outside_hours(
+        self, call: _Call, target: CallTarget, hours: HoursVerdict, run: _Run
+    ) -> Decision:
+        """The outside-hours action instead of the incoming-call action."""
+        outside = hours.outside
+        kind = hours.kind
+        if kind is OutsideKind.FORWARD:
+            decision = _forward(call, outside.forwarding, ActionSource.OUTSIDE_HOURS)
+            if decision.reject_reason is None:
+                decision.caller_context = await self._caller_context(call, run)
+        elif kind is OutsideKind.IDENTITY:
+            other_id = outside.identity_id
+            other = await self._targets.get(other_id) if other_id else None
+            if other is None or other.identity.account_id != call.mapping.account_id:
+                run.trace.add(Stage.ASSISTANT, "not_found", f"identity {other_id} does not exist")
+                detail = f"{hours.detail}; the outside-hours identity no longer exists"
+                return _reject_for(
+                    call, RejectReason.OUTSIDE_HOURS, detail, source=ActionSource.OUTSIDE_HOURS
+                )
+            call = dataclasses.replace(
+                call, assistant_id=other.identity.id, assistant_name=other.identity.assistant_name
+            )
+            if run.trace.enabled:
+                run.trace.add(Stage.ASSISTANT, "found", f"{call.assistant_name} ({other_id})")
+            decision = await self._apply_action(call, other, run)
+        elif kind is OutsideKind.WEBHOOK:
+            action = hours_stage.webhook_action(target.action, outside.webhook_url)
+            decision = await self._ask_webhook(call, target, action, run)
+            if decision.verdict is Verdict.ACCEPT:
+                self._sign_call_context(decision, call, target, run)
+        else:
+            return _reject_for(
+                call, RejectReason.OUTSIDE_HOURS, hours.detail, source=ActionSource.OUTSIDE_HOURS
+            )
+        decision.action_source = ActionSource.OUTSIDE_HOURS
+        decision.reason_detail = "; ".join(
+            part for part in (hours.detail, decision.reason_detail) if part
+        )
         return decision
 
     def _sign_call_context(
@@ -714,6 +775,8 @@ def _refusal_before_acting(call: _Call, target: CallTarget, run: _Run) -> Decisi
     if action.kind is ActionKind.AUTO_REJECT:
         return _reject_for(call, RejectReason.AUTO_REJECT, None, source=ActionSource.AUTO_REJECT)
     return None
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _accept(call: _Call, action: CallAction, url: str | None, source: ActionSource) -> Decision:

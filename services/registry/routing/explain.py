@@ -34,6 +34,7 @@ class Stage(Enum):
     MAPPING = "mapping"
     CALLER_SCREENING = "caller_screening"
     ASSISTANT = "assistant"
+    BUSINESS_HOURS = "business_hours"
     CALL_ACTION = "call_action"
     CAPACITY = "capacity"
     WEBHOOK = "webhook"
@@ -104,6 +105,8 @@ class RunOptions:
     ask_webhook: bool = True
     look_up_context: bool = True
     webhook_answer: SuppliedWebhookAnswer | None = None
+    at: datetime | None = None
+    """The moment the call is simulated at (business hours are checked at it); None: now."""
 
 
 REAL_CALL: Final = RunOptions()
@@ -115,6 +118,7 @@ def simulation(
     ask_webhook: bool = False,
     look_up_context: bool = False,
     webhook_answer: SuppliedWebhookAnswer | None = None,
+    at: datetime | None = None,
 ) -> RunOptions:
     """The options of a dry run: no outgoing request unless asked, nothing journaled."""
     return RunOptions(
@@ -122,6 +126,7 @@ def simulation(
         ask_webhook=ask_webhook,
         look_up_context=look_up_context,
         webhook_answer=webhook_answer,
+        at=at,
     )
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from services.common.errors import InvalidArgument
 from services.common.business_hours import (
     BusinessHours,
     Weekday,
@@ -16,6 +15,7 @@ from services.common.business_hours import (
     is_open,
     parse_business_hours,
 )
+from services.common.errors import InvalidArgument
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
 

@@ -24,7 +24,7 @@ from services.registry.routing.carrier_outcomes import (
 )
 from services.registry.routing.decision import Decision, EdgeOutcome, RejectReason, Verdict
 
-NEW_REASONS = {"at_capacity", "outside_hours"}
+NEW_REASONS = {"at_capacity"}
 
 
 def violations(raw: Any) -> dict[str, str]:
