@@ -77,6 +77,19 @@ CASES: dict[str, Case] = {
     "POST /api/v1/identities/{agent_handle}/signing-key": Case(
         lambda w: f"/api/v1/identities/{w.handle}/signing-key"
     ),
+    "GET /api/v1/identities/{agent_handle}/business-hours": Case(
+        lambda w: f"/api/v1/identities/{w.handle}/business-hours"
+    ),
+    "PUT /api/v1/identities/{agent_handle}/business-hours": Case(
+        lambda w: f"/api/v1/identities/{w.handle}/business-hours",
+        lambda w: {
+            "schedule": {"time_zone": "UTC", "weekly": {}},
+            "outside_hours_action": {"action": "reject"},
+        },
+    ),
+    "DELETE /api/v1/identities/{agent_handle}/business-hours": Case(
+        lambda w: f"/api/v1/identities/{w.handle}/business-hours"
+    ),
     "GET /api/v1/signing-keys": Case(lambda w: "/api/v1/signing-keys"),
     "POST /api/v1/signing-keys": Case(lambda w: "/api/v1/signing-keys"),
     "GET /api/v1/webhooks/signing-secret": Case(lambda w: "/api/v1/webhooks/signing-secret"),
@@ -172,6 +185,9 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "GET /api/v1/identities/": (200, 403),
     "GET /api/v1/identities/{agent_handle}": (404, 403),
     "GET /api/v1/identities/{agent_handle}/signing-key": (404, 403),
+    "GET /api/v1/identities/{agent_handle}/business-hours": (404, 403),
+    "PUT /api/v1/identities/{agent_handle}/business-hours": (404, 403),
+    "DELETE /api/v1/identities/{agent_handle}/business-hours": (404, 403),
     "GET /api/v1/phone/contact-rules": (200, 403),
     "GET /api/v1/phone/incoming-call-action": (404, 403),
     "GET /api/v1/phone/numbers": (200, 200),

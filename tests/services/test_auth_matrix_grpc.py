@@ -64,6 +64,15 @@ REQUESTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "ConfigService/GetCallerApiKey": lambda w: {},
     "ConfigService/GetAgentIdentitySigningKey": lambda w: {"agent_handle": w.handle},
     "ConfigService/RotateAgentIdentitySigningKey": lambda w: {"agent_handle": w.handle},
+    "ConfigService/GetAgentIdentityBusinessHours": lambda w: {"agent_handle": w.handle},
+    "ConfigService/UpdateAgentIdentityBusinessHours": lambda w: {
+        "agent_handle": w.handle,
+        "business_hours": {
+            "schedule": {"time_zone": "UTC"},
+            "outside_hours_action": {"action": "OUTSIDE_HOURS_ACTION_TYPE_REJECT"},
+        },
+    },
+    "ConfigService/DeleteAgentIdentityBusinessHours": lambda w: {"agent_handle": w.handle},
     "ConfigService/GetOrganizationSigningKey": lambda w: {},
     "ConfigService/RotateOrganizationSigningKey": lambda w: {},
     "InboundNumberService/AssignInboundNumber": lambda w: {
@@ -153,6 +162,9 @@ EXPECTED: dict[str, tuple[Code, Code]] = {
     "ConfigService/GetCallerApiKey": (OK, OK),
     "ConfigService/GetAgentIdentitySigningKey": (NOT_FOUND, DENIED),
     "ConfigService/RotateAgentIdentitySigningKey": (NOT_FOUND, DENIED),
+    "ConfigService/GetAgentIdentityBusinessHours": (NOT_FOUND, DENIED),
+    "ConfigService/UpdateAgentIdentityBusinessHours": (NOT_FOUND, DENIED),
+    "ConfigService/DeleteAgentIdentityBusinessHours": (NOT_FOUND, DENIED),
     "ConfigService/GetOrganizationSigningKey": (OK, OK),
     "ConfigService/RotateOrganizationSigningKey": (FAILED, OK),
     "InboundNumberService/AssignInboundNumber": (NOT_FOUND, NOT_FOUND),

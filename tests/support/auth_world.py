@@ -9,10 +9,11 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import httpx
 
+from gateway.inkbox.business_hours import WEEKDAYS
 from services.config import operator
 from tests.services.registry.factories import fresh_number, strategy_body
 from tests.support.inkbox_rest import create_identity, create_scoped_key, key_headers
@@ -64,6 +65,16 @@ class World:
         ]
 
 
+ALWAYS_OPEN: Final = {
+    "schedule": {
+        "time_zone": "Asia/Kolkata",
+        "weekly": {day: [{"start": "00:00", "end": "24:00"}] for day in WEEKDAYS},
+    },
+    "outside_hours_action": {"action": "reject"},
+}
+"""Business hours of our first identity: open all week, so the world's calls still route."""
+
+
 async def build_world(stack: Stack, http: httpx.AsyncClient) -> World:
     ours = await operator.create_account(stack.config_sessions, "Matrix: ours")
     theirs = await operator.create_account(stack.config_sessions, "Matrix: theirs")
@@ -90,6 +101,12 @@ async def build_world(stack: Stack, http: httpx.AsyncClient) -> World:
         },
     )
     assert action.status_code == 200, action.text
+    hours = await http.put(
+        f"/api/v1/identities/{first['agent_handle']}/business-hours",
+        headers=admin,
+        json=ALWAYS_OPEN,
+    )
+    assert hours.status_code == 200, hours.text
     number = fresh_number()
     bearer = {"Authorization": f"Bearer {ours.api_key}"}
     assigned = await http.post(
@@ -166,6 +183,7 @@ async def snapshot(http: httpx.AsyncClient, world: World) -> dict[str, Any]:
         ),
         "keys": ("/api/v1/api-keys", world.admin),
         "signing": (f"/api/v1/identities/{world.handle}/signing-key", world.admin),
+        "hours": (f"/api/v1/identities/{world.handle}/business-hours", world.admin),
         "numbers": ("/inbound/list", bearer),
         "rules": (f"/api/v1/phone/numbers/{world.inbound_id}/contact-rules", world.admin),
         "strategies": ("/inbound_context_strategy/list", bearer),

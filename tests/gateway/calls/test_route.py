@@ -20,6 +20,7 @@ FIELDS = {
     "decision_id",
     "call_context_token",
     "capacity",
+    "business_hours",
     "client_websocket_url",
     "forwarding_target_type",
     "forwarding_phone_number",

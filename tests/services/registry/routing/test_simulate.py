@@ -112,6 +112,7 @@ async def test_steps_of_an_accepted_call_name_each_stage_in_order(
         ("mapping", "found"),
         ("caller_screening", "allow"),
         ("assistant", "found"),
+        ("business_hours", "none"),
         ("call_action", "auto_accept"),
         ("capacity", "unlimited"),
         ("caller_context", "not_configured"),
