@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import grpc
@@ -76,9 +77,11 @@ def routing_registry_settings(
 
 
 @contextlib.asynccontextmanager
-async def running_registry(settings: RegistrySettings) -> AsyncIterator[GrpcServer]:
-    """A registry server for the duration of the block."""
-    server = await registry_server.start(settings)
+async def running_registry(
+    settings: RegistrySettings, *, clock: Callable[[], datetime] | None = None
+) -> AsyncIterator[GrpcServer]:
+    """A registry server for the duration of the block (routing on ``clock`` when given)."""
+    server = await registry_server.start(settings, clock=clock)
     try:
         yield server
     finally:
@@ -87,13 +90,17 @@ async def running_registry(settings: RegistrySettings) -> AsyncIterator[GrpcServ
 
 @contextlib.asynccontextmanager
 async def running_routing_stack(
-    stack: Stack, receiver: HttpsReceiver, workdir: Path
+    stack: Stack,
+    receiver: HttpsReceiver,
+    workdir: Path,
+    *,
+    clock: Callable[[], datetime] | None = None,
 ) -> AsyncIterator[RoutingStack]:
     """Registry trusting the receiver's CA (no call-target cache), plus a gateway on it."""
     settings = routing_registry_settings(
         stack, workdir, receiver.ca_file, call_target_cache_ttl_seconds=0
     )
-    async with running_registry(settings) as registry:
+    async with running_registry(settings, clock=clock) as registry:
         gateway_settings = GatewaySettings(
             gateway_port=0,
             config_address=stack.config_target,

@@ -9,7 +9,12 @@ from typing import Any
 from sqlalchemy import delete, update
 
 from services.common.phone import InvalidPhoneNumber, normalize_phone_number
-from services.config.models import AgentIdentity, IdentitySigningKey, IncomingCallAction
+from services.config.models import (
+    AgentIdentity,
+    IdentityBusinessHours,
+    IdentitySigningKey,
+    IncomingCallAction,
+)
 from services.registry.contact_rule_values import (
     ACTIVE,
     BLOCK,
@@ -69,6 +74,22 @@ async def set_signing_key(stack: Stack, identity_id: str, secret: str) -> None:
     """Give the identity a webhook signing key."""
     async with stack.config_sessions.begin() as session:
         session.add(IdentitySigningKey(agent_identity_id=identity_id, secret=secret))
+
+
+async def set_business_hours(
+    stack: Stack, identity_id: str, schedule: dict[str, Any], outside_action: dict[str, Any]
+) -> None:
+    """Give the identity business hours (the JSON forms the config service stores)."""
+    async with stack.config_sessions.begin() as session:
+        existing = await session.get(IdentityBusinessHours, identity_id)
+        if existing is not None:
+            await session.delete(existing)
+            await session.flush()
+        session.add(
+            IdentityBusinessHours(
+                agent_identity_id=identity_id, schedule=schedule, outside_action=outside_action
+            )
+        )
 
 
 async def delete_identity(stack: Stack, identity_id: str) -> None:
