@@ -109,6 +109,17 @@ async def test_committed_writes_are_streamed(stack: Stack, account: CreatedAccou
         assert rotated.status_code in (200, 201), rotated.text
         change = await watch.next()
         assert (change.kind, change.id) == (CALL_TARGET, identity)
+
+        hours_url = f"/api/v1/identities/{handle}/business-hours"
+        hours = {
+            "schedule": {"time_zone": "UTC", "weekly": {}},
+            "outside_hours_action": {"action": "reject"},
+        }
+        for method in ("PUT", "DELETE"):
+            written = await stack.http.request(method, hours_url, json=hours, headers=admin)
+            assert written.status_code in (200, 204), written.text
+            change = await watch.next()
+            assert (change.kind, change.id) == (CALL_TARGET, identity)
     finally:
         watch.call.cancel()
 
