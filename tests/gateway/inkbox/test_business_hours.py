@@ -3,8 +3,10 @@ nothing changed on bad input, and a schedule set over REST deciding a routed cal
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import httpx
 import pytest
 
 from services.config.operator import CreatedAccount
@@ -174,3 +176,23 @@ async def test_hours_set_over_rest_decide_a_routed_call(
     always = await simulate("2026-12-07T21:00:00+05:30")
     assert always["decision"] == "accept"
     assert always["business_hours"] is None
+
+
+async def test_concurrent_puts_leave_one_of_them(
+    stack: Stack, admin: Headers, identity: Any
+) -> None:
+    url = hours_url(identity["agent_handle"])
+    zones = ["Asia/Kolkata", "Europe/Berlin", "America/New_York", "Asia/Tokyo"] * 3
+    bodies = [{**OFFICE, "schedule": {**OFFICE["schedule"], "time_zone": zone}} for zone in zones]
+    async with httpx.AsyncClient(base_url=str(stack.http.base_url), timeout=30) as second:
+        clients = [stack.http, second]
+        answers = await asyncio.gather(
+            *(
+                clients[index % 2].put(url, json=body, headers=admin)
+                for index, body in enumerate(bodies)
+            )
+        )
+    assert [answer.status_code for answer in answers] == [200] * len(bodies)
+    final = (await stack.http.get(url, headers=admin)).json()
+    assert final["schedule"]["time_zone"] in set(zones)
+    assert final["created_at"] == min(answer.json()["created_at"] for answer in answers)
