@@ -10,6 +10,7 @@ from google.protobuf.duration_pb2 import Duration
 from pydantic import BaseModel
 from switchboard.registry.v1 import journal_pb2, journal_pb2_grpc
 
+from gateway.calls.routing import RejectReasonName
 from gateway.dialects import DialectError, InkboxRoute
 from gateway.messages import enum_number, enum_text, optional, timestamp
 from gateway.rest_text import Text
@@ -19,17 +20,7 @@ from services.common.pagination import MAX_PAGE_SIZE, MAX_PAGE_TOKEN_LENGTH
 router = APIRouter(route_class=InkboxRoute, tags=["calls"])
 
 Verdict = Literal["accept", "reject", "forward", "hosted_agent"]
-Reason = Literal[
-    "no_active_mapping",
-    "no_assistant",
-    "assistant_not_found",
-    "no_call_action",
-    "auto_reject",
-    "webhook_rejected",
-    "webhook_failed",
-    "invalid_number",
-    "caller_blocked",
-]
+Reason = RejectReasonName
 RFC3339_TIME = Query(
     max_length=64,
     description="An RFC 3339 time with its offset, e.g. 2026-12-01T14:02:00Z.",

@@ -292,6 +292,14 @@ async def test_the_journal_and_rest_show_the_rule_and_the_local_time(
     assert record.action_source == pb.ACTION_SOURCE_OUTSIDE_HOURS
     assert "21:00 IST" in record.reason_detail and "Asia/Kolkata" in record.reason_detail
     assert record.sip_status == 480
+    listed = await clocked.routing.http.get(
+        "/v1/decisions",
+        params={"reject_reason": "outside_hours", "assistant_id": mapping.assistant_id},
+        headers={"X-API-Key": account.api_key},
+    )
+    assert listed.status_code == 200, listed.text
+    [item] = listed.json()["decisions"]
+    assert (item["call_id"], item["action_source"]) == (body["call_id"], "outside_hours")
 
 
 def at(moment: datetime) -> Timestamp:
