@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from services.config.operator import CreatedAccount
-from tests.gateway.inkbox.conftest import Headers
 from tests.services.registry.routing import factories
+from tests.support.inkbox_rest import Headers
 from tests.support.routing_stack import RoutingStack
 from tests.support.stack import Stack
 

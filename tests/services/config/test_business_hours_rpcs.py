@@ -11,7 +11,8 @@ import pytest
 from google.protobuf import json_format
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
-from tests.services.config.conftest import Metadata, create_identity, rpc_error
+from tests.support.config_grpc import Metadata, create_identity
+from tests.support.rpc_errors import rpc_error
 
 Stub = config_pb2_grpc.ConfigServiceStub
 REJECT = config_pb2.OUTSIDE_HOURS_ACTION_TYPE_REJECT
