@@ -20,6 +20,8 @@ from services.registry.call_target import (
     FallbackKind,
     Forwarding,
     Identity,
+    OutsideHoursAction,
+    OutsideKind,
     WebhookFallback,
 )
 from services.registry.config_messages import call_target_from_proto, identity_from_proto
@@ -99,3 +101,48 @@ def test_routing_modules_import_no_protobuf() -> None:
     assert {
         (name, module) for name, module in imported if module.startswith("switchboard")
     } == set()
+
+
+def test_business_hours_become_a_schedule_and_an_outside_hours_action() -> None:
+    hours = config_pb2.BusinessHours(
+        schedule=config_pb2.WeeklyHours(
+            time_zone="Asia/Kolkata",
+            weekly=config_pb2.WeeklySchedule(
+                monday=[config_pb2.OpenInterval(start="09:00", end="18:00")]
+            ),
+            holidays=["2026-12-25"],
+        ),
+        outside_hours_action=config_pb2.OutsideHoursAction(
+            action=config_pb2.OUTSIDE_HOURS_ACTION_TYPE_FORWARD,
+            forwarding_target_type=forwarding_pb2.FORWARDING_TARGET_TYPE_PHONE,
+            forwarding_phone_number="+14155550100",
+        ),
+    )
+    target = call_target_from_proto(
+        config_pb2.CallTarget(agent_identity=identity_message(), business_hours=hours)
+    )
+    assert target.business_hours is not None
+    schedule = target.business_hours.schedule
+    assert schedule is not None
+    assert schedule.to_json() == {
+        "time_zone": "Asia/Kolkata",
+        "weekly": {"monday": [{"start": "09:00", "end": "18:00"}]},
+        "holidays": ["2026-12-25"],
+    }
+    assert target.business_hours.outside == OutsideHoursAction(
+        OutsideKind.FORWARD, forwarding=Forwarding("phone", "+14155550100")
+    )
+    assert call_target_from_proto(config_pb2.CallTarget()).business_hours is None
+
+
+def test_a_schedule_that_no_longer_reads_is_none_and_an_unknown_action_kind_too() -> None:
+    hours = config_pb2.BusinessHours(
+        schedule=config_pb2.WeeklyHours(time_zone="Atlantis/Capital"),
+        outside_hours_action=config_pb2.OutsideHoursAction(action=99),  # type: ignore[arg-type]
+    )
+    target = call_target_from_proto(
+        config_pb2.CallTarget(agent_identity=identity_message(), business_hours=hours)
+    )
+    assert target.business_hours is not None
+    assert target.business_hours.schedule is None
+    assert target.business_hours.outside.kind is None
