@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Final
 
-from google.protobuf import empty_pb2
-from google.protobuf import json_format
+from google.protobuf import empty_pb2, json_format
 from google.protobuf.message import Message
 from switchboard.common.v1 import forwarding_pb2
 from switchboard.config.v1 import config_pb2

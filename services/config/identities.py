@@ -17,9 +17,8 @@ from services.common.field_limits import DESCRIPTION_MAX_LENGTH, DISPLAY_NAME_MA
 from services.common.pagination import PageRequest, row_cursor
 from services.config import repository
 from services.config.access import check_own_identity, visible
-from services.config.models import AgentIdentity
-from services.config.overflow import Step, checked_chain
 from services.config.models import AgentIdentity, IdentityBusinessHours
+from services.config.overflow import Step, checked_chain
 from services.config.validation import check_length, normalize_handle
 
 CLEARED_DISPLAY_NAME: Final = ""

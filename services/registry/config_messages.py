@@ -23,11 +23,11 @@ from services.registry.call_target import (
     FallbackKind,
     Forwarding,
     Identity,
-    OverflowKind,
-    OverflowStep,
     IdentityHours,
     OutsideHoursAction,
     OutsideKind,
+    OverflowKind,
+    OverflowStep,
     WebhookFallback,
 )
 

@@ -16,13 +16,13 @@ from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 from services.common import metrics, request_context
 from services.common.errors import InvalidArgument, NotFound
 from services.common.grpc_server import ServicerContext
+from services.common.proto_time import from_timestamp
 from services.registry.capacity_leases import (
     MAX_CALL_ID_LENGTH,
     MAX_TTL,
     MIN_TTL,
     Lease,
 )
-from services.common.proto_time import from_timestamp
 from services.registry.contact_rule_values import WHITELIST
 from services.registry.journal import DecisionJournal, PendingDecision
 from services.registry.routing.caller_screening import CallerScreening

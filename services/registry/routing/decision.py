@@ -30,10 +30,10 @@ from services.registry.call_target import (
     FallbackKind,
     Forwarding,
     Identity,
+    OutsideKind,
     OverflowKind,
     OverflowStep,
     WebhookFallback,
-    OutsideKind,
 )
 from services.registry.capacity_leases import mapping_scope
 from services.registry.contact_rule_values import normalized_caller
@@ -775,6 +775,8 @@ def _refusal_before_acting(call: _Call, target: CallTarget, run: _Run) -> Decisi
     if action.kind is ActionKind.AUTO_REJECT:
         return _reject_for(call, RejectReason.AUTO_REJECT, None, source=ActionSource.AUTO_REJECT)
     return None
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 

@@ -1,10 +1,7 @@
 """per-identity business hours and their outside-hours action
 
-Numbered 0006: 0005 is taken by the capacity work (``max_concurrent_calls``); whichever
-lands second chains its ``down_revision`` after the other.
-
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-06 20:40:00
 """
 
@@ -14,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
