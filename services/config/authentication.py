@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Final
 
-from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.auth import Principal, Scope, credential_from_metadata
@@ -14,21 +12,10 @@ from services.common.grpc_server import ServicerContext
 from services.common.orm import utcnow
 from services.common.point_reads import PointReader
 from services.config import repository
-from services.config.models import ApiKey
 from services.config.secrets import hash_api_key
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 """``last_used_at`` is refreshed at most this often per key, to keep reads mostly read-only."""
-
-
-_KEY_COLUMNS: Final = tuple(
-    ApiKey.__table__.c[name]
-    for name in ("id", "account_id", "scoped_identity_id", "status", "expires_at", "last_used_at")
-)
-
-
-def _by_hash() -> Select[Any]:
-    return select(*_KEY_COLUMNS).where(ApiKey.secret_hash == bindparam("secret_hash"))
 
 
 class Authenticator:
@@ -36,7 +23,7 @@ class Authenticator:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], reader: PointReader) -> None:
         self._sessions = sessions
-        self._by_hash = reader.query(_by_hash())
+        self._by_hash = reader.query(repository.API_KEY_BY_HASH)
 
     async def authenticate(self, credential: str) -> Principal:
         """The principal of a live key; Unauthenticated for unknown, revoked or expired keys."""

@@ -5,40 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Select, bindparam, select
-
 from services.common.point_reads import PointReader
-from services.config.models import (
-    AgentIdentity,
-    IdentityBusinessHours,
-    IdentitySigningKey,
-    IncomingCallAction,
-)
+from services.config import repository
+from services.config.models import AgentIdentity, IdentityBusinessHours, IncomingCallAction
 
-_IDENTITY_COLUMNS: Final = tuple(AgentIdentity.__table__.columns)
-_ACTION_COLUMNS: Final = tuple(IncomingCallAction.__table__.columns)
+_IDENTITY_COLUMNS: Final = repository.CALL_TARGET_IDENTITY_COLUMNS
+_ACTION_COLUMNS: Final = repository.CALL_TARGET_ACTION_COLUMNS
 _ACTION_KEY: Final = _ACTION_COLUMNS.index(IncomingCallAction.__table__.c.agent_identity_id)
-
-
-def _statement() -> Select[Any]:
-    return (
-        select(
-            *_IDENTITY_COLUMNS,
-            *_ACTION_COLUMNS,
-            IdentitySigningKey.secret,
-            IdentityBusinessHours.schedule,
-            IdentityBusinessHours.outside_action,
-        )
-        .outerjoin(IncomingCallAction, IncomingCallAction.agent_identity_id == AgentIdentity.id)
-        .outerjoin(IdentitySigningKey, IdentitySigningKey.agent_identity_id == AgentIdentity.id)
-        .outerjoin(
-            IdentityBusinessHours, IdentityBusinessHours.agent_identity_id == AgentIdentity.id
-        )
-        .where(AgentIdentity.id == bindparam("identity_id"))
-    )
-
-
-_RESOLVE: Final = _statement()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +28,7 @@ class CallTargetReader:
     """One point read per resolve, on the fast read path (services/common/point_reads.py)."""
 
     def __init__(self, reader: PointReader) -> None:
-        self._resolve = reader.query(_RESOLVE)
+        self._resolve = reader.query(repository.CALL_TARGET_BY_IDENTITY)
 
     async def resolve(self, identity_id: str) -> ResolvedTarget | None:
         """The identity's rows, or None when it does not exist."""

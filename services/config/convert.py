@@ -16,13 +16,13 @@ from services.config import overflow
 from services.config.business_hours import OutsideAction
 from services.config.call_actions import FIELDS, FORWARDING_FIELDS, CallActionConfig, Fallback
 from services.config.identities import CLEARED_DISPLAY_NAME, IdentityView
-from services.config.identity_read import IdentityRow
 from services.config.models import (
     AgentIdentity,
     ApiKey,
     IdentityBusinessHours,
     IncomingCallAction,
 )
+from services.config.repository import IdentityRow
 from services.config.signing_keys import NewSigningKey, SigningKeyStatus
 
 ACTION_TYPES = {

@@ -20,7 +20,6 @@ from services.common.errors import (
 from services.common.grpc_server import ServicerContext as Context
 from services.common.ids import parse_uuid
 from services.common.local_secrets import is_configured
-from services.common.point_reads import PointReader
 from services.config.authentication import Authenticator
 from services.config.call_target_read import CallTargetReader
 from services.config.changes import ChangeLog
@@ -44,15 +43,16 @@ class ConfigInternalServicer(config_pb2_grpc.ConfigInternalServiceServicer):
 
     def __init__(
         self,
-        reader: PointReader,
+        identities: IdentityBatchReader,
+        targets: CallTargetReader,
         authenticator: Authenticator,
         settings: ConfigSettings,
         changes: ChangeLog,
     ) -> None:
         self._authenticator = authenticator
         self._changes = changes
-        self._identities = IdentityBatchReader(reader)
-        self._targets = CallTargetReader(reader)
+        self._identities = identities
+        self._targets = targets
         if settings.internal_token is None or not is_configured(settings.internal_token):
             raise FailedPrecondition(
                 "the config service needs an internal token (SWITCHBOARD_INTERNAL_TOKEN, "

@@ -18,7 +18,9 @@ from services.common.local_secrets import internal_token, require_token_off_loop
 from services.common.point_reads import PointReader
 from services.common.service_process import start_service
 from services.config.authentication import Authenticator
+from services.config.call_target_read import CallTargetReader
 from services.config.changes import ChangeLog, session_options
+from services.config.identity_read import IdentityBatchReader
 from services.config.internal_servicer import ConfigInternalServicer
 from services.config.models import MIGRATIONS_DIR
 from services.config.servicer import ConfigServicer
@@ -44,11 +46,17 @@ def build_servicers(engine: AsyncEngine, settings: ConfigSettings) -> Servicers:
     changes = ChangeLog()
     sessions = create_session_factory(engine, **session_options(changes))
     readers = create_read_only_session_factory(engine)
-    reader = PointReader(readers.kw["bind"], readers)
+    reader = PointReader(engine, readers)
     authenticator = Authenticator(sessions, reader)
     return Servicers(
         public=ConfigServicer(sessions, readers, authenticator, settings),
-        internal=ConfigInternalServicer(reader, authenticator, settings, changes),
+        internal=ConfigInternalServicer(
+            IdentityBatchReader(reader),
+            CallTargetReader(reader),
+            authenticator,
+            settings,
+            changes,
+        ),
         reader=reader,
     )
 

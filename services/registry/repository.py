@@ -1,11 +1,13 @@
-"""Queries of the registry database; functions take a session and never commit."""
+"""Queries of the registry database: functions that take a session and never commit, and
+the statements the fast read path (``services/common/point_reads.py``) runs without one."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, Final
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, and_, bindparam, delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -221,3 +223,57 @@ async def list_rules(
 async def delete_rule(session: AsyncSession, rule_id: str) -> None:
     """Delete contact rule ``rule_id``."""
     await session.execute(delete(ContactRule).where(ContactRule.id == rule_id))
+
+
+# Point-read statements: run by PointReader, they bind only named parameters.
+
+_ACTIVE: Final = text(f"{InboundNumber.__tablename__}.active")
+# Literals, not bound values: the point-read path passes only the named parameters.
+# The inbound side's partial unique index predicate, spelled the same: the join is a point read.
+_RULE_ENFORCED: Final = text(
+    f"{ContactRule.__tablename__}.status = 'active' "
+    f"AND {ContactRule.__tablename__}.direction IN ('inbound', 'both')"
+)
+
+
+def _active_mapping(*, scoped: bool) -> Select[Any]:
+    # A bare `active`, exactly the partial unique index's predicate: SQLite would not use
+    # uq_inbound_numbers_active_normalized for the `active = 1` that SQLAlchemy renders.
+    statement = (
+        select(
+            InboundNumber.id,
+            InboundNumber.account_id,
+            InboundNumber.assistant_id,
+            InboundContextStrategy.id,
+            InboundContextStrategy.name,
+            InboundContextStrategy.strategy_type,
+            InboundContextStrategy.config,
+            InboundNumber.filter_mode,
+            ContactRule.id,
+            ContactRule.action,
+            InboundNumber.max_concurrent_calls,
+        )
+        .outerjoin(
+            InboundContextStrategy,
+            InboundContextStrategy.id == InboundNumber.inbound_context_strategy_id,
+        )
+        .outerjoin(
+            ContactRule,
+            and_(
+                ContactRule.inbound_id == InboundNumber.id,
+                ContactRule.match_target_normalized == bindparam("caller"),
+                _RULE_ENFORCED,
+            ),
+        )
+        .where(InboundNumber.phone_number_normalized == bindparam("number"))
+        .where(_ACTIVE)
+    )
+    if scoped:
+        statement = statement.where(InboundNumber.account_id == bindparam("account_id"))
+    return statement
+
+
+ACTIVE_MAPPING_OF_ANY_ACCOUNT: Final = _active_mapping(scoped=False)
+"""Routing's read: the active mapping of ``number``, its strategy and the rule of ``caller``."""
+ACTIVE_MAPPING_OF_ACCOUNT: Final = _active_mapping(scoped=True)
+"""The same, only when the mapping is ``account_id``'s."""

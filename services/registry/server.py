@@ -22,6 +22,7 @@ from services.common.db import (
 )
 from services.common.grpc_server import GrpcServer, serve_until_signalled
 from services.common.local_secrets import host_of, internal_token, require_token_off_loopback
+from services.common.point_reads import PointReader
 from services.common.service_process import start_service
 from services.registry.capacity_leases import CapacityLeases
 from services.registry.carrier_servicer import CarrierOutcomeServicer
@@ -96,7 +97,8 @@ async def start(
         max_connections=settings.outbound_max_connections,
         ca_file=settings.outbound_ca_file,
     )
-    mappings = MappingLookup(readers)
+    point_reads = PointReader(engine, readers)
+    mappings = MappingLookup(point_reads)
     call_targets = CallTargetCache(
         config,
         settings.call_target_cache_ttl_seconds,
@@ -157,7 +159,7 @@ async def start(
         name="registry",
         metrics_port=settings.registry_metrics_port,
         # The journal writes what it holds before the HTTP client and reads close.
-        closers=[watcher.stop, journal.close, http.close, mappings.close, config.close],
+        closers=[watcher.stop, journal.close, http.close, point_reads.close, config.close],
     )
 
 

@@ -37,7 +37,9 @@ async def test_the_mapping_read_is_answered_by_the_fast_path(
     mapping = await factories.routed_identity(
         stack, account.account_id, "auto_accept", strategy_id=strategy_id
     )
-    lookup = MappingLookup(create_read_only_session_factory(stack.registry_engine))
+    engine = stack.registry_engine
+    reader = PointReader(engine, create_read_only_session_factory(engine))
+    lookup = MappingLookup(reader)
     try:
         found = await lookup.find(mapping.normalized, None)
         assert found is not None
@@ -57,17 +59,19 @@ async def test_the_mapping_read_is_answered_by_the_fast_path(
         await factories.deactivate(stack, mapping.inbound_id)
         assert await lookup.find(mapping.normalized, None) is None  # no caching: at once
     finally:
-        await lookup.close()
+        await reader.close()
 
 
 async def test_a_failing_fast_path_falls_back_to_the_session(
     stack: Stack, account: CreatedAccount, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mapping = await factories.routed_identity(stack, account.account_id, "auto_accept")
-    lookup = MappingLookup(create_read_only_session_factory(stack.registry_engine))
+    engine = stack.registry_engine
+    reader = PointReader(engine, create_read_only_session_factory(engine))
+    lookup = MappingLookup(reader)
     try:
         fast = await lookup.find(mapping.normalized, None)
-        backend = lookup._reader._backend
+        backend = reader._backend
         assert backend is not None
 
         async def broken(sql: str, args: list[Any], *, one: bool) -> Any:
@@ -76,7 +80,7 @@ async def test_a_failing_fast_path_falls_back_to_the_session(
         monkeypatch.setattr(backend, "fetch", broken)
         assert await lookup.find(mapping.normalized, None) == fast
     finally:
-        await lookup.close()
+        await reader.close()
 
 
 async def test_resolve_call_target_reads_what_the_repository_reads(

@@ -15,7 +15,7 @@ from switchboard.registry.v1 import registry_pb2 as pb
 from switchboard.registry.v1 import registry_pb2_grpc
 
 from services.config.operator import CreatedAccount
-from services.registry.routing.mapping_lookup import _ANY_ACCOUNT
+from services.registry.repository import ACTIVE_MAPPING_OF_ANY_ACCOUNT
 from tests.services.registry.routing import factories
 from tests.support.processes import eventually
 from tests.support.routing_stack import EDGE_TOKEN, routing_registry_settings, running_registry
@@ -95,7 +95,7 @@ async def test_mapping_changes_are_seen_by_every_replica_at_once(
 async def test_the_mapping_read_uses_the_partial_unique_index(stack: Stack) -> None:
     engine = stack.registry_engine
     sql = str(
-        _ANY_ACCOUNT.params(number="919800000000", caller="919812345678").compile(
+        ACTIVE_MAPPING_OF_ANY_ACCOUNT.params(number="919800000000", caller="919812345678").compile(
             engine.sync_engine, compile_kwargs={"literal_binds": True}
         )
     )
