@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import grpc
 from switchboard.bench.v1 import echo_pb2, echo_pb2_grpc
 
-from services.common import event_loop
-from services.common.grpc_server import GrpcServer, serve_until_signalled, start_grpc_server
+from services.common.process import event_loop
+from services.common.rpc.server import GrpcServer, serve_until_signalled, start_grpc_server
 
 SERVICE_NAME = echo_pb2.DESCRIPTOR.services_by_name["EchoService"].full_name
 PROCESS_NAME = "bench-echo"

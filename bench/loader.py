@@ -23,8 +23,8 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
 
 from bench.numbers import SERVICE, inbound_number, normalized_number
-from services.common.db import asyncpg_dsn, create_engine, create_session_factory, is_sqlite
-from services.common.orm import new_id, utcnow
+from services.common.storage.db import asyncpg_dsn, create_engine, create_session_factory, is_sqlite
+from services.common.storage.orm import new_id, utcnow
 from services.config import operator
 from services.config.models import AgentIdentity, IncomingCallAction
 from services.registry.models import InboundNumber

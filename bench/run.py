@@ -58,7 +58,7 @@ from bench.report import (
     table,
     write_json,
 )
-from services.common.db import asyncpg_dsn
+from services.common.storage.db import asyncpg_dsn
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EDGE_TOKEN_ENV = "SWITCHBOARD_EDGE_TOKEN"

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from bench.internal_rpcs import RPCS, Fixture, requests
 from bench.report import ServiceTime, summarize_service_time
-from services.common.db import create_engine
+from services.common.storage.db import create_engine
 from services.config.server import build_servicers
 from services.config.settings import ConfigSettings
 

@@ -7,7 +7,7 @@ from typing import Annotated, Final
 from fastapi import Header
 
 from gateway.openapi import Responses
-from services.common.idempotency import KEY_MAX_LENGTH, KEY_PATTERN
+from services.common.storage.idempotency import KEY_MAX_LENGTH, KEY_PATTERN
 
 IdempotencyKey = Annotated[
     str | None,

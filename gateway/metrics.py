@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.dialects import DialectError, InkboxRoute
-from services.common.metrics_server import credential_matches
+from services.common.observability.metrics_server import credential_matches
 
 router = APIRouter(route_class=InkboxRoute, tags=["operations"])
 

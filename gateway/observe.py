@@ -8,7 +8,7 @@ from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.common import logs, metrics, request_context
+from services.common.observability import logs, metrics, request_context
 
 UNMATCHED_ROUTE: Final = "unmatched"
 """The route label of a request no route matched (never the raw path)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
-from services.common.pagination import MAX_PAGE_SIZE
+from services.common.storage.pagination import MAX_PAGE_SIZE
 
 Item = TypeVar("Item")
 

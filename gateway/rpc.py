@@ -10,16 +10,16 @@ import grpc
 from fastapi import Request
 
 from gateway.upstream import Upstreams
-from services.common import request_context
 from services.common.auth import (
     API_KEY_HEADER,
     AUTHORIZATION_HEADER,
     EDGE_TOKEN_HEADER,
     MAX_CREDENTIAL_LENGTH,
 )
-from services.common.error_codec import from_rpc_error
 from services.common.errors import InvalidArgument
-from services.common.idempotency import KEY_REUSED_REASON
+from services.common.observability import request_context
+from services.common.rpc.error_codec import from_rpc_error
+from services.common.storage.idempotency import KEY_REUSED_REASON
 
 Response = TypeVar("Response")
 

@@ -17,12 +17,12 @@ from gateway.app import create_app
 from gateway.http_protocol import head_limited_protocol
 from gateway.limits import server_head_limit
 from gateway.settings import GatewaySettings
-from services.common import logs
-from services.common.shutdown import STOP_SIGNALS, StopRequest, signal_name
+from services.common.observability import logs
+from services.common.process.shutdown import STOP_SIGNALS, StopRequest, signal_name
 
 
 class DrainingServer(uvicorn.Server):
-    """uvicorn, stopped the Switchboard way (see ``services.common.shutdown``).
+    """uvicorn, stopped the Switchboard way (see ``services.common.process.shutdown``).
 
     SIGTERM: ``/readyz`` answers 503 ``draining`` for ``shutdown_drain_seconds`` while
     every request, new ones included, is still served; then the listener closes and
@@ -86,7 +86,7 @@ async def serve(settings: GatewaySettings | None = None) -> None:
         host=settings.bind_host,
         port=settings.gateway_port,
         log_level=settings.log_level.lower(),
-        log_config=None,  # the JSON lines of services.common.logs
+        log_config=None,  # the JSON lines of services.common.observability.logs
         access_log=False,  # one line per request comes from gateway.observe
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
         server_header=False,

@@ -8,7 +8,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.settings import GatewaySettings
-from services.common.channels import open_channel
+from services.common.rpc.channels import open_channel
 
 
 @dataclass

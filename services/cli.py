@@ -101,8 +101,8 @@ def _serve(args: argparse.Namespace) -> int:
         from services.supervisor import run_all
 
         return run_all()
-    from services.common import event_loop
-    from services.common.shutdown import die_with_supervisor
+    from services.common.process import event_loop
+    from services.common.process.shutdown import die_with_supervisor
 
     die_with_supervisor()
     if args.process == "config":

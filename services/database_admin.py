@@ -13,9 +13,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.db import create_engine, create_session_factory, describe_database, is_sqlite
 from services.common.errors import FailedPrecondition
-from services.common.migrations import upgrade_to_head
+from services.common.storage.db import (
+    create_engine,
+    create_session_factory,
+    describe_database,
+    is_sqlite,
+)
+from services.common.storage.migrations import upgrade_to_head
 from services.config import models as config_models
 from services.config import operator
 from services.config.models import ApiKey

@@ -8,7 +8,7 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.common.channels import open_channel
+from services.common.rpc.channels import open_channel
 from services.common.settings import BaseServiceSettings
 
 PROBE_TIMEOUT_SECONDS = 2.0

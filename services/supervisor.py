@@ -15,8 +15,7 @@ from types import FrameType
 from pydantic import SecretStr
 
 from gateway.settings import GatewaySettings
-from services.common.db import describe_database
-from services.common.local_secrets import (
+from services.common.process.local_secrets import (
     EDGE_TOKEN_ENV,
     INTERNAL_TOKEN_ENV,
     edge_token,
@@ -24,7 +23,8 @@ from services.common.local_secrets import (
     is_configured,
     require_token_off_loopback,
 )
-from services.common.shutdown import STOP_SIGNALS, SUPERVISOR_PID_VARIABLE
+from services.common.process.shutdown import STOP_SIGNALS, SUPERVISOR_PID_VARIABLE
+from services.common.storage.db import describe_database
 from services.config.settings import ConfigSettings
 from services.registry.settings import RegistrySettings
 

@@ -15,7 +15,7 @@ from gateway.dialects import DialectError, InkboxRoute
 from gateway.messages import enum_number, enum_text, optional, timestamp
 from gateway.rest_text import Text
 from gateway.rpc import call, upstreams
-from services.common.pagination import MAX_PAGE_SIZE, MAX_PAGE_TOKEN_LENGTH
+from services.common.storage.pagination import MAX_PAGE_SIZE, MAX_PAGE_TOKEN_LENGTH
 
 router = APIRouter(route_class=InkboxRoute, tags=["calls"])
 

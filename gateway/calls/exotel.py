@@ -21,8 +21,8 @@ from gateway.calls.convert import decision_json
 from gateway.dialects import InkboxPublicRoute
 from gateway.rest_text import Text
 from gateway.rpc import call, metadata_value, upstreams
-from services.common import request_context
 from services.common.auth import EDGE_TOKEN_HEADER
+from services.common.observability import request_context
 
 SERVICE: Final = "exotel"
 _TOKEN_IN_PATH: Final = re.compile(r"^/exotel/[^/?]+")

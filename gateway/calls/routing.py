@@ -17,7 +17,7 @@ from gateway.openapi import Responses
 from gateway.responses import FastJSONResponse
 from gateway.rest_text import Text
 from gateway.rpc import call, upstreams
-from services.common import request_context
+from services.common.observability import request_context
 
 router = APIRouter(route_class=InkboxRoute, tags=["calls"])
 

@@ -26,7 +26,7 @@ from gateway.openapi import Responses
 from gateway.paging import collect_all
 from gateway.rest_text import Text
 from gateway.rpc import UpstreamError, call, upstreams
-from services.common.pagination import MAX_PAGE_SIZE
+from services.common.storage.pagination import MAX_PAGE_SIZE
 
 router = APIRouter(route_class=InkboxRoute, tags=["phone contact rules"])
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from gateway.paging import collect_all
 from gateway.rest_text import Text
-from services.common.pagination import MAX_PAGE_SIZE
+from services.common.storage.pagination import MAX_PAGE_SIZE
 
 PageSize = Annotated[
     int | None,

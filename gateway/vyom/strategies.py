@@ -21,7 +21,7 @@ from gateway.rpc import call, upstreams
 from gateway.vyom.common import PageSize, PageToken, listing, ok
 from services.common.budgets import STRATEGY_BUDGET
 from services.common.ids import parse_uuid
-from services.common.proto_time import from_duration, to_duration
+from services.common.rpc.proto_time import from_duration, to_duration
 
 router = APIRouter(route_class=VyomRoute, tags=["inbound context strategies"])
 

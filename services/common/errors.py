@@ -37,7 +37,7 @@ the code that raises them::
     DialectError                gateway/dialects.py: an error the gateway finds itself, with
                                 its HTTP status
 
-``services/common/error_codec.py`` maps each SwitchboardError to its gRPC code and
+``services/common/rpc/error_codec.py`` maps each SwitchboardError to its gRPC code and
 ``google.rpc.Status`` and back; the gateway maps codes to HTTP statuses per dialect.
 """
 

@@ -12,7 +12,7 @@ from services.common.auth import Principal
 from services.common.errors import NotFound, PermissionDenied
 from services.common.field_limits import DESCRIPTION_MAX_LENGTH, LABEL_MAX_LENGTH
 from services.common.ids import parse_uuid
-from services.common.pagination import PageRequest, row_cursor
+from services.common.storage.pagination import PageRequest, row_cursor
 from services.config import repository
 from services.config.access import owned_identity
 from services.config.models import ApiKey

@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.auth import Principal, Scope, credential_from_metadata
 from services.common.errors import Unauthenticated
-from services.common.grpc_server import ServicerContext
-from services.common.orm import utcnow
-from services.common.point_reads import PointReader
+from services.common.rpc.server import ServicerContext
+from services.common.storage.orm import utcnow
+from services.common.storage.point_reads import PointReader
 from services.config import repository
 from services.config.secrets import hash_api_key
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from services.common.point_reads import PointReader
+from services.common.storage.point_reads import PointReader
 from services.config import repository
 from services.config.models import AgentIdentity, IdentityBusinessHours, IncomingCallAction
 
@@ -25,7 +25,7 @@ class ResolvedTarget:
 
 
 class CallTargetReader:
-    """One point read per resolve, on the fast read path (services/common/point_reads.py)."""
+    """One point read per resolve, on the fast read path (``storage/point_reads.py``)."""
 
     def __init__(self, reader: PointReader) -> None:
         self._resolve = reader.query(repository.CALL_TARGET_BY_IDENTITY)

@@ -11,7 +11,7 @@ from switchboard.common.v1 import forwarding_pb2
 from switchboard.config.v1 import config_pb2
 
 from services.common.errors import InvalidArgument
-from services.common.proto_time import to_timestamp
+from services.common.rpc.proto_time import to_timestamp
 from services.config import overflow
 from services.config.business_hours import OutsideAction
 from services.config.call_actions import FIELDS, FORWARDING_FIELDS, CallActionConfig, Fallback

@@ -14,7 +14,7 @@ from services.common.auth import Principal
 from services.common.capacity import check_max_concurrent_calls
 from services.common.errors import AlreadyExists, InvalidArgument
 from services.common.field_limits import DESCRIPTION_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH
-from services.common.pagination import PageRequest, row_cursor
+from services.common.storage.pagination import PageRequest, row_cursor
 from services.config import repository
 from services.config.access import check_own_identity, visible
 from services.config.models import AgentIdentity, IdentityBusinessHours

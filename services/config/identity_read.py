@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from services.common.point_reads import PointQuery, PointReader
+from services.common.storage.point_reads import PointQuery, PointReader
 from services.config.repository import IdentityRow, identities_by_ids
 
 

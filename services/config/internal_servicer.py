@@ -9,7 +9,6 @@ from grpc_status import rpc_status
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
 from services.common.auth import INTERNAL_TOKEN_HEADER, Scope
-from services.common.error_codec import to_status
 from services.common.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -17,9 +16,10 @@ from services.common.errors import (
     SwitchboardError,
     Unauthenticated,
 )
-from services.common.grpc_server import ServicerContext as Context
 from services.common.ids import parse_uuid
-from services.common.local_secrets import is_configured
+from services.common.process.local_secrets import is_configured
+from services.common.rpc.error_codec import to_status
+from services.common.rpc.server import ServicerContext as Context
 from services.config.authentication import Authenticator
 from services.config.call_target_read import CallTargetReader
 from services.config.changes import ChangeLog

@@ -1,5 +1,5 @@
 """Queries of the config database: functions that take a session and never commit, and
-the statements the fast read path (``services/common/point_reads.py``) runs without one."""
+the statements the fast read path (``services/common/storage/point_reads.py``) runs without one."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any, Final, NamedTuple
 from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.orm import utcnow
-from services.common.pagination import PageRequest, newest_first
+from services.common.storage.orm import utcnow
+from services.common.storage.pagination import PageRequest, newest_first
 from services.config.changes import API_KEY, CALL_TARGET, note_change
 from services.config.models import (
     Account,

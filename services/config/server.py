@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
-from services.common import logs
-from services.common.db import (
+from services.common.observability import logs
+from services.common.process.local_secrets import internal_token, require_token_off_loopback
+from services.common.process.service_process import start_service
+from services.common.rpc.server import GrpcServer, serve_until_signalled
+from services.common.storage.db import (
     create_engine,
     create_read_only_session_factory,
     create_session_factory,
 )
-from services.common.grpc_server import GrpcServer, serve_until_signalled
-from services.common.local_secrets import internal_token, require_token_off_loopback
-from services.common.point_reads import PointReader
-from services.common.service_process import start_service
+from services.common.storage.point_reads import PointReader
 from services.config.authentication import Authenticator
 from services.config.call_target_read import CallTargetReader
 from services.config.changes import ChangeLog, session_options

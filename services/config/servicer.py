@@ -8,9 +8,9 @@ from google.protobuf import empty_pb2
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
-from services.common import idempotency
 from services.common.errors import InvalidArgument
-from services.common.grpc_server import ServicerContext as Context
+from services.common.rpc.server import ServicerContext as Context
+from services.common.storage import idempotency
 from services.config import api_keys, business_hours, call_actions, identities, signing_keys
 from services.config.authentication import Authenticator
 from services.config.convert import (

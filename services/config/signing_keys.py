@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.auth import SIGNING_KEY_PER_IDENTITY, Principal, Scope
 from services.common.errors import FailedPrecondition
-from services.common.orm import utcnow
+from services.common.storage.orm import utcnow
 from services.config import repository
 from services.config.access import check_own_identity, visible
 from services.config.identities import find_by_handle

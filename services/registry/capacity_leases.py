@@ -47,9 +47,9 @@ from sqlalchemy import Select, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.common import metrics
 from services.common.capacity import MAX_CONCURRENT_CALLS
-from services.common.orm import utcnow
+from services.common.observability import metrics
+from services.common.storage.orm import utcnow
 from services.registry.models import CapacitySlot
 
 FREE_SLOT_EXPIRY: Final = datetime(1970, 1, 1, tzinfo=UTC)

@@ -11,10 +11,7 @@ from typing import Any
 import grpc
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
-from services.common import request_context
 from services.common.auth import INTERNAL_TOKEN_HEADER, Principal, Scope
-from services.common.channels import open_channel
-from services.common.error_codec import from_rpc_error
 from services.common.errors import (
     Cancelled,
     DeadlineExceeded,
@@ -23,7 +20,10 @@ from services.common.errors import (
     SwitchboardError,
     Unavailable,
 )
-from services.common.local_secrets import is_configured
+from services.common.observability import request_context
+from services.common.process.local_secrets import is_configured
+from services.common.rpc.channels import open_channel
+from services.common.rpc.error_codec import from_rpc_error
 from services.registry.call_target import CallTarget, Identity
 from services.registry.config_messages import call_target_from_proto, identity_from_proto
 from services.registry.settings import RegistrySettings

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.auth import Principal
 from services.common.errors import InvalidArgument, NotFound
-from services.common.orm import utcnow
-from services.common.pagination import Page, PageRequest, row_cursor
 from services.common.phone import SERVICE_DEFAULT_REGIONS
+from services.common.storage.orm import utcnow
+from services.common.storage.pagination import Page, PageRequest, row_cursor
 from services.registry import repository
 from services.registry.contact_rule_values import (
     ACTIONS,

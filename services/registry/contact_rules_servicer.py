@@ -6,7 +6,7 @@ from google.protobuf import empty_pb2
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
-from services.common import idempotency
+from services.common.storage import idempotency
 from services.registry.config_client import ConfigClient
 from services.registry.contact_rules import ContactRules, NewRule, RuleFilter
 from services.registry.convert import enum_value, mask_paths, rule_to_proto

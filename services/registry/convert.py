@@ -10,7 +10,7 @@ from google.protobuf.message import Message
 from switchboard.registry.v1 import registry_pb2
 
 from services.common.errors import FieldViolation, InvalidArgument
-from services.common.proto_time import from_duration, to_duration, to_timestamp
+from services.common.rpc.proto_time import from_duration, to_duration, to_timestamp
 from services.registry.models import ContactRule, InboundContextStrategy
 from services.registry.numbers import MappingView
 from services.registry.strategy_config import StrategyPatch, WebhookConfig, WebhookConfigPatch

@@ -21,14 +21,14 @@ from typing import Any, Final, cast
 from sqlalchemy import Table, and_, delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.common import metrics
-from services.common.orm import new_time_ordered_id
+from services.common.observability import metrics
 from services.common.phone import (
     SERVICE_DEFAULT_REGIONS,
     InvalidPhoneNumber,
     canonical_service,
     normalize_phone_number,
 )
+from services.common.storage.orm import new_time_ordered_id
 from services.registry.models import CallDecision
 from services.registry.routing.decision import Decision
 

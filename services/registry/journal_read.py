@@ -10,12 +10,12 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.errors import InvalidArgument, NotFound
-from services.common.pagination import Cursor, Page, PageRequest, newest_first
 from services.common.phone import (
     SERVICE_DEFAULT_REGIONS,
     InvalidPhoneNumber,
     normalize_phone_number,
 )
+from services.common.storage.pagination import Cursor, Page, PageRequest, newest_first
 from services.registry.models import CallDecision
 from services.registry.routing.edge_auth import RoutingCaller
 

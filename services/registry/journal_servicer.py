@@ -5,8 +5,8 @@ from __future__ import annotations
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from switchboard.registry.v1 import journal_pb2, journal_pb2_grpc, registry_pb2
 
-from services.common.grpc_server import ServicerContext
-from services.common.proto_time import from_timestamp
+from services.common.rpc.proto_time import from_timestamp
+from services.common.rpc.server import ServicerContext
 from services.registry.journal_read import DecisionFilter, DecisionJournalReader
 from services.registry.models import CallDecision
 from services.registry.routing.edge_auth import EdgeAuthenticator

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.idempotency import idempotency_table
-from services.common.orm import UTCDateTime, UUIDString, new_id, utcnow
+from services.common.storage.idempotency import idempotency_table
+from services.common.storage.orm import UTCDateTime, UUIDString, new_id, utcnow
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 """Alembic scripts that build this schema."""
@@ -129,7 +129,7 @@ class ContactRule(Base):
 
 
 IDEMPOTENCY_KEYS = idempotency_table(Base.metadata)
-"""Stored responses of idempotent writes (see services.common.idempotency)."""
+"""Stored responses of idempotent writes (see services.common.storage.idempotency)."""
 
 
 class CallDecision(Base):

@@ -16,8 +16,6 @@ from services.common.auth import Principal, Scope
 from services.common.capacity import check_max_concurrent_calls
 from services.common.errors import FieldViolation, InvalidArgument
 from services.common.ids import parse_uuid
-from services.common.orm import utcnow
-from services.common.pagination import Cursor, Page, PageRequest
 from services.common.phone import (
     SERVICE_DEFAULT_REGIONS,
     InvalidPhoneNumber,
@@ -25,6 +23,8 @@ from services.common.phone import (
     normalize_phone_number,
     supported_service,
 )
+from services.common.storage.orm import utcnow
+from services.common.storage.pagination import Cursor, Page, PageRequest
 from services.registry import repository
 from services.registry.config_client import ConfigClient
 from services.registry.contact_rule_values import FILTER_MODES, checked_choice

@@ -1,5 +1,5 @@
 """Queries of the registry database: functions that take a session and never commit, and
-the statements the fast read path (``services/common/point_reads.py``) runs without one."""
+the statements the fast read path (``services/common/storage/point_reads.py``) runs without one."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.errors import AlreadyExists
-from services.common.pagination import PageRequest, newest_first
+from services.common.storage.pagination import PageRequest, newest_first
 from services.registry.models import ContactRule, InboundContextStrategy, InboundNumber
 from services.registry.resource_ids import strategy_not_found
 

@@ -13,10 +13,10 @@ from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from switchboard.common.v1 import forwarding_pb2
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
-from services.common import metrics, request_context
 from services.common.errors import InvalidArgument, NotFound
-from services.common.grpc_server import ServicerContext
-from services.common.proto_time import from_timestamp
+from services.common.observability import metrics, request_context
+from services.common.rpc.proto_time import from_timestamp
+from services.common.rpc.server import ServicerContext
 from services.registry.capacity_leases import (
     MAX_CALL_ID_LENGTH,
     MAX_TTL,

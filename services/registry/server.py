@@ -14,16 +14,20 @@ from switchboard.registry.v1 import (
     registry_pb2_grpc,
 )
 
-from services.common import logs
-from services.common.db import (
+from services.common.observability import logs
+from services.common.process.local_secrets import (
+    host_of,
+    internal_token,
+    require_token_off_loopback,
+)
+from services.common.process.service_process import start_service
+from services.common.rpc.server import GrpcServer, serve_until_signalled
+from services.common.storage.db import (
     create_engine,
     create_read_only_session_factory,
     create_session_factory,
 )
-from services.common.grpc_server import GrpcServer, serve_until_signalled
-from services.common.local_secrets import host_of, internal_token, require_token_off_loopback
-from services.common.point_reads import PointReader
-from services.common.service_process import start_service
+from services.common.storage.point_reads import PointReader
 from services.registry.capacity_leases import CapacityLeases
 from services.registry.carrier_servicer import CarrierOutcomeServicer
 from services.registry.carrier_settings import CarrierSettings

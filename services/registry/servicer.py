@@ -9,9 +9,9 @@ from google.protobuf import empty_pb2
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
-from services.common import idempotency
 from services.common.auth import Principal, credential_from_metadata
-from services.common.proto_time import from_duration
+from services.common.rpc.proto_time import from_duration
+from services.common.storage import idempotency
 from services.registry.config_client import ConfigClient
 from services.registry.convert import (
     link_changes,

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.auth import Principal
 from services.common.errors import InvalidArgument
-from services.common.orm import utcnow
-from services.common.pagination import Page, PageRequest, row_cursor
+from services.common.storage.orm import utcnow
+from services.common.storage.pagination import Page, PageRequest, row_cursor
 from services.registry import repository
 from services.registry.models import InboundContextStrategy
 from services.registry.resource_ids import referenced_id, strategy_not_found

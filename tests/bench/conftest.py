@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from services.common.db import create_engine
-from services.common.migrations import upgrade_to_head
+from services.common.storage.db import create_engine
+from services.common.storage.migrations import upgrade_to_head
 from services.config.models import MIGRATIONS_DIR as CONFIG_MIGRATIONS
 from services.registry.models import MIGRATIONS_DIR as REGISTRY_MIGRATIONS
 from tests.support.databases import fresh_databases

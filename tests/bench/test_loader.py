@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 
 from bench import loader
 from bench.numbers import inbound_number, normalized_number
-from services.common.db import create_engine, create_session_factory
-from services.common.pagination import Cursor, PageRequest
+from services.common.storage.db import create_engine, create_session_factory
+from services.common.storage.pagination import Cursor, PageRequest
 from services.config.models import AgentIdentity, ApiKey, IncomingCallAction
 from services.config.secrets import hash_api_key
 from services.registry import repository

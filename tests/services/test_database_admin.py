@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from services.common.db import asyncpg_dsn
+from services.common.storage.db import asyncpg_dsn
 from tests.support.databases import postgres_admin_url, postgres_unreachable_reason, running_in_ci
 from tests.support.processes import SWITCHBOARD, cli_env, run_cli
 

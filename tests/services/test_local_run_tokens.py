@@ -15,7 +15,7 @@ import pytest
 
 from gateway.settings import GatewaySettings
 from services import supervisor
-from services.common.local_secrets import (
+from services.common.process.local_secrets import (
     EDGE_TOKEN_ENV,
     EDGE_TOKEN_FILE,
     INTERNAL_TOKEN_ENV,

@@ -25,8 +25,8 @@ from switchboard.config.v1 import config_pb2, config_pb2_grpc
 from switchboard.registry.v1 import registry_pb2 as pb
 from switchboard.registry.v1 import registry_pb2_grpc
 
-from services.common.db import create_engine, create_session_factory
-from services.common.grpc_server import GrpcServer
+from services.common.rpc.server import GrpcServer
+from services.common.storage.db import create_engine, create_session_factory
 from services.config import operator
 from services.config import server as config_server
 from services.registry import server as registry_server

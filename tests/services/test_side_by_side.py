@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from services.common.local_secrets import INTERNAL_TOKEN_FILE
+from services.common.process.local_secrets import INTERNAL_TOKEN_FILE
 from services.common.settings import metrics_port_for
 from tests.support.processes import run_cli
 from tests.support.serve_all import ServeAll, serve_all

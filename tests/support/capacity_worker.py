@@ -13,7 +13,7 @@ import json
 import sys
 from datetime import timedelta
 
-from services.common.db import create_engine, create_session_factory
+from services.common.storage.db import create_engine, create_session_factory
 from services.registry.capacity_leases import CapacityLeases, CapacityScope, Lease
 
 

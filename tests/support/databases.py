@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from services.common.db import asyncpg_dsn
+from services.common.storage.db import asyncpg_dsn
 
 POSTGRES_URL_ENV = "SWITCHBOARD_TEST_POSTGRES_URL"
 LOCAL_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from services.common.db import PGBOUNCER_QUERY
+from services.common.storage.db import PGBOUNCER_QUERY
 from tests.support.processes import free_port
 
 PACKAGE = "pgbouncer"

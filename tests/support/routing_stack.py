@@ -13,7 +13,7 @@ import httpx
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from gateway.settings import GatewaySettings
-from services.common.grpc_server import GrpcServer
+from services.common.rpc.server import GrpcServer
 from services.registry import server as registry_server
 from services.registry.settings import RegistrySettings
 from tests.support.https_receiver import HttpsReceiver

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import grpc
 import pytest
 
-from services.common.error_codec import from_rpc_error
 from services.common.errors import InvalidArgument
+from services.common.rpc.error_codec import from_rpc_error
 
 
 @dataclass(frozen=True)

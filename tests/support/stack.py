@@ -20,8 +20,8 @@ from gateway.http_protocol import head_limited_protocol
 from gateway.limits import server_head_limit
 from gateway.settings import GatewaySettings
 from services.common.auth import INTERNAL_TOKEN_HEADER
-from services.common.db import create_engine, create_session_factory
-from services.common.grpc_server import GrpcServer
+from services.common.rpc.server import GrpcServer
+from services.common.storage.db import create_engine, create_session_factory
 from services.config import server as config_server
 from services.config.settings import ConfigSettings
 from services.registry import server as registry_server

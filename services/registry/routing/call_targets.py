@@ -7,7 +7,7 @@ from collections import OrderedDict
 from time import monotonic
 from typing import Final, TypeAlias
 
-from services.common import metrics
+from services.common.observability import metrics
 from services.registry import call_target
 from services.registry.config_client import ConfigClient
 

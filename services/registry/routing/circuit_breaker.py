@@ -32,8 +32,8 @@ from enum import Enum
 from typing import Final
 from urllib.parse import urlsplit
 
-from services.common import metrics
-from services.common.logs import EVENT_ATTRIBUTE
+from services.common.observability import metrics
+from services.common.observability.logs import EVENT_ATTRIBUTE
 
 _log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
 
-from services.common import metrics, request_context
 from services.common.budgets import STRATEGY_BUDGET
+from services.common.observability import metrics, request_context
 from services.common.urls import STRATEGY_SCHEMES
 from services.registry.routing.outbound_http import (
     OutboundBlocked,

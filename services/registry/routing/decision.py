@@ -14,15 +14,15 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Final, Protocol
 
-from services.common import request_context
 from services.common.errors import InvalidArgument, SwitchboardError
-from services.common.orm import new_time_ordered_id
+from services.common.observability import request_context
 from services.common.phone import (
     SERVICE_DEFAULT_REGIONS,
     InvalidPhoneNumber,
     normalize_phone_number,
     supported_service,
 )
+from services.common.storage.orm import new_time_ordered_id
 from services.registry.call_target import (
     ActionKind,
     CallAction,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from services.common.point_reads import PointReader
+from services.common.storage.point_reads import PointReader
 from services.registry import repository
 from services.registry.routing.caller_screening import MatchedRule
 from services.registry.routing.context_lookup import StrategyRef
@@ -26,7 +26,7 @@ class ActiveMapping:
 
 
 class MappingLookup:
-    """The routing read, on the process's fast point-read path (services/common/point_reads.py).
+    """The routing read, on the process's fast point-read path (``storage/point_reads.py``).
 
     The statement is the registry repository's (``ACTIVE_MAPPING_OF_*``); this decodes its row.
 

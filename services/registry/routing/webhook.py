@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 
-from services.common import metrics, request_context
 from services.common.budgets import WEBHOOK_BUDGET
+from services.common.observability import metrics, request_context
 from services.common.urls import (
     WEBHOOK_SCHEMES,
     WEBSOCKET_SCHEMES,

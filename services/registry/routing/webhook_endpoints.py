@@ -18,7 +18,7 @@ import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from services.common import request_context
+from services.common.observability import request_context
 from services.registry.call_target import CallAction, Identity
 from services.registry.routing import webhook
 from services.registry.routing.circuit_breaker import CircuitBreakers, endpoint_label

@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
 from gateway.settings import GatewaySettings
-from services.common.channels import CHANNEL_OPTIONS, open_channel
-from services.common.grpc_server import GrpcServer
+from services.common.rpc.channels import CHANNEL_OPTIONS, open_channel
+from services.common.rpc.server import GrpcServer
 from services.common.settings import BaseServiceSettings
 from services.config import server as config_server
 from services.config.operator import CreatedAccount

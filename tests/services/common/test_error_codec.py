@@ -11,14 +11,14 @@ from google.rpc import code_pb2, status_pb2
 from gateway.dialects import InkboxRoute, VyomRoute
 from gateway.rpc import UpstreamError
 from services.common import errors
-from services.common.error_codec import (
+from services.common.rpc.error_codec import (
     CODES,
     UNREACHABLE_MESSAGE,
     from_status,
     grpc_code,
     to_status,
 )
-from services.common.idempotency import KEY_REUSED_REASON
+from services.common.storage.idempotency import KEY_REUSED_REASON
 
 TABLE: dict[type[errors.SwitchboardError], tuple[grpc.StatusCode, int, int]] = {
     errors.InvalidArgument: (grpc.StatusCode.INVALID_ARGUMENT, 422, 400),

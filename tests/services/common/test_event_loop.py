@@ -10,7 +10,7 @@ from types import ModuleType
 import pytest
 import uvloop
 
-from services.common import event_loop
+from services.common.process import event_loop
 
 
 async def _loop_type() -> type[asyncio.AbstractEventLoop]:

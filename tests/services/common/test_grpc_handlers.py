@@ -7,8 +7,8 @@ import pytest
 from switchboard.bench.v1 import echo_pb2, echo_pb2_grpc
 
 from bench import echo_server
-from services.common import grpc_errors, grpc_observe
-from services.common.grpc_handlers import WrappedHandlers
+from services.common.rpc import error_interceptor, observe
+from services.common.rpc.handlers import WrappedHandlers
 
 
 def test_a_handler_is_wrapped_once_and_again_only_when_it_changes() -> None:
@@ -32,7 +32,7 @@ async def test_a_served_method_is_wrapped_once_for_many_rpcs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     wraps: list[str] = []
-    for module, name in ((grpc_observe, "_in_context"), (grpc_errors, "_guarded")):
+    for module, name in ((observe, "_in_context"), (error_interceptor, "_guarded")):
         original = getattr(module, name)
 
         def counted(

@@ -7,7 +7,7 @@ import pytest
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
-from services.common.grpc_requests import MALFORMED_REQUEST, text_violations
+from services.common.rpc.requests import MALFORMED_REQUEST, text_violations
 from services.common.settings import DatabaseServiceSettings
 from services.common.text import UNSTORABLE_NUL
 from services.config.operator import CreatedAccount

@@ -14,10 +14,10 @@ from sqlalchemy import func, select, update
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 from switchboard.registry.v1 import registry_pb2
 
-from services.common import idempotency
 from services.common.auth import Principal, Scope
-from services.common.db import WriteSessions
-from services.common.orm import utcnow
+from services.common.storage import idempotency
+from services.common.storage.db import WriteSessions
+from services.common.storage.orm import utcnow
 from services.config import identities
 from services.config import server as config_server
 from services.config.models import IDEMPOTENCY_KEYS, AgentIdentity, ApiKey

@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from services.common.errors import FailedPrecondition
-from services.common.local_secrets import (
+from services.common.process.local_secrets import (
     INTERNAL_TOKEN_FILE,
     host_of,
     internal_token,
@@ -52,7 +52,7 @@ def test_an_empty_file_is_refused(tmp_path: Path) -> None:
 
 async def test_processes_starting_together_share_one_token(tmp_path: Path) -> None:
     path = tmp_path / "internal-token"
-    script = "import sys; from services.common.local_secrets import local_token; "
+    script = "import sys; from services.common.process.local_secrets import local_token; "
     script += "from pathlib import Path; print(local_token(Path(sys.argv[1])))"
     processes = [
         await asyncio.create_subprocess_exec(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from services.common import logs, request_context
+from services.common.observability import logs, request_context
 
 
 def record(message: str, **fields: object) -> logging.LogRecord:

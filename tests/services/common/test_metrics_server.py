@@ -7,7 +7,7 @@ import asyncio
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.common.metrics_server import start_metrics_server
+from services.common.observability.metrics_server import start_metrics_server
 
 TOKEN = "metrics-token-for-tests-0123456789"
 

@@ -14,9 +14,9 @@ from sqlalchemy import Connection, MetaData, insert, inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.db import create_engine
-from services.common.migrations import upgrade_to_head
-from services.common.orm import new_id, utcnow
+from services.common.storage.db import create_engine
+from services.common.storage.migrations import upgrade_to_head
+from services.common.storage.orm import new_id, utcnow
 from services.config import models as config_models
 from services.registry import models as registry_models
 from tests.support.databases import fresh_databases

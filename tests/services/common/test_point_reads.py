@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from services.common.db import create_engine, create_read_only_session_factory
-from services.common.point_reads import PointQuery, PointReader
+from services.common.storage.db import create_engine, create_read_only_session_factory
+from services.common.storage.point_reads import PointQuery, PointReader
 
 _TABLE = Table(
     "things", MetaData(), Column("id", Integer, primary_key=True), Column("name", String)

@@ -8,7 +8,7 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from services.common.errors import InvalidArgument
-from services.common.proto_time import from_timestamp, to_timestamp
+from services.common.rpc.proto_time import from_timestamp, to_timestamp
 
 
 def reference(value: datetime) -> Timestamp:

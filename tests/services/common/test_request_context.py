@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import time
 
-from services.common import request_context
-from services.common.grpc_options import CLIENT_OPTIONS, SERVER_OPTIONS
+from services.common.observability import request_context
+from services.common.rpc.options import CLIENT_OPTIONS, SERVER_OPTIONS
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = "00f067aa0ba902b7"

@@ -11,7 +11,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pydantic import SecretStr
 
-from services.common import migrations, service_process
+from services.common.process import service_process
+from services.common.storage import migrations
 from services.config import server as config_server
 from services.config.settings import ConfigSettings
 from services.probe import grpc_serving

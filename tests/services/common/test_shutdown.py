@@ -6,7 +6,7 @@ import asyncio
 import signal
 import sys
 
-from services.common.shutdown import SUPERVISOR_PID_VARIABLE, StopRequest, signal_name
+from services.common.process.shutdown import SUPERVISOR_PID_VARIABLE, StopRequest, signal_name
 from tests.support.processes import cli_env
 
 
@@ -34,7 +34,7 @@ async def test_a_child_whose_supervisor_is_gone_stops_itself() -> None:
     # parent watcher (the fallback to PR_SET_PDEATHSIG) notices at once.
     script = (
         "import time\n"
-        "from services.common.shutdown import die_with_supervisor\n"
+        "from services.common.process.shutdown import die_with_supervisor\n"
         "die_with_supervisor()\n"
         "time.sleep(60)\n"
     )
@@ -46,7 +46,7 @@ async def test_a_child_whose_supervisor_is_gone_stops_itself() -> None:
 
 async def test_outside_serve_all_nothing_is_watched() -> None:
     script = (
-        "from services.common.shutdown import die_with_supervisor\n"
+        "from services.common.process.shutdown import die_with_supervisor\n"
         "import threading\n"
         "die_with_supervisor()\n"
         "assert threading.active_count() == 1\n"

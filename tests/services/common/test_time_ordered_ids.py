@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from services.common.ids import parse_uuid
-from services.common.orm import new_time_ordered_id
+from services.common.storage.orm import new_time_ordered_id
 
 
 def test_ids_are_canonical_uuid7_carrying_their_millisecond() -> None:

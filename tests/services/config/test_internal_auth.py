@@ -16,7 +16,7 @@ from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
 from services.common.auth import INTERNAL_TOKEN_HEADER
 from services.common.errors import FailedPrecondition
-from services.common.local_secrets import INTERNAL_TOKEN_FILE
+from services.common.process.local_secrets import INTERNAL_TOKEN_FILE
 from services.config import server as config_server
 from services.config.operator import CreatedAccount
 from services.config.settings import ConfigSettings

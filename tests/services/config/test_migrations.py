@@ -12,9 +12,9 @@ from alembic import command
 from sqlalchemy import Boolean, Connection, String, column, select, table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.db import create_engine
-from services.common.migrations import alembic_config, upgrade_to_head
-from services.common.orm import UTCDateTime, new_id
+from services.common.storage.db import create_engine
+from services.common.storage.migrations import alembic_config, upgrade_to_head
+from services.common.storage.orm import UTCDateTime, new_id
 from services.config.models import MIGRATIONS_DIR, AgentIdentity, IdentitySigningKey
 from tests.support.databases import fresh_databases
 

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import update
 
 from services.common.auth import Principal, Scope
-from services.common.db import create_read_only_session_factory, create_session_factory
 from services.common.errors import Unauthenticated
-from services.common.orm import utcnow
-from services.common.point_reads import PointQuery, PointReader
+from services.common.storage.db import create_read_only_session_factory, create_session_factory
+from services.common.storage.orm import utcnow
+from services.common.storage.point_reads import PointQuery, PointReader
 from services.config import api_keys, operator, repository
 from services.config.authentication import LAST_USED_RESOLUTION, Authenticator
 from services.config.convert import identity_to_proto

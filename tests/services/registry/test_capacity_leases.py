@@ -15,7 +15,7 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import event, func, select
 
-from services.common.db import create_engine, create_session_factory
+from services.common.storage.db import create_engine, create_session_factory
 from services.registry.capacity_leases import (
     CapacityLeases,
     CapacityReached,

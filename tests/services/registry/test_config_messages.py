@@ -11,7 +11,7 @@ from google.protobuf.duration_pb2 import Duration
 from switchboard.common.v1 import forwarding_pb2
 from switchboard.config.v1 import config_pb2
 
-from services.common.proto_time import to_timestamp
+from services.common.rpc.proto_time import to_timestamp
 from services.registry import routing
 from services.registry.call_target import (
     ActionKind,

@@ -10,9 +10,9 @@ from alembic import command
 from sqlalchemy import JSON, Boolean, Connection, column, insert, select, table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.db import create_engine
-from services.common.migrations import alembic_config, upgrade_to_head
-from services.common.orm import new_id, utcnow
+from services.common.storage.db import create_engine
+from services.common.storage.migrations import alembic_config, upgrade_to_head
+from services.common.storage.orm import new_id, utcnow
 from services.registry import models
 from tests.support.databases import fresh_databases
 

@@ -9,7 +9,7 @@ import logging
 import pytest
 from prometheus_client import REGISTRY
 
-from services.common.logs import EVENT_ATTRIBUTE
+from services.common.observability.logs import EVENT_ATTRIBUTE
 from services.registry.routing.circuit_breaker import (
     BreakerSettings,
     CircuitBreakers,

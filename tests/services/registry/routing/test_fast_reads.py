@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from switchboard.config.v1 import config_pb2
 
-from services.common.db import create_read_only_session_factory
-from services.common.point_reads import PointQuery, PointReader
+from services.common.storage.db import create_read_only_session_factory
+from services.common.storage.point_reads import PointQuery, PointReader
 from services.config import repository
 from services.config.call_target_read import CallTargetReader
 from services.config.convert import call_action_to_proto, identity_to_proto

@@ -38,7 +38,8 @@ How to adopt it for a new write RPC (two lines):
            lambda: self._create_thing(principal, request),  # -> pb.Thing
        )
 
-   ``self._sessions`` must be the process's :func:`services.common.db.create_session_factory`
+   ``self._sessions`` must be the process's
+   :func:`services.common.storage.db.create_session_factory`
    (it is, in both services); the service function keeps its usual
    ``async with sessions.begin()``, which joins the transaction this opens (as a
    savepoint; it commits after the response is rendered and stored). Everything before
@@ -79,9 +80,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.auth import Principal
-from services.common.db import AmbientTransaction, WriteSessions
 from services.common.errors import FailedPrecondition, InvalidArgument, Unavailable
-from services.common.orm import UTCDateTime, UUIDString, utcnow
+from services.common.storage.db import AmbientTransaction, WriteSessions
+from services.common.storage.orm import UTCDateTime, UUIDString, utcnow
 
 KEY_MAX_LENGTH: Final = 255
 """Longest accepted key (as Stripe and the IETF Idempotency-Key draft's examples)."""
@@ -195,7 +196,7 @@ async def once(
     """``write()``'s response, stored under the request's key; or the stored one, replayed.
 
     Without a ``request_id`` this is just ``await write()``. ``sessions`` must come from
-    :func:`services.common.db.create_session_factory`, so that the write joins the
+    :func:`services.common.storage.db.create_session_factory`, so that the write joins the
     transaction that stores its response.
     """
     if not request_key(request):

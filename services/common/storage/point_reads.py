@@ -33,7 +33,7 @@ from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.common.db import asyncpg_dsn, behind_pgbouncer
+from services.common.storage.db import asyncpg_dsn, behind_pgbouncer
 
 _log = logging.getLogger(__name__)
 

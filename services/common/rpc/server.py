@@ -13,11 +13,11 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.common.grpc_errors import DomainErrorInterceptor
-from services.common.grpc_observe import RequestContextInterceptor
-from services.common.grpc_options import SERVER_OPTIONS
+from services.common.process.shutdown import STOP_SIGNALS, StopRequest, signal_name
+from services.common.rpc.error_interceptor import DomainErrorInterceptor
+from services.common.rpc.observe import RequestContextInterceptor
+from services.common.rpc.options import SERVER_OPTIONS
 from services.common.settings import DatabaseServiceSettings
-from services.common.shutdown import STOP_SIGNALS, StopRequest, signal_name
 
 _log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ import grpc
 from grpc_status import rpc_status
 
 from services.common import errors
-from services.common.error_codec import to_status
-from services.common.grpc_handlers import WrappedHandlers
-from services.common.grpc_requests import RejectedRequest, checked_deserializer
+from services.common.rpc.error_codec import to_status
+from services.common.rpc.handlers import WrappedHandlers
+from services.common.rpc.requests import RejectedRequest, checked_deserializer
 
 _log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
     """Turns domain exceptions raised by unary handlers into rich gRPC statuses.
 
     Requests that do not parse, or carry text no database can store, are INVALID_ARGUMENT
-    before the handler runs (:mod:`services.common.grpc_requests`).
+    before the handler runs (:mod:`services.common.rpc.requests`).
 
     Anything unexpected becomes INTERNAL with a generic message; the traceback is
     logged here and never sent to the caller.

@@ -10,8 +10,8 @@ from typing import Any, Final
 
 import grpc
 
-from services.common import logs, metrics, request_context
-from services.common.grpc_handlers import WrappedHandlers
+from services.common.observability import logs, metrics, request_context
+from services.common.rpc.handlers import WrappedHandlers
 
 Handler = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 
@@ -21,8 +21,9 @@ _QUIET_PREFIXES: Final = ("/grpc.health.v1.Health/",)
 
 
 class RequestContextInterceptor(grpc.aio.ServerInterceptor):
-    """Makes a :class:`~services.common.request_context.RequestContext` current in each unary RPC
-    and logs one JSON line when it ends (method, gRPC code, duration, request and call ids).
+    """Makes a :class:`~services.common.observability.request_context.RequestContext` current
+    in each unary RPC and logs one JSON line when it ends (method, gRPC code, duration,
+    request and call ids).
 
     The request id and ``traceparent`` come from the caller's metadata (generated when absent
     or invalid); the deadline is the caller's remaining time, so every call this RPC makes

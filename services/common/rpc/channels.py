@@ -8,7 +8,7 @@ from typing import Final
 
 import grpc
 
-from services.common.grpc_options import CLIENT_OPTIONS
+from services.common.rpc.options import CLIENT_OPTIONS
 from services.common.settings import BaseServiceSettings
 
 RECONNECT_BACKOFF_MS: Final = 250
@@ -31,7 +31,7 @@ CHANNEL_OPTIONS: Final[Sequence[tuple[str, int]]] = (
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
 )
 """Options of every long-lived channel between Switchboard processes (keepalive agrees with
-:data:`~services.common.grpc_options.SERVER_OPTIONS`)."""
+:data:`~services.common.rpc.options.SERVER_OPTIONS`)."""
 
 
 def _read(path: Path | None) -> bytes | None:

@@ -152,7 +152,7 @@ class WriteSessions(async_sessionmaker[AsyncSession]):
 class AmbientTransaction:
     """One transaction that every ``sessions.begin()`` of the current task joins.
 
-    A caller (see ``services.common.idempotency``) opens it around a service call, so
+    A caller (see ``services.common.storage.idempotency``) opens it around a service call, so
     that work of its own (``on_begin`` first, ``finish`` last) commits atomically with
     the service's writes. The transaction starts lazily, at the service's first
     ``begin()``, so nothing done before it (validation, RPCs) holds a database lock.

@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy import Connection, MetaData
 
-from services.common.db import create_engine
+from services.common.storage.db import create_engine
 
 
 def run_migrations(target_metadata: MetaData) -> None:
@@ -38,7 +38,7 @@ def _run(connection: Connection, target_metadata: MetaData) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         # SQLite does transactional DDL once pysqlite's implicit transactions are
-        # off (see services.common.db); without this Alembic's own bookkeeping
+        # off (see services.common.storage.db); without this Alembic's own bookkeeping
         # leaves the caller's transaction uncommitted.
         transactional_ddl=True,
     )

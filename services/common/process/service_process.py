@@ -8,13 +8,13 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common import metrics, metrics_server
-from services.common.channels import server_credentials
-from services.common.db import create_session_factory
-from services.common.grpc_server import GrpcServer, Registrar, size_options, start_grpc_server
-from services.common.idempotency import start_pruning
-from services.common.migrations import upgrade_to_head
+from services.common.observability import metrics, metrics_server
+from services.common.rpc.channels import server_credentials
+from services.common.rpc.server import GrpcServer, Registrar, size_options, start_grpc_server
 from services.common.settings import DatabaseServiceSettings
+from services.common.storage.db import create_session_factory
+from services.common.storage.idempotency import start_pruning
+from services.common.storage.migrations import upgrade_to_head
 
 
 async def start_service(

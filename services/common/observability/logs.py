@@ -10,8 +10,8 @@ import time
 from collections.abc import Iterable
 from typing import Any, Final
 
-from services.common import request_context
 from services.common.credential_formats import API_KEY_PREFIX, SIGNING_SECRET_PREFIX
+from services.common.observability import request_context
 
 EVENT_ATTRIBUTE: Final = "event_fields"
 """``logging`` ``extra`` key whose dict of fields is merged into the line."""

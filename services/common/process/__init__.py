@@ -1,0 +1,1 @@
+"""A service process's life: start-up, event loop, shutdown, local secrets."""

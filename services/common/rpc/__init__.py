@@ -1,0 +1,1 @@
+"""gRPC plumbing of both services: server start-up, channels, interceptors, the error codec."""
