@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from bench.numbers import SERVICE, inbound_number, normalized_number
 from services.common.storage.db import asyncpg_dsn, create_engine, create_session_factory, is_sqlite
 from services.common.storage.orm import new_id, utcnow
-from services.config import operator
+from services.config import provisioning
 from services.config.models import AgentIdentity, IncomingCallAction
 from services.registry.models import InboundNumber
 
@@ -63,7 +63,7 @@ async def seed_config(database_url: str, identities: int) -> SeededAccount:
     engine = create_engine(database_url)
     try:
         sessions = create_session_factory(engine)
-        created = await operator.create_account(sessions, "switchboard bench")
+        created = await provisioning.create_account(sessions, "switchboard bench")
         ids = [new_id() for _ in range(identities)]
         async with sessions.begin() as session:
             session.add_all(

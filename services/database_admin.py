@@ -22,7 +22,7 @@ from services.common.storage.db import (
 )
 from services.common.storage.migrations import upgrade_to_head
 from services.config import models as config_models
-from services.config import operator
+from services.config import provisioning
 from services.config.models import ApiKey
 from services.config.settings import ConfigSettings
 from services.registry import models as registry_models
@@ -47,14 +47,14 @@ class Written:
 class AccountWritten(Written):
     """An account created in ``database``."""
 
-    created: operator.CreatedAccount
+    created: provisioning.CreatedAccount
 
 
 @dataclass(frozen=True)
 class KeyMinted(Written):
     """An admin key minted in ``database``."""
 
-    created: operator.CreatedKey
+    created: provisioning.CreatedKey
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ async def create_account(name: str, *, create: bool = False) -> AccountWritten:
     engine = await _open("config", url, create=create)
     try:
         await upgrade_to_head(engine, MIGRATIONS["config"])
-        created = await operator.create_account(create_session_factory(engine), name)
+        created = await provisioning.create_account(create_session_factory(engine), name)
     finally:
         await engine.dispose()
     return AccountWritten(describe_database(url), created)
@@ -117,7 +117,7 @@ async def create_admin_key(account_id: str, label: str) -> KeyMinted:
     engine = await _open("config", url, create=False, hint=False)
     try:
         await upgrade_to_head(engine, MIGRATIONS["config"])
-        key = await operator.create_admin_key(create_session_factory(engine), account_id, label)
+        key = await provisioning.create_admin_key(create_session_factory(engine), account_id, label)
     finally:
         await engine.dispose()
     return KeyMinted(describe_database(url), key)
@@ -128,7 +128,7 @@ async def revoke_key(key_id: str) -> KeyRevoked:
     url = database_url("config")
     engine = await _open("config", url, create=False, hint=False)
     try:
-        key = await operator.revoke_key(create_session_factory(engine), key_id)
+        key = await provisioning.revoke_key(create_session_factory(engine), key_id)
     finally:
         await engine.dispose()
     return KeyRevoked(describe_database(url), key)

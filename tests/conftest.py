@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services.config import operator
+from services.config import provisioning
 from tests.support.databases import (
     fresh_databases,
     postgres_admin_url,
@@ -54,9 +54,9 @@ async def stack(
 
 
 @pytest.fixture
-async def account(stack: Stack) -> operator.CreatedAccount:
+async def account(stack: Stack) -> provisioning.CreatedAccount:
     """A new account with its admin key; each test gets its own tenant."""
-    return await operator.create_account(stack.config_sessions, "Test account")
+    return await provisioning.create_account(stack.config_sessions, "Test account")
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from bench.numbers import inbound_number, normalized_number
 from bench.processes import read_cpu_seconds, read_status_kib, read_vm_hwm_kib
 from bench.run import ECHO_METHOD, GROUPS, Settings, size_label
 from services.common.phone import normalize_phone_number
-from services.config import operator
+from services.config import provisioning
 from tests.support.stack import Stack
 
 
@@ -148,7 +148,7 @@ async def test_python_driver_times_ok_calls_and_counts_errors() -> None:
 
 
 async def test_assign_driver_assigns_new_numbers_through_the_gateway(
-    stack: Stack, account: operator.CreatedAccount
+    stack: Stack, account: provisioning.CreatedAccount
 ) -> None:
     created = await stack.http.post(
         "/api/v1/identities/",

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, Request, Response, async_playwright
 
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from tests.support.browser import CHROMIUM_FLAGS, chromium_path
 from tests.support.stack import Stack
 

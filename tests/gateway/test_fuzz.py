@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from services.config import operator
+from services.config import provisioning
 from tests.support.databases import fresh_databases
 from tests.support.stack import Stack, running_stack
 
@@ -123,7 +123,7 @@ def operation_id(document: dict[str, Any], method: str, path: str) -> str:
 
 @pytest.mark.timeout(1800)
 async def test_schemathesis_finds_nothing(fuzz_stack: Stack, tmp_path: Path) -> None:
-    account = await operator.create_account(fuzz_stack.config_sessions, "Fuzzed account")
+    account = await provisioning.create_account(fuzz_stack.config_sessions, "Fuzzed account")
     document = (await fuzz_stack.http.get("/openapi.json")).json()
     revoke = operation_id(document, *SELF_REVOKING)
     operations = sum(len(item) for item in document["paths"].values())

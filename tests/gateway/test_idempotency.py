@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.config.models import AgentIdentity
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from services.registry.models import InboundNumber
 from tests.services.registry.factories import (
     Tenant,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from tests.support.stack import Stack
 
 UNPARSEABLE = {

@@ -24,7 +24,7 @@ from switchboard.registry.v1 import registry_pb2_grpc
 
 from services.common.budgets import LONGEST_ROUTING_WAIT_SECONDS, STRATEGY_BUDGET, WEBHOOK_BUDGET
 from services.common.settings import BaseServiceSettings
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from services.registry.settings import RegistrySettings
 from tests.services.registry.routing import factories
 from tests.support.https_receiver import HttpsReceiver, Reply

@@ -26,7 +26,7 @@ from google.protobuf.message_factory import GetMessageClass
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from tests.support import proto_modules
 from tests.support.stack import Stack
 

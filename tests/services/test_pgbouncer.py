@@ -27,7 +27,7 @@ from switchboard.registry.v1 import registry_pb2_grpc
 
 from services.common.rpc.server import GrpcServer
 from services.common.storage.db import create_engine, create_session_factory
-from services.config import operator
+from services.config import provisioning
 from services.config import server as config_server
 from services.registry import server as registry_server
 from services.registry.models import InboundNumber
@@ -114,7 +114,7 @@ async def account_with_identity(
     """(account id, admin metadata, identity id) created through config replica 0 and 1."""
     engine = create_engine(urls["config"])
     try:
-        created = await operator.create_account(create_session_factory(engine), "pooled")
+        created = await provisioning.create_account(create_session_factory(engine), "pooled")
     finally:
         await engine.dispose()
     admin = (("x-api-key", created.api_key),)

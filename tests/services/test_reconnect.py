@@ -19,7 +19,7 @@ import httpx
 import pytest
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from services.probe import grpc_serving
 from tests.services.registry.routing import factories
 from tests.support.processes import SWITCHBOARD, cli_env, eventually, free_port

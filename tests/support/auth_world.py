@@ -14,7 +14,7 @@ from typing import Any, Final
 import httpx
 
 from gateway.inkbox.business_hours import WEEKDAYS
-from services.config import operator
+from services.config import provisioning
 from tests.services.registry.factories import fresh_number, strategy_body
 from tests.support.inkbox_rest import create_identity, create_scoped_key, key_headers
 from tests.support.stack import Stack
@@ -76,8 +76,8 @@ ALWAYS_OPEN: Final = {
 
 
 async def build_world(stack: Stack, http: httpx.AsyncClient) -> World:
-    ours = await operator.create_account(stack.config_sessions, "Matrix: ours")
-    theirs = await operator.create_account(stack.config_sessions, "Matrix: theirs")
+    ours = await provisioning.create_account(stack.config_sessions, "Matrix: ours")
+    theirs = await provisioning.create_account(stack.config_sessions, "Matrix: theirs")
     admin = key_headers(ours.api_key)
     first = await create_identity(http, admin)
     second = await create_identity(http, admin)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import gateway.calls.exotel  # noqa: F401  (installs the access-log filter)
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from services.registry.routing.edge_auth import NO_EDGE_TOKEN
 from tests.services.registry.routing import factories
 from tests.support.https_receiver import Reply

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from tests.support.stack import Stack
 
 LONE_SURROGATES = ["\ud800", "a\udfffb", "\ud83d"]

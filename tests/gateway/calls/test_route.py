@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from services.config import operator
-from services.config.operator import CreatedAccount
+from services.config import provisioning
+from services.config.provisioning import CreatedAccount
 from tests.services.registry.routing import factories
 from tests.support.https_receiver import Reply
 from tests.support.routing_stack import RoutingStack
@@ -151,7 +151,7 @@ async def test_admin_key_and_other_accounts(routing: RoutingStack, account: Crea
     )
     assert mine.json()["decision"] == "accept"
 
-    other = await operator.create_account(routing.stack.config_sessions, "Other")
+    other = await provisioning.create_account(routing.stack.config_sessions, "Other")
     theirs = await routing.http.post(
         "/v1/calls:route", json=call(mapping.number), headers={"X-API-Key": other.api_key}
     )

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from services.config import operator
-from services.config.operator import CreatedAccount
+from services.config import provisioning
+from services.config.provisioning import CreatedAccount
 from tests.support.inkbox_rest import Headers, create_identity, create_scoped_key, key_headers
 from tests.support.stack import Stack
 
@@ -21,7 +21,7 @@ def admin(account: CreatedAccount) -> Headers:
 @pytest.fixture
 async def other_admin(stack: Stack) -> Headers:
     """Headers with another organization's admin key."""
-    other = await operator.create_account(stack.config_sessions, "Other organization")
+    other = await provisioning.create_account(stack.config_sessions, "Other organization")
     return key_headers(other.api_key)
 
 

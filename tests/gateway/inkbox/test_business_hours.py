@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from tests.services.registry.routing import factories
 from tests.support.inkbox_rest import Headers
 from tests.support.routing_stack import RoutingStack

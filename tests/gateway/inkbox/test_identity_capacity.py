@@ -12,8 +12,8 @@ import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
-from services.config import operator
-from services.config.operator import CreatedAccount
+from services.config import provisioning
+from services.config.provisioning import CreatedAccount
 from tests.support.stack import INTERNAL_METADATA, Stack
 
 FORWARD_TO = "+14155550100"
@@ -106,7 +106,7 @@ async def test_bad_capacity_is_422_and_changes_nothing(
 ) -> None:
     spare = await create(stack, account)
     target = await create(stack, account, max_concurrent_calls=3)
-    foreign = await operator.create_account(stack.config_sessions, "Foreign")
+    foreign = await provisioning.create_account(stack.config_sessions, "Foreign")
     other = await create(stack, foreign)
     ids = {"SELF": target["id"], "SPARE": spare["id"], "FOREIGN": other["id"]}
     chain = body.get("overflow_chain")

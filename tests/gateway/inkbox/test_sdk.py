@@ -22,7 +22,7 @@ from inkbox.whoami.types import (
     WhoamiApiKeyResponse,
 )
 
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from tests.services.registry.routing import factories
 from tests.support.https_receiver import Reply
 from tests.support.inkbox_rest import create_scoped_key, new_handle

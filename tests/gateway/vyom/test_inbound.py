@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from services.config import operator
+from services.config import provisioning
 from services.registry.settings import RegistrySettings
 from tests.gateway.vyom.rest import assert_error, assign, assigned_id, create_strategy, listed
 from tests.services.registry.factories import (
@@ -535,7 +535,7 @@ async def test_revoked_key_is_refused_within_the_auth_cache_ttl(
     the TTL plus one request. The cache's exact bound is proven on a fake clock in
     tests/services/config/test_revocation.py."""
     assert (await stack.http.get("/inbound/list", headers=tenant.headers)).status_code == 200
-    await operator.revoke_key(stack.config_sessions, tenant.api_key_id)
+    await provisioning.revoke_key(stack.config_sessions, tenant.api_key_id)
     revoked_at = time.monotonic()
 
     async def refused() -> bool:

@@ -18,7 +18,7 @@ from services.common.rpc.channels import CHANNEL_OPTIONS, open_channel
 from services.common.rpc.server import GrpcServer
 from services.common.settings import BaseServiceSettings
 from services.config import server as config_server
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from services.probe import grpc_serving
 from services.registry import server as registry_server
 from tests.support.stack import running_gateway, service_settings

@@ -10,7 +10,7 @@ from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 from services.common.rpc.requests import MALFORMED_REQUEST, text_violations
 from services.common.settings import DatabaseServiceSettings
 from services.common.text import UNSTORABLE_NUL
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from tests.support.rpc_errors import decoded
 from tests.support.stack import Stack
 

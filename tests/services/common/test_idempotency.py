@@ -21,7 +21,7 @@ from services.common.storage.orm import utcnow
 from services.config import identities
 from services.config import server as config_server
 from services.config.models import IDEMPOTENCY_KEYS, AgentIdentity, ApiKey
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from tests.services.registry.factories import (
     create_tenant,
     fresh_number,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
-from services.config import operator
-from services.config.operator import CreatedAccount
+from services.config import provisioning
+from services.config.provisioning import CreatedAccount
 from tests.support.config_grpc import Metadata, create_identity, key_metadata
 from tests.support.stack import Stack
 
@@ -26,7 +26,7 @@ def admin(account: CreatedAccount) -> Metadata:
 @pytest.fixture
 async def other_admin(stack: Stack) -> Metadata:
     """Metadata with another account's admin key."""
-    other = await operator.create_account(stack.config_sessions, "Other account")
+    other = await provisioning.create_account(stack.config_sessions, "Other account")
     return key_metadata(other.api_key)
 
 

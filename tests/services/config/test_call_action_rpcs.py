@@ -10,7 +10,7 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from switchboard.common.v1 import forwarding_pb2
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from tests.support.config_grpc import Metadata, create_identity
 from tests.support.rpc_errors import rpc_error
 from tests.support.stack import Stack

@@ -13,7 +13,7 @@ from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
 from services.config import server as config_server
 from services.config.changes import ACCOUNT, API_KEY, CALL_TARGET, HEARTBEAT, RESYNC, ChangeLog
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from tests.support.stack import INTERNAL_METADATA, Stack, service_settings
 
 READ_TIMEOUT_S = 30.0

@@ -18,7 +18,7 @@ from services.common.auth import INTERNAL_TOKEN_HEADER
 from services.common.errors import FailedPrecondition
 from services.common.process.local_secrets import INTERNAL_TOKEN_FILE
 from services.config import server as config_server
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from services.config.settings import ConfigSettings
 from services.probe import grpc_serving
 from tests.support.processes import SWITCHBOARD, cli_env, eventually, free_port, run_cli

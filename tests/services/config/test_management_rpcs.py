@@ -9,7 +9,7 @@ import grpc
 from google.protobuf.field_mask_pb2 import FieldMask
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from tests.support.config_grpc import Metadata, create_identity, key_metadata
 from tests.support.rpc_errors import rpc_error
 from tests.support.stack import INTERNAL_METADATA, Stack

@@ -14,12 +14,12 @@ from services.common.errors import Unauthenticated
 from services.common.storage.db import create_read_only_session_factory, create_session_factory
 from services.common.storage.orm import utcnow
 from services.common.storage.point_reads import PointQuery, PointReader
-from services.config import api_keys, operator, repository
+from services.config import api_keys, provisioning, repository
 from services.config.authentication import LAST_USED_RESOLUTION, Authenticator
 from services.config.convert import identity_to_proto
 from services.config.identity_read import IdentityBatchReader
 from services.config.models import ApiKey
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from tests.services.registry.routing import factories
 from tests.support.stack import Stack
 
@@ -96,7 +96,7 @@ async def test_unknown_revoked_and_expired_keys_are_unauthenticated(
         await authenticator.authenticate(account.api_key)
     await set_key(stack, account.api_key_id, expires_at=utcnow() + timedelta(hours=1))
     await authenticator.authenticate(account.api_key)
-    await operator.revoke_key(stack.config_sessions, account.api_key_id)
+    await provisioning.revoke_key(stack.config_sessions, account.api_key_id)
     with pytest.raises(Unauthenticated, match="revoked"):
         await authenticator.authenticate(account.api_key)  # at once: nothing is cached
 
@@ -145,7 +145,7 @@ async def test_batch_get_reads_what_the_repository_reads(
     count: int,
 ) -> None:
     ids = [await factories.create_identity(stack, account.account_id) for _ in range(count)]
-    other = await operator.create_account(stack.config_sessions, "Other account")
+    other = await provisioning.create_account(stack.config_sessions, "Other account")
     foreign = await factories.create_identity(stack, other.account_id)
     asked = sorted([*ids, foreign, UNKNOWN_ID])
     found = await IdentityBatchReader(reader).get(account.account_id, asked)

@@ -7,8 +7,8 @@ from pydantic import SecretStr
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
 
 from services.common.errors import Unauthenticated
-from services.config import operator
-from services.config.operator import CreatedAccount
+from services.config import provisioning
+from services.config.provisioning import CreatedAccount
 from services.registry.config_client import ConfigClient
 from services.registry.settings import RegistrySettings
 from tests.support.clock import ManualClock
@@ -32,7 +32,9 @@ async def test_revoked_key_is_refused_by_config_at_once_and_by_registry_within_t
     """The registry's auth cache (on a clock the test moves) trusts a revoked key for less
     than its TTL and refuses it from the TTL on; config refuses it at once."""
     stub = config_pb2_grpc.ConfigServiceStub(stack.config_channel)
-    minted = await operator.create_admin_key(stack.config_sessions, account.account_id, "doomed")
+    minted = await provisioning.create_admin_key(
+        stack.config_sessions, account.account_id, "doomed"
+    )
     settings = RegistrySettings(
         config_address=stack.config_target,
         auth_cache_ttl_seconds=CACHE_TTL,
@@ -69,7 +71,7 @@ async def test_operator_revocation_is_seen_by_config_at_once(
     stub = config_pb2_grpc.ConfigServiceStub(stack.config_channel)
     secret = account.api_key
     await stub.ListApiKeys(config_pb2.ListApiKeysRequest(), metadata=key_metadata(secret))
-    await operator.revoke_key(stack.config_sessions, account.api_key_id)
+    await provisioning.revoke_key(stack.config_sessions, account.api_key_id)
     refused = await rpc_error(
         stub.ListApiKeys(config_pb2.ListApiKeysRequest(), metadata=key_metadata(secret))
     )

@@ -8,7 +8,7 @@ from services.common.auth import Principal, Scope
 from services.common.errors import InvalidArgument
 from services.config import call_actions, identities
 from services.config.call_actions import CallActionConfig, Fallback
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from services.config.validation import check_e164, check_sip_uri, normalize_handle
 from tests.support.stack import Stack
 

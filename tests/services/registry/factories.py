@@ -12,7 +12,7 @@ import grpc
 from switchboard.registry.v1 import registry_pb2_grpc
 
 from services.common.phone import InvalidPhoneNumber, normalize_phone_number
-from services.config import operator
+from services.config import provisioning
 from services.config.models import AgentIdentity, ApiKey
 from services.config.secrets import new_api_key_secret
 from tests.support.stack import Stack
@@ -83,7 +83,7 @@ async def create_scoped_key(stack: Stack, account_id: str, identity_id: str) -> 
 
 async def create_tenant(stack: Stack, assistant_name: str = "Support Assistant") -> Tenant:
     """A new account with its admin key and one assistant."""
-    account = await operator.create_account(stack.config_sessions, "Registry test account")
+    account = await provisioning.create_account(stack.config_sessions, "Registry test account")
     assistant_id = await create_identity(stack, account.account_id, assistant_name)
     return Tenant(
         account.account_id, account.api_key, account.api_key_id, assistant_id, assistant_name

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from switchboard.registry.v1 import journal_pb2, journal_pb2_grpc, registry_pb2_grpc
 from switchboard.registry.v1 import registry_pb2 as pb
 
-from services.config import operator
-from services.config.operator import CreatedAccount
+from services.config import provisioning
+from services.config.provisioning import CreatedAccount
 from services.registry.journal import DecisionJournal
 from services.registry.models import CallDecision
 from tests.services.registry.routing import factories
@@ -149,7 +149,7 @@ async def test_journal_records_equal_the_decisions_of_two_replicas_sharing_a_dat
             metadata=admin,
         )
         assert mine.reject_reason == pb.REJECT_REASON_AUTO_REJECT
-        other = await operator.create_account(stack.config_sessions, "Other")
+        other = await provisioning.create_account(stack.config_sessions, "Other")
         for metadata, call_id in (
             ((("x-api-key", other.api_key),), mine.call_id),
             (admin, by_number["+918000000001"][0].call_id),
@@ -246,7 +246,7 @@ async def test_the_rest_routes_read_the_journal(
     )
     assert [item["call_id"] for item in listed.json()["decisions"]] == [call_id]
     assert (await routing.http.get(f"/v1/calls/{call_id}/decision")).status_code == 401
-    other = await operator.create_account(routing.stack.config_sessions, "Other")
+    other = await provisioning.create_account(routing.stack.config_sessions, "Other")
     hidden = await routing.http.get(
         f"/v1/calls/{call_id}/decision", headers={"X-API-Key": other.api_key}
     )

@@ -6,9 +6,9 @@ import grpc
 import pytest
 from switchboard.registry.v1 import registry_pb2 as pb
 
-from services.config import operator
+from services.config import provisioning
 from services.config.models import ApiKey
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from services.config.secrets import new_api_key_secret
 from tests.services.registry.routing import factories
 from tests.support.routing_stack import RoutingStack
@@ -59,7 +59,7 @@ async def test_admin_key_routes_its_own_numbers_only(
     routing: RoutingStack, account: CreatedAccount
 ) -> None:
     mine = await accepted_number(routing, account)
-    other = await operator.create_account(routing.stack.config_sessions, "Other")
+    other = await provisioning.create_account(routing.stack.config_sessions, "Other")
     theirs = await accepted_number(routing, other)
     unmapped, _ = factories.new_number()
     key = (("x-api-key", account.api_key),)

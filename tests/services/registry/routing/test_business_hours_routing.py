@@ -16,7 +16,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from switchboard.registry.v1 import journal_pb2, journal_pb2_grpc
 from switchboard.registry.v1 import registry_pb2 as pb
 
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from tests.services.registry.routing import factories
 from tests.support.https_receiver import HttpsReceiver, Reply
 from tests.support.routing_stack import RoutingStack, running_routing_stack

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from switchboard.registry.v1 import registry_pb2 as pb
 
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from services.registry.routing.call_context_token import (
     URL_PARAMETER,
     InvalidCallContext,

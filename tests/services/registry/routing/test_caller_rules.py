@@ -8,7 +8,7 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from switchboard.registry.v1 import registry_pb2 as pb
 from switchboard.registry.v1 import registry_pb2_grpc
 
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from tests.services.registry.factories import grpc_metadata
 from tests.services.registry.routing import factories
 from tests.support.https_receiver import Reply

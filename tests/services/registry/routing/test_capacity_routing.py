@@ -20,7 +20,7 @@ from switchboard.registry.v1 import registry_pb2 as pb
 from switchboard.registry.v1 import registry_pb2_grpc
 
 from services.config.models import AgentIdentity
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from services.registry.capacity_leases import identity_scope, mapping_scope
 from tests.services.registry.routing import factories
 from tests.support.processes import eventually

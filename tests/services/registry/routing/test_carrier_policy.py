@@ -14,8 +14,8 @@ from switchboard.registry.v1 import carrier_pb2, carrier_pb2_grpc
 from switchboard.registry.v1 import registry_pb2 as pb
 
 from services.common.auth import Principal, Scope
-from services.config import operator
-from services.config.operator import CreatedAccount
+from services.config import provisioning
+from services.config.provisioning import CreatedAccount
 from services.registry.carrier_settings import CarrierSettings
 from services.registry.routing.carrier_outcomes import DEFAULTS, NOT_OVERRIDABLE
 from services.registry.routing.decision import RejectReason
@@ -126,7 +126,7 @@ async def test_overrides_change_real_decisions_the_journal_trace_and_exotel(
     assert exotel.json()["detail"]["sip_status"] == 486
 
     # Another account keeps the defaults; {} restores this one's.
-    other = await operator.create_account(stack.config_sessions, "Other carrier")
+    other = await provisioning.create_account(stack.config_sessions, "Other carrier")
     assert (await table(routing.http, other))["auto_reject"]["sip_status"] == 603
     assert (await put(routing.http, account, {})).status_code == 200
     assert (await routing.route(refusing.number)).sip_status == 603

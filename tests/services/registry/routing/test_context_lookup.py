@@ -8,7 +8,7 @@ from typing import Any
 from google.protobuf import json_format
 from switchboard.registry.v1 import registry_pb2 as pb
 
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from tests.services.registry.routing import factories
 from tests.support.https_receiver import Reply
 from tests.support.routing_stack import RoutingStack

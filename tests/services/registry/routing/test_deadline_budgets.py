@@ -6,7 +6,7 @@ import time
 
 from switchboard.registry.v1 import registry_pb2 as pb
 
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from tests.services.registry.routing import factories
 from tests.support.https_receiver import Reply
 from tests.support.routing_stack import RoutingStack

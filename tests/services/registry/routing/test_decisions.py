@@ -9,7 +9,7 @@ import pytest
 from switchboard.common.v1 import forwarding_pb2
 from switchboard.registry.v1 import registry_pb2 as pb
 
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from tests.services.registry.routing import factories
 from tests.support.routing_stack import RoutingStack
 

@@ -12,7 +12,7 @@ from services.common.storage.point_reads import PointQuery, PointReader
 from services.config import repository
 from services.config.call_target_read import CallTargetReader
 from services.config.convert import call_action_to_proto, identity_to_proto
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from services.registry.routing.mapping_lookup import MappingLookup
 from tests.services.registry.routing import factories
 from tests.support.stack import Stack

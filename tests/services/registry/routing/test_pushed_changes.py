@@ -21,7 +21,7 @@ from switchboard.registry.v1 import registry_pb2 as pb
 from switchboard.registry.v1 import registry_pb2_grpc
 
 from services.config import server as config_server
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from tests.services.registry.routing import factories
 from tests.services.registry.routing.test_replicas import decide
 from tests.support.processes import eventually

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from switchboard.registry.v1 import registry_pb2 as pb
 
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from services.registry.routing.outbound_http import OutboundHttp, origin
 from tests.services.registry.routing import factories
 from tests.support.https_receiver import HttpsReceiver, Reply, running_receiver

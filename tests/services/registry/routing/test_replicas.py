@@ -14,7 +14,7 @@ import pytest
 from switchboard.registry.v1 import registry_pb2 as pb
 from switchboard.registry.v1 import registry_pb2_grpc
 
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from services.registry.repository import ACTIVE_MAPPING_OF_ANY_ACCOUNT
 from tests.services.registry.routing import factories
 from tests.support.processes import eventually

@@ -11,8 +11,8 @@ from typing import Any
 
 from switchboard.registry.v1 import registry_pb2 as pb
 
-from services.config import operator
-from services.config.operator import CreatedAccount
+from services.config import provisioning
+from services.config.provisioning import CreatedAccount
 from tests.services.registry.routing import factories
 from tests.support.https_receiver import Reply
 from tests.support.routing_stack import RoutingStack
@@ -108,7 +108,7 @@ async def test_agent_identities_is_the_calling_identity_of_the_same_account(
     )
     stranger = await factories.map_number(
         routing.stack,
-        (await operator.create_account(routing.stack.config_sessions, "Other")).account_id,
+        (await provisioning.create_account(routing.stack.config_sessions, "Other")).account_id,
         await factories.create_identity(routing.stack, account.account_id, "Elsewhere"),
     )
     await routing.route(mapping.number, caller_number=caller.number)

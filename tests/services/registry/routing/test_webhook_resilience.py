@@ -17,7 +17,7 @@ import pytest
 from switchboard.registry.v1 import registry_pb2 as pb
 from switchboard.registry.v1 import registry_pb2_grpc
 
-from services.config.operator import CreatedAccount
+from services.config.provisioning import CreatedAccount
 from tests.services.registry.routing import factories
 from tests.support.https_receiver import HttpsReceiver, Reply
 from tests.support.routing_stack import EDGE_TOKEN, routing_registry_settings, running_registry

@@ -1,4 +1,5 @@
-"""Operator actions run directly against the config database (the ``switchboard`` CLI)."""
+"""Provisioning run by the operator (the ``switchboard`` CLI) directly against the config
+database: accounts, admin keys, revocation."""
 
 from __future__ import annotations
 
