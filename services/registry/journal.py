@@ -30,7 +30,7 @@ from services.common.phone import (
 )
 from services.common.storage.orm import new_time_ordered_id
 from services.registry.models import CallDecision
-from services.registry.routing.decision import Decision
+from services.registry.routing.outcome import Decision
 
 _log = logging.getLogger(__name__)
 _CLOSE_FLUSH_SECONDS: Final = 2.0

@@ -28,17 +28,17 @@ from services.registry.journal import DecisionJournal, PendingDecision
 from services.registry.routing.caller_screening import CallerScreening
 from services.registry.routing.capacity_stage import CapacityOutcome, CapacityStage
 from services.registry.routing.context_lookup import CallerContextResult, ContextStatus
-from services.registry.routing.decision import (
+from services.registry.routing.decision import Router
+from services.registry.routing.edge_auth import EdgeAuthenticator
+from services.registry.routing.explain import SuppliedWebhookAnswer, Trace, simulation
+from services.registry.routing.hours_stage import HoursVerdict
+from services.registry.routing.outcome import (
     ActionSource,
     Decision,
     EdgeOutcome,
     RejectReason,
-    Router,
     Verdict,
 )
-from services.registry.routing.edge_auth import EdgeAuthenticator
-from services.registry.routing.explain import SuppliedWebhookAnswer, Trace, simulation
-from services.registry.routing.hours_stage import HoursVerdict
 
 
 def _values(wrapper: EnumTypeWrapper, prefix: str, domain: type[Enum]) -> dict[Enum, Any]:

@@ -43,11 +43,12 @@ from services.registry.numbers import InboundNumbers
 from services.registry.routing.call_targets import CallTargetCache
 from services.registry.routing.capacity_stage import CapacityStage
 from services.registry.routing.circuit_breaker import BreakerSettings, CircuitBreakers
-from services.registry.routing.decision import RejectReason, Router
+from services.registry.routing.decision import Router
 from services.registry.routing.edge_auth import EdgeAuthenticator
 from services.registry.routing.hedging import LatencyTracker
 from services.registry.routing.mapping_lookup import MappingLookup
 from services.registry.routing.outbound_http import OutboundHttp
+from services.registry.routing.outcome import RejectReason
 from services.registry.routing.webhook_endpoints import WebhookEndpoints
 from services.registry.routing_servicer import CallRoutingServicer
 from services.registry.servicer import InboundContextStrategyServicer, InboundNumberServicer

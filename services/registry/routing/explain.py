@@ -23,7 +23,7 @@ from services.registry.routing.edge_auth import RoutingCaller
 from services.registry.routing.webhook import WebhookResult, WebhookVerdict
 
 if TYPE_CHECKING:
-    from services.registry.routing.decision import Decision
+    from services.registry.routing.outcome import Decision
 
 
 class Stage(Enum):

@@ -22,7 +22,7 @@ from services.registry.routing.carrier_outcomes import (
     exotel_answer,
     parse_overrides,
 )
-from services.registry.routing.decision import Decision, EdgeOutcome, RejectReason, Verdict
+from services.registry.routing.outcome import Decision, EdgeOutcome, RejectReason, Verdict
 
 NEW_REASONS = {"at_capacity"}
 

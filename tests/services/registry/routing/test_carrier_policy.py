@@ -18,7 +18,7 @@ from services.config import provisioning
 from services.config.provisioning import CreatedAccount
 from services.registry.carrier_settings import CarrierSettings
 from services.registry.routing.carrier_outcomes import DEFAULTS, NOT_OVERRIDABLE
-from services.registry.routing.decision import RejectReason
+from services.registry.routing.outcome import RejectReason
 from tests.services.registry.factories import grpc_metadata
 from tests.services.registry.routing import factories
 from tests.support.https_receiver import Reply
