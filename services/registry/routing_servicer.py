@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Final
 
@@ -15,7 +15,7 @@ from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from services.common.errors import InvalidArgument, NotFound
 from services.common.observability import metrics, request_context
-from services.common.rpc.proto_time import from_timestamp
+from services.common.rpc.proto_time import from_duration, from_timestamp
 from services.common.rpc.server import ServicerContext
 from services.registry.capacity_leases import (
     MAX_CALL_ID_LENGTH,
@@ -165,9 +165,12 @@ class CallRoutingServicer(registry_pb2_grpc.CallRoutingServiceServicer):
         _check_call_id(request.call_id)
         ttl = self._capacity.ttl
         if request.HasField("ttl"):
-            ttl = request.ttl.ToTimedelta()
-            if not MIN_TTL <= ttl <= MAX_TTL:
+            # Checked as seconds first: a Duration beyond timedelta's range must be refused,
+            # not overflow while converting.
+            seconds = from_duration(request.ttl)
+            if not MIN_TTL.total_seconds() <= seconds <= MAX_TTL.total_seconds():
                 raise InvalidArgument.for_field("ttl", "ttl must be between 1 s and 24 h")
+            ttl = timedelta(seconds=seconds)
         lease = await self._capacity.leases.renew(
             request.call_id, ttl, account_id=caller.account_id
         )

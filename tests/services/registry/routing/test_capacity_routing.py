@@ -148,6 +148,9 @@ async def test_an_unreleased_lease_expires_and_renew_extends_it(
         pb.RenewCallRequest(call_id="x" * 257),
         pb.RenewCallRequest(call_id="c", ttl=Duration(nanos=500_000_000)),
         pb.RenewCallRequest(call_id="c", ttl=Duration(seconds=86_401)),
+        # Beyond timedelta's range (found by the gRPC fuzz: it was INTERNAL).
+        pb.RenewCallRequest(call_id="c", ttl=Duration(seconds=-(2**62))),
+        pb.RenewCallRequest(call_id="c", ttl=Duration(seconds=2**62)),
     ],
 )
 async def test_renew_refuses_bad_arguments(
