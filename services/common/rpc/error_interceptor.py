@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -11,15 +10,13 @@ from grpc_status import rpc_status
 
 from services.common import errors
 from services.common.rpc.error_codec import to_status
-from services.common.rpc.handlers import WrappedHandlers
+from services.common.rpc.handlers import Handler, UnaryHandlerInterceptor
 from services.common.rpc.requests import RejectedRequest, checked_deserializer
 
 _log = logging.getLogger(__name__)
 
-Handler = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 
-
-class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
+class DomainErrorInterceptor(UnaryHandlerInterceptor):
     """Turns domain exceptions raised by unary handlers into rich gRPC statuses.
 
     Requests that do not parse, or carry text no database can store, are INVALID_ARGUMENT
@@ -30,17 +27,7 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
     """
 
     def __init__(self) -> None:
-        self._handlers = WrappedHandlers(_guarded)
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        return self._handlers.get(handler_call_details.method, handler)
+        super().__init__(_guarded)
 
 
 def _guarded(method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:

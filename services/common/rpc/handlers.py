@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import grpc
+
+Handler = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
+"""A unary-unary method's behaviour, as interceptors wrap it."""
 
 
 class WrappedHandlers:
@@ -27,3 +31,24 @@ class WrappedHandlers:
         wrapped = self._wrap(method, handler)
         self._by_method[method] = (handler, wrapped)
         return wrapped
+
+
+class UnaryHandlerInterceptor(grpc.aio.ServerInterceptor):
+    """A server interceptor that runs every unary-unary handler wrapped by ``wrap``.
+
+    Streaming handlers pass through unchanged; the wrapping is built once per method
+    (:class:`WrappedHandlers`).
+    """
+
+    def __init__(self, wrap: Callable[[str, grpc.RpcMethodHandler], grpc.RpcMethodHandler]) -> None:
+        self._handlers = WrappedHandlers(wrap)
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        return self._handlers.get(handler_call_details.method, handler)

@@ -5,22 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 import grpc
 
 from services.common.observability import logs, metrics, request_context
-from services.common.rpc.handlers import WrappedHandlers
-
-Handler = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
+from services.common.rpc.handlers import Handler, UnaryHandlerInterceptor
 
 _log = logging.getLogger("switchboard.rpc")
 _QUIET_PREFIXES: Final = ("/grpc.health.v1.Health/",)
 """Health probes are logged at DEBUG only (load balancers poll them)."""
 
 
-class RequestContextInterceptor(grpc.aio.ServerInterceptor):
+class RequestContextInterceptor(UnaryHandlerInterceptor):
     """Makes a :class:`~services.common.observability.request_context.RequestContext` current
     in each unary RPC and logs one JSON line when it ends (method, gRPC code, duration,
     request and call ids).
@@ -31,17 +28,7 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
     """
 
     def __init__(self) -> None:
-        self._handlers = WrappedHandlers(_in_context)
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        return self._handlers.get(handler_call_details.method, handler)
+        super().__init__(_in_context)
 
 
 def _in_context(method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
