@@ -4,8 +4,10 @@
 stands (a :class:`PendingDecision`) to a bounded queue, and when the queue is full the record
 is dropped and counted (``switchboard_journal_records_total{result="dropped"}``). One
 background task turns queued decisions into rows (time-ordered UUIDv7 ids, the caller's
-number normalized) and inserts each batch with one Core executemany; another prunes by age
-and row count.
+number normalized) and hands each batch to a ``BulkInserter``
+(:mod:`services.common.storage.bulk_insert`: one transaction, one executemany; on SQLite in
+a thread of its own, so the event loop neither encodes the rows nor waits on the database);
+another task prunes by age and row count.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, cast
 
-from sqlalchemy import Table, and_, delete, insert, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Table, and_, delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.observability import metrics
 from services.common.phone import (
@@ -28,14 +30,13 @@ from services.common.phone import (
     canonical_service,
     normalize_phone_number,
 )
+from services.common.storage.bulk_insert import BulkInserter
 from services.common.storage.orm import new_time_ordered_id
 from services.registry.models import CallDecision
 from services.registry.routing.outcome import Decision
 
 _log = logging.getLogger(__name__)
 _CLOSE_FLUSH_SECONDS: Final = 2.0
-_INSERT: Final = insert(cast(Table, CallDecision.__table__))
-"""Core, not ORM: a batch is one executemany with no per-row ORM bookkeeping."""
 
 Record = dict[str, Any]
 """Column values of one :class:`~services.registry.models.CallDecision` row."""
@@ -55,11 +56,20 @@ class PendingDecision:
     replica: str
 
 
+def journal_rows(engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> BulkInserter:
+    """The inserter of journal records (``call_decisions``) into ``engine``'s database."""
+    return BulkInserter(engine, sessions, cast(Table, CallDecision.__table__))
+
+
 class DecisionJournal:
-    """Bounded queue -> batched inserts, plus retention pruning; :meth:`start` / :meth:`close`."""
+    """Bounded queue -> batched inserts, plus retention pruning; :meth:`start` / :meth:`close`.
+
+    ``rows`` writes the batches (and is closed by :meth:`close`); ``sessions`` prune.
+    """
 
     def __init__(
         self,
+        rows: BulkInserter,
         sessions: async_sessionmaker[AsyncSession],
         *,
         enabled: bool,
@@ -70,6 +80,7 @@ class DecisionJournal:
         prune_interval_seconds: float,
         flush_interval_seconds: float = 0.2,
     ) -> None:
+        self._rows = rows
         self._sessions = sessions
         self._enabled = enabled
         self._queue: asyncio.Queue[PendingDecision | Record] = asyncio.Queue(maxsize=queue_size)
@@ -124,6 +135,7 @@ class DecisionJournal:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        await self._rows.close()
 
     async def _write_forever(self) -> None:
         while True:
@@ -145,9 +157,7 @@ class DecisionJournal:
                 )
                 for entry in batch
             ]
-            async with self._sessions.begin() as session:
-                connection = await session.connection()
-                await connection.execute(_INSERT, rows)
+            await self._rows.insert(rows)
         except asyncio.CancelledError:
             raise
         except Exception:

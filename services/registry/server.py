@@ -35,7 +35,7 @@ from services.registry.config_changes import ChangeWatcher
 from services.registry.config_client import ConfigClient
 from services.registry.contact_rules import ContactRules
 from services.registry.contact_rules_servicer import ContactRuleServicer
-from services.registry.journal import DecisionJournal
+from services.registry.journal import DecisionJournal, journal_rows
 from services.registry.journal_read import DecisionJournalReader
 from services.registry.journal_servicer import CallDecisionServicer
 from services.registry.models import MIGRATIONS_DIR
@@ -110,6 +110,7 @@ async def start(
         settings.call_target_cache_pushed_ttl_seconds,
     )
     journal = DecisionJournal(
+        journal_rows(engine, sessions),
         sessions,
         enabled=settings.journal_enabled,
         queue_size=settings.journal_queue_size,

@@ -18,7 +18,7 @@ from switchboard.registry.v1 import registry_pb2 as pb
 
 from services.config import provisioning
 from services.config.provisioning import CreatedAccount
-from services.registry.journal import DecisionJournal
+from services.registry.journal import DecisionJournal, journal_rows
 from services.registry.models import CallDecision
 from tests.services.registry.routing import factories
 from tests.support.processes import eventually
@@ -273,7 +273,8 @@ def journal(stack: Stack, **overrides: object) -> DecisionJournal:
         "prune_interval_seconds": 3600,
     }
     options.update(overrides)
-    return DecisionJournal(stack.registry_sessions, **options)  # type: ignore[arg-type]
+    rows = journal_rows(stack.registry_engine, stack.registry_sessions)
+    return DecisionJournal(rows, stack.registry_sessions, **options)  # type: ignore[arg-type]
 
 
 def row(call_id: str, at: datetime) -> dict[str, object]:

@@ -1,0 +1,156 @@
+"""Appending batches of rows to one table, off the event loop's back: the journal's writer.
+
+``BulkInserter.insert`` writes a batch in one transaction with one executemany. The values
+are encoded by the table's own column types for the engine's dialect, so the stored rows
+are exactly those SQLAlchemy's Core ``insert`` would store.
+
+* SQLite: a dedicated ``sqlite3`` connection on the same file, used from one worker
+  thread of its own. Through the session path, SQLAlchemy's per-row parameter handling runs
+  on the event-loop thread and every statement is a round trip through aiosqlite's thread;
+  on this path the loop only hands the batch over, and the thread encodes and writes it.
+* Other engines (PostgreSQL): Core ``insert`` executemany through a write session.
+
+Any ``sqlite3.Error`` on the SQLite path (the file replaced, a lock held past the busy
+timeout) rolls that batch back and writes it through the session path instead, so the
+fast path can only be faster, never lose a batch the session path would have written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Final
+
+from sqlalchemy import Table, insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from services.common.storage.db import SQLITE_BUSY_TIMEOUT_MS
+
+_log = logging.getLogger(__name__)
+
+Row = Mapping[str, Any]
+"""Column name -> value; a column left out is NULL."""
+_Encoder = Callable[[Any], Any] | None
+_CLOSE_TIMEOUT_S: Final = 5.0
+
+
+class BulkInserter:
+    """Batches of rows into ``table``; :meth:`close` on shutdown."""
+
+    def __init__(
+        self, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], table: Table
+    ) -> None:
+        self._sessions = sessions
+        self._core = insert(table)
+        self._names = tuple(column.name for column in table.columns)
+        self._sqlite: _SqliteAppender | None = None
+        path = engine.url.database
+        if engine.dialect.name == "sqlite" and path and path != ":memory:":
+            self._sqlite = _SqliteAppender(path, table, engine)
+
+    async def insert(self, rows: Sequence[Row]) -> None:
+        """Write ``rows`` in one transaction; raises when the session path fails too."""
+        if not rows:
+            return
+        if self._sqlite is not None:
+            try:
+                await self._sqlite.append(rows)
+                return
+            except sqlite3.Error as error:
+                _log.warning(
+                    "bulk insert into %s fell back to the session path: %r", self._core.table, error
+                )
+        complete = [{name: row.get(name) for name in self._names} for row in rows]
+        async with self._sessions.begin() as session:
+            connection = await session.connection()
+            await connection.execute(self._core, complete)
+
+    async def close(self) -> None:
+        """Close the SQLite connection and stop its thread (the session path needs nothing)."""
+        if self._sqlite is not None:
+            await self._sqlite.close()
+
+
+class _SqliteAppender:
+    """One read-write connection, only ever used from its one worker thread."""
+
+    def __init__(self, path: str, table: Table, engine: AsyncEngine) -> None:
+        dialect = engine.dialect
+        self._path = path
+        self._names = tuple(column.name for column in table.columns)
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(self._names))
+        self._sql = str(compiled)
+        order = compiled.positiontup or []
+        if tuple(order) != self._names:
+            raise ValueError(f"unexpected parameter order for {table.name}: {order}")
+        self._encoders: tuple[_Encoder, ...] = tuple(
+            column.type.dialect_impl(dialect).bind_processor(dialect) for column in table.columns
+        )
+        self._connection: sqlite3.Connection | None = None
+        self._identity: tuple[int, int] | None = None
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{table.name}-writer")
+
+    async def append(self, rows: Sequence[Row]) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._write, rows)
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await asyncio.wait_for(
+                loop.run_in_executor(self._thread, self._drop), timeout=_CLOSE_TIMEOUT_S
+            )
+        finally:
+            self._thread.shutdown(wait=False)
+
+    def _write(self, rows: Sequence[Row]) -> None:
+        encoded = [self._encode(row) for row in rows]
+        connection = self._current()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.executemany(self._sql, encoded)
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+        except sqlite3.Error:
+            self._drop()
+            raise
+
+    def _encode(self, row: Row) -> tuple[Any, ...]:
+        return tuple(
+            value if encoder is None or value is None else encoder(value)
+            for value, encoder in zip(
+                (row.get(name) for name in self._names), self._encoders, strict=True
+            )
+        )
+
+    def _current(self) -> sqlite3.Connection:
+        # Reopened when the file was replaced (a restored backup, a test's fresh database).
+        try:
+            stat = os.stat(self._path)
+        except OSError as error:
+            raise sqlite3.OperationalError(f"database file unavailable: {error}") from error
+        identity = (stat.st_dev, stat.st_ino)
+        if self._connection is not None and identity == self._identity:
+            return self._connection
+        self._drop()
+        connection = sqlite3.connect(
+            self._path,
+            timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,  # transactions are explicit: BEGIN IMMEDIATE ... COMMIT
+            check_same_thread=False,  # created and used in the one worker thread, closed there
+        )
+        connection.execute("PRAGMA synchronous=NORMAL")
+        self._connection, self._identity = connection, identity
+        return connection
+
+    def _drop(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+        self._connection = None
+        self._identity = None

@@ -1,0 +1,151 @@
+"""Bulk inserts: the SQLite fast path stores exactly what Core's insert would, and falls back."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.storage import bulk_insert
+from services.common.storage.bulk_insert import BulkInserter
+from services.common.storage.db import create_engine, create_session_factory
+from services.common.storage.orm import UTCDateTime
+
+_METADATA = MetaData()
+_TABLE = Table(
+    "events",
+    _METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(32), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("later", UTCDateTime()),
+    Column("ms", Float),
+)
+_ROWS = [
+    {"id": 1, "name": "whole second", "at": datetime(2026, 12, 6, 9, 0, tzinfo=UTC), "ms": 1.5},
+    {
+        "id": 2,
+        "name": "micro",
+        "at": datetime(2026, 12, 6, 9, 0, 0, 123, tzinfo=UTC),
+        "later": datetime(2030, 1, 1, tzinfo=UTC),
+    },
+]
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'events.db'}")
+    async with engine.begin() as connection:
+        await connection.run_sync(_METADATA.create_all)
+    yield engine
+    await engine.dispose()
+
+
+async def stored(engine: AsyncEngine) -> list[tuple[Any, ...]]:
+    async with engine.connect() as connection:
+        rows = await connection.execute(select(_TABLE).order_by(_TABLE.c.id))
+        return [tuple(row) for row in rows]
+
+
+async def raw_rows(path: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(path) as connection:
+        return connection.execute("SELECT * FROM events ORDER BY id").fetchall()
+
+
+async def test_the_fast_path_stores_what_core_stores(engine: AsyncEngine, tmp_path: Path) -> None:
+    inserter = BulkInserter(engine, create_session_factory(engine), _TABLE)
+    try:
+        await inserter.insert(_ROWS)
+    finally:
+        await inserter.close()
+    fast = await raw_rows(tmp_path / "events.db")
+    decoded = await stored(engine)
+    async with engine.begin() as connection:
+        await connection.execute(_TABLE.delete())
+        complete = [
+            {column.name: row.get(column.name) for column in _TABLE.columns} for row in _ROWS
+        ]
+        await connection.execute(insert(_TABLE), complete)
+    assert await raw_rows(tmp_path / "events.db") == fast  # byte for byte what Core writes
+    assert decoded == await stored(engine)
+    assert decoded[1] == (2, "micro", _ROWS[1]["at"], _ROWS[1]["later"], None)
+
+
+async def test_a_failed_batch_is_rolled_back_whole(engine: AsyncEngine) -> None:
+    inserter = BulkInserter(engine, create_session_factory(engine), _TABLE)
+    try:
+        await inserter.insert(_ROWS[:1])
+        with pytest.raises(Exception, match="UNIQUE"):
+            # The fast path fails on the duplicate, the session path then fails the same way.
+            await inserter.insert([{**_ROWS[1]}, {**_ROWS[0]}])
+        await inserter.insert(_ROWS[1:])
+    finally:
+        await inserter.close()
+    assert [row[0] for row in await stored(engine)] == [1, 2]
+
+
+async def test_an_unusable_fast_path_writes_through_the_session(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def cannot_open(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(bulk_insert.sqlite3, "connect", cannot_open)
+    inserter = BulkInserter(engine, create_session_factory(engine), _TABLE)
+    try:
+        await inserter.insert(_ROWS)
+    finally:
+        await inserter.close()
+    assert [row[0] for row in await stored(engine)] == [1, 2]
+
+
+async def test_a_replaced_file_is_reopened(engine: AsyncEngine, tmp_path: Path) -> None:
+    inserter = BulkInserter(engine, create_session_factory(engine), _TABLE)
+    try:
+        await inserter.insert(_ROWS[:1])
+        replacement = tmp_path / "replacement.db"
+        with sqlite3.connect(replacement) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute(
+                "CREATE TABLE events (id INTEGER PRIMARY KEY, name VARCHAR(32) NOT NULL,"
+                " at DATETIME NOT NULL, later DATETIME, ms FLOAT)"
+            )
+        connection.close()
+        original = tmp_path / "events.db"
+        with sqlite3.connect(original) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.close()
+        for leftover in ("events.db-wal", "events.db-shm"):  # they belong to the old file
+            (tmp_path / leftover).unlink(missing_ok=True)
+        os.replace(replacement, original)
+        await inserter.insert(_ROWS[1:])
+    finally:
+        await inserter.close()
+    assert [row[0] for row in await raw_rows(tmp_path / "events.db")] == [2]
+
+
+async def test_batches_from_concurrent_writers_all_land(engine: AsyncEngine) -> None:
+    sessions = create_session_factory(engine)
+    inserters = [BulkInserter(engine, sessions, _TABLE) for _ in range(3)]
+
+    async def write(index: int) -> None:
+        inserter = inserters[index % 3]
+        rows = [
+            {"id": index * 100 + n, "name": f"w{index}", "at": datetime.now(UTC)} for n in range(50)
+        ]
+        await inserter.insert(rows)
+
+    try:
+        await asyncio.gather(*(write(index) for index in range(12)))
+    finally:
+        for inserter in inserters:
+            await inserter.close()
+    assert len(await stored(engine)) == 12 * 50
