@@ -13,6 +13,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from services.common.process.heap import freeze_startup_heap
 from services.common.process.shutdown import STOP_SIGNALS, StopRequest, signal_name
 from services.common.rpc.error_interceptor import DomainErrorInterceptor
 from services.common.rpc.observe import RequestContextInterceptor
@@ -133,6 +134,7 @@ async def serve_until_signalled(
     for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, on_signal, signum)
     running = await start()
+    freeze_startup_heap()
     _log.info("%s listening on port %d", name, running.port)
     print(f"switchboard {name}: gRPC listening on port {running.port}", flush=True)
     waiter = asyncio.create_task(running.server.wait_for_termination())
