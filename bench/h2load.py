@@ -10,13 +10,16 @@ the gateway gets N HTTP/1.1 connections with one request each in flight.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 import re
 import shutil
 import struct
 import subprocess
+import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,6 +75,8 @@ class Target:
     """HTTP/1.1, one connection per request in flight (the gateway); else one h2c connection."""
     expect: int = 200
     """The HTTP status of a correct answer (anything else counts as an error)."""
+    cpu_seconds: Callable[[], float] | None = field(default=None, compare=False)
+    """CPU time used so far by the process that serves this target (None: not measured)."""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -139,6 +144,8 @@ def run(
         body_file=body_file,
         log_file=log_file,
     )
+    cpu_before = target.cpu_seconds() if target.cpu_seconds is not None else 0.0
+    started = time.monotonic()
     finished = subprocess.run(
         command, capture_output=True, text=True, timeout=warmup_s + duration_s + 60, check=False
     )
@@ -146,7 +153,17 @@ def run(
         raise H2loadError(
             f"h2load failed ({finished.returncode}) on {target.name}:\n{finished.stderr[-2000:]}"
         )
-    return parse(log_file.read_text(), finished.stdout, duration_s, target.expect)
+    point = parse(log_file.read_text(), finished.stdout, duration_s, target.expect)
+    if target.cpu_seconds is None:
+        return point
+    return with_server_cpu(point, target.cpu_seconds() - cpu_before, time.monotonic() - started)
+
+
+def with_server_cpu(point: PointResult, cpu_s: float, wall_s: float) -> PointResult:
+    """``point`` with its server's CPU per request: CPU over the run's requests at its rate."""
+    served = point.throughput_rps * wall_s
+    per_request = cpu_s / served * 1e6 if served > 0 else math.nan
+    return dataclasses.replace(point, server_cpu_us=per_request)
 
 
 def parse(log: str, summary: str, duration_s: float, expect: int = 200) -> PointResult:

@@ -41,6 +41,10 @@ class PointResult:
     p95_ms: float
     p99_ms: float
     max_ms: float
+    server_cpu_us: float = math.nan
+    """CPU time (user + system) the serving process spent per OK request, in microseconds:
+    its CPU over the whole run (warm-up included) over the requests at the measured rate.
+    NaN when the target does not say which process serves it."""
 
 
 def summarize(
@@ -127,13 +131,18 @@ def summarize_ratios(values: Sequence[float]) -> RatioSummary:
     return RatioSummary(median, known[0], known[-1], spread, spread > SPREAD_LIMIT)
 
 
-METRICS = ("rps", "p50", "p99")
-"""Compared figures: throughput and two latency percentiles."""
+METRICS = ("rps", "p50", "p99", "cpu")
+"""Compared figures: throughput, two latency percentiles, server CPU per request."""
 
 
 def metric_value(point: PointResult, metric: str) -> float:
     """The named figure of a point."""
-    return {"rps": point.throughput_rps, "p50": point.p50_ms, "p99": point.p99_ms}[metric]
+    return {
+        "rps": point.throughput_rps,
+        "p50": point.p50_ms,
+        "p99": point.p99_ms,
+        "cpu": point.server_cpu_us,
+    }[metric]
 
 
 def median_of(values: Sequence[float]) -> float:
@@ -395,7 +404,7 @@ def table(report: BackendReport) -> str:
     header = (
         f"{'target':<24} {'baseline':<20} {'c':>3} {'pairs':>5} {'rps':>7} {'base rps':>8} "
         f"{'p50 ms':>7} {'p99 ms':>7} {'rps ratio [range]':<24} {'p50 ratio [range]':<24} "
-        f"{'p99 ratio [range]':<24}"
+        f"{'p99 ratio [range]':<24} {'cpu/request ratio [range]':<24}"
     )
     lines = [f"== {report.backend} ==", header, "-" * len(header)]
     for paired in report.paired:

@@ -9,8 +9,10 @@ that gets busier or quieter during the run moves both sides of a pair alike.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
+import math
 import os
 import platform
 import secrets
@@ -184,11 +186,14 @@ class Backend:
             token = self.edge_token if settings.auth == "edge" else account.api_key
             small, large = settings.sizes
             loaded = self._load(urls["registry"], 0, small, account)
-            echo_target = h2load.Target.grpc(
-                "echo",
-                echo.address,
-                ECHO_METHOD,
-                echo_pb2.EchoRequest(payload=inbound_number(0)).SerializeToString(),
+            echo_target = served_by(
+                h2load.Target.grpc(
+                    "echo",
+                    echo.address,
+                    ECHO_METHOD,
+                    echo_pb2.EchoRequest(payload=inbound_number(0)).SerializeToString(),
+                ),
+                echo,
             )
             if "rpc" in groups:
                 fixture = internal_rpcs.Fixture(
@@ -212,7 +217,7 @@ class Backend:
                 for c in settings.concurrency:
                     self._pairs("journal", route_small, journal_off, c)
             if "gateway_route" in groups:
-                gateway_route = _gateway_route_target(gateway, small, token)
+                gateway_route = served_by(_gateway_route_target(gateway, small, token), gateway)
                 for c in settings.concurrency:
                     self._pairs("gateway_route", gateway_route, route_small, c)
             if "gateway_call_action" in groups:
@@ -265,11 +270,13 @@ class Backend:
             metadata=(("x-api-key", account.api_key),),
         )
         _check_grpc(direct_action, lambda _: None)
+        direct_action = served_by(direct_action, config)
         gateway_action = h2load.Target(
             "GET call action (gw)",
             f"{gateway.url}/api/v1/phone/incoming-call-action?agent_identity_id={identity}",
             headers=(("x-api-key", account.api_key),),
             http1=True,
+            cpu_seconds=gateway.cpu_seconds,
         )
         _check_http(gateway_action)
         for c in self.settings.concurrency:
@@ -371,7 +378,7 @@ class Backend:
             metadata=(("authorization", f"Bearer {token}"),),
         )
         _check_grpc(target, _accepted)
-        return target
+        return served_by(target, registry)
 
     def _pairs(
         self, key: str, target: h2load.Target, baseline: h2load.Target, concurrency: int
@@ -387,6 +394,7 @@ class Backend:
             f"{target.name} / {baseline.name} x{concurrency}: rps {paired.median(0, 'rps'):.0f} / "
             f"{paired.median(1, 'rps'):.0f}, ratio {rps.median:.2f} [{rps.minimum:.2f}-"
             f"{rps.maximum:.2f}]{' WIDE' if rps.wide else ''}, p99 ratio {p99.median:.2f}"
+            + _cpu_progress(paired)
             + (f", errors {paired.errors}" if paired.errors else "")
         )
         return paired
@@ -420,6 +428,7 @@ class Backend:
                 "ResolveCallTarget": config_pb2.CallTarget,
             }[rpc]
             _check_grpc(target, functools.partial(_internal_answer, rpc, request, response_type))
+            target = served_by(target, config)
             for c in self.settings.rpc_concurrency:
                 self._pairs(f"rpc:{rpc}", target, echo, c)
 
@@ -475,6 +484,21 @@ def _route_request(index: int) -> registry_pb2.RouteCallRequest:
     return registry_pb2.RouteCallRequest(
         inbound_number=inbound_number(index), caller_number=CALLER_NUMBER, service=SERVICE
     )
+
+
+def _cpu_progress(paired: Paired) -> str:
+    cpu = paired.ratio("cpu")
+    if math.isnan(cpu.median):
+        return ""
+    return (
+        f", CPU/request {paired.median(0, 'cpu'):.0f} / {paired.median(1, 'cpu'):.0f} us "
+        f"(ratio {cpu.median:.2f} [{cpu.minimum:.2f}-{cpu.maximum:.2f}])"
+    )
+
+
+def served_by(target: h2load.Target, process: ServerProcess) -> h2load.Target:
+    """``target``, its runs also measuring ``process``'s CPU per request."""
+    return dataclasses.replace(target, cpu_seconds=process.cpu_seconds)
 
 
 def _gateway_route_target(gateway: ServerProcess, size: int, token: str) -> h2load.Target:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench.chart import write_chart
+from bench.h2load import with_server_cpu
 from bench.report import (
     ERRORS,
     MISS,
@@ -159,3 +160,16 @@ def test_nan_and_infinity_become_null(tmp_path: Path) -> None:
 def test_service_time_summary_is_in_microseconds() -> None:
     spent = summarize_service_time([3_000, 1_000, 2_000, 4_000])
     assert spent == ServiceTime(calls=4, p50_us=2.0, p99_us=4.0, mean_us=2.5, max_us=4.0)
+
+
+def test_server_cpu_is_per_request_and_paired_like_the_rest() -> None:
+    # 2 s of CPU over a 4 s run at 1000 requests/s: 500 us per request.
+    target = with_server_cpu(point(1000, 1.0, 2.0), cpu_s=2.0, wall_s=4.0)
+    baseline = with_server_cpu(point(1000, 1.0, 2.0), cpu_s=1.0, wall_s=4.0)
+    assert target.server_cpu_us == pytest.approx(500)
+    assert math.isnan(with_server_cpu(point(0, 1.0, 2.0), cpu_s=1.0, wall_s=4.0).server_cpu_us)
+    measured = Paired("k", "t", "b", 1, [(target, baseline)] * 3)
+    assert measured.ratio("cpu").median == pytest.approx(2.0)
+    unmeasured = Paired("k", "t", "b", 1, [(point(1, 1, 1), point(1, 1, 1))] * 3)
+    assert math.isnan(unmeasured.ratio("cpu").median)
+    assert "cpu_ratio" in measured.as_json()
