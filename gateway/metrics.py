@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from gateway.dialects import DialectError, InkboxRoute
+from services.common.observability.metrics import exposition
 from services.common.observability.metrics_server import credential_matches
 
 router = APIRouter(route_class=InkboxRoute, tags=["operations"])
@@ -13,7 +14,7 @@ router = APIRouter(route_class=InkboxRoute, tags=["operations"])
 
 @router.get(
     "/metrics",
-    summary="Prometheus metrics of this gateway process",
+    summary="Prometheus metrics of this gateway (summed over its worker processes)",
     response_class=Response,
     responses={
         200: {
@@ -32,4 +33,4 @@ async def metrics(request: Request) -> Response:
         raise DialectError(404, "Not Found")
     if not credential_matches(request.headers.get("authorization"), settings.metrics_credential()):
         raise DialectError(401, "metrics need Authorization: Bearer <metrics token>")
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import signal
+import socket
 import time
 from collections.abc import Generator
 from types import FrameType
@@ -13,12 +15,13 @@ from types import FrameType
 import uvicorn
 from fastapi import FastAPI
 
+from gateway import lifecycle
 from gateway.app import create_app
 from gateway.http_protocol import head_limited_protocol
 from gateway.limits import server_head_limit
 from gateway.settings import GatewaySettings
 from services.common.observability import logs
-from services.common.process.shutdown import STOP_SIGNALS, StopRequest, signal_name
+from services.common.process.shutdown import STOP_SIGNALS, StopRequest
 
 
 class DrainingServer(uvicorn.Server):
@@ -28,15 +31,25 @@ class DrainingServer(uvicorn.Server):
     every request, new ones included, is still served; then the listener closes and
     in-flight requests get ``shutdown_grace_seconds``. SIGINT skips the drain. A second
     signal never aborts in-flight requests, and no signal is re-raised afterwards.
+    ``stop_request`` may already hold a signal that arrived before serving began; a worker
+    process (``announce=False``) leaves the drain line to its parent.
     """
 
-    def __init__(self, config: uvicorn.Config, app: FastAPI, settings: GatewaySettings) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        app: FastAPI,
+        settings: GatewaySettings,
+        stop_request: StopRequest | None = None,
+        *,
+        announce: bool = True,
+    ) -> None:
         super().__init__(config)
         self.app = app
         self.settings = settings
-        self.stop_request = StopRequest()
+        self.stop_request = stop_request or StopRequest()
         self._drain_until: float | None = None
-        self._announced = False
+        self._announce = announce
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
@@ -59,28 +72,15 @@ class DrainingServer(uvicorn.Server):
                     self.settings.shutdown_drain_seconds if request.drains else 0.0
                 )
                 self.app.state.draining = True
-                self._announce_drain()
+                if self._announce:
+                    lifecycle.draining(self.settings, request)
             if request.interrupted or time.monotonic() >= self._drain_until:
                 self.should_exit = True
                 self.app.state.stopping = True
         return await super().on_tick(counter)
 
-    def _announce_drain(self) -> None:
-        drain = self.settings.shutdown_drain_seconds
-        if self.stop_request.drains and drain > 0:
-            print(
-                f"switchboard gateway: {signal_name(self.stop_request.signum)}: /readyz 503, "
-                f"draining for {drain:g} s, then in-flight requests get up to "
-                f"{self.settings.shutdown_grace_seconds:g} s",
-                flush=True,
-            )
 
-
-async def serve(settings: GatewaySettings | None = None) -> None:
-    """Serve HTTP until SIGTERM (drain, then stop) or SIGINT (stop)."""
-    settings = settings or GatewaySettings()
-    logs.configure("gateway", settings.log_level, settings.secret_values())
-    app = create_app(settings)
+def _uvicorn_config(app: FastAPI, settings: GatewaySettings) -> uvicorn.Config:
     config = uvicorn.Config(
         app,
         host=settings.bind_host,
@@ -98,9 +98,34 @@ async def serve(settings: GatewaySettings | None = None) -> None:
     lifecycle_logger = logging.getLogger("uvicorn.error")
     if lifecycle_logger.getEffectiveLevel() > logging.DEBUG:
         lifecycle_logger.setLevel(logging.WARNING)
-    print(
-        f"switchboard gateway: HTTP listening on http://{settings.bind_host}:{settings.gateway_port}",
-        flush=True,
-    )
+    return config
+
+
+async def serve(settings: GatewaySettings | None = None) -> None:
+    """Serve HTTP in this process until SIGTERM (drain, then stop) or SIGINT (stop)."""
+    settings = settings or GatewaySettings()
+    logs.configure("gateway", settings.log_level, settings.secret_values())
+    app = create_app(settings)
+    config = _uvicorn_config(app, settings)
+    lifecycle.listening(settings.bind_host, settings.gateway_port)
     await DrainingServer(config, app, settings).serve()
-    print("switchboard gateway: stopped", flush=True)
+    lifecycle.stopped()
+
+
+async def serve_worker(
+    settings: GatewaySettings, listener: socket.socket, worker: int, stop_request: StopRequest
+) -> None:
+    """Serve HTTP on ``listener`` (bound by the parent) as worker number ``worker``.
+
+    Stops like :func:`serve`; the parent prints the gateway's lifecycle lines.
+    """
+    logs.configure(
+        "gateway",
+        settings.log_level,
+        settings.secret_values(),
+        process_fields={"worker": worker, "pid": os.getpid()},
+    )
+    app = create_app(settings)
+    config = _uvicorn_config(app, settings)
+    server = DrainingServer(config, app, settings, stop_request, announce=False)
+    await server.serve(sockets=[listener])

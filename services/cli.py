@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.common.errors import SwitchboardError
@@ -32,6 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SwitchboardError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 1
+    except ValidationError as error:
+        for problem in invalid_settings(error):
+            print(f"error: {problem}", file=sys.stderr)
+        return 1
     except (OSError, RuntimeError, SQLAlchemyError) as error:
         # Operators get one line; the traceback is logged at DEBUG level only.
         logging.getLogger("switchboard").debug("command failed", exc_info=True)
@@ -39,6 +44,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def invalid_settings(error: ValidationError) -> list[str]:
+    """One line per refused setting: its variable and what it must be.
+
+    The value given is not repeated: the setting may be a secret or a database URL.
+    """
+    problems = []
+    for detail in error.errors(include_url=False, include_input=False):
+        names = [str(part) for part in detail["loc"]]
+        message = str(detail["msg"]).removeprefix("Value error, ")
+        if names:
+            problems.append(f"SWITCHBOARD_{'_'.join(names).upper()}: {message}")
+        else:
+            problems.append(message)
+    return problems
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -114,9 +135,9 @@ def _serve(args: argparse.Namespace) -> int:
 
         event_loop.run(serve_registry())
     else:
-        from gateway.server import serve as serve_gateway
+        from gateway.workers import serve_gateway
 
-        event_loop.run(serve_gateway())
+        return serve_gateway()
     return 0
 
 

@@ -40,8 +40,14 @@ def free_service_port() -> int:
 
 
 def cli_env(**variables: str) -> dict[str, str]:
-    """The current environment with ``SWITCHBOARD_*`` cleared, plus ``variables``."""
+    """The current environment with ``SWITCHBOARD_*`` cleared, plus ``variables``.
+
+    The gateway serves in one process unless ``variables`` say otherwise: the suite starts
+    many gateways at once on a small machine, and only tests/gateway/test_workers.py is
+    about worker processes.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    env["SWITCHBOARD_GATEWAY_WORKERS"] = "1"
     env.update(variables)
     return env
 

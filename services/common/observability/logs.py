@@ -7,7 +7,7 @@ import logging
 import re
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from services.common.credential_formats import API_KEY_PREFIX, SIGNING_SECRET_PREFIX
@@ -30,15 +30,24 @@ them): never below WARNING, whatever ``SWITCHBOARD_LOG_LEVEL`` says."""
 
 
 class JsonFormatter(logging.Formatter):
-    """``{"ts", "level", "process", "logger", "message", request ids..., fields...}``.
+    """``{"ts", "level", "process", process fields..., "logger", "message", request ids...,
+    fields...}``.
 
-    Every configured secret value and anything shaped like an API key or a signing secret
-    is replaced by ``****`` in the finished line, whatever field it ended up in.
+    ``process_fields`` are the same on every line of this process (a gateway worker's
+    ``worker`` and ``pid``). Every configured secret value and anything shaped like an API
+    key or a signing secret is replaced by ``****`` in the finished line, whatever field it
+    ended up in.
     """
 
-    def __init__(self, process: str, secrets: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        process: str,
+        secrets: Iterable[str] = (),
+        process_fields: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__()
         self._process = process
+        self._process_fields = dict(process_fields or {})
         values = sorted(
             {value for value in secrets if len(value) >= _MIN_REDACTED_LENGTH},
             key=len,
@@ -54,6 +63,7 @@ class JsonFormatter(logging.Formatter):
             "ts": _timestamp(record.created),
             "level": record.levelname.lower(),
             "process": self._process,
+            **self._process_fields,
             "logger": record.name,
             "message": record.getMessage(),
         }
@@ -94,10 +104,18 @@ def _timestamp(created: float) -> str:
 _SECOND_TEXT: dict[int, str] = {}
 
 
-def configure(process: str, level: str, secrets: Iterable[str | None] = ()) -> None:
-    """Send every log record of this process to stderr as JSON lines (replaces other handlers)."""
+def configure(
+    process: str,
+    level: str,
+    secrets: Iterable[str | None] = (),
+    process_fields: Mapping[str, Any] | None = None,
+) -> None:
+    """Send every log record of this process to stderr as JSON lines (replaces other handlers);
+    ``process_fields`` go into every line."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter(process, [value for value in secrets if value]))
+    handler.setFormatter(
+        JsonFormatter(process, [value for value in secrets if value], process_fields)
+    )
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)

@@ -3,16 +3,22 @@
 Label values are always drawn from small fixed sets: route *templates*, gRPC method names,
 status codes and the routing enums. A phone number, a key, a call id or a raw path is never
 a label value.
+
+A process started with ``PROMETHEUS_MULTIPROC_DIR`` set (a gateway worker; see
+``gateway.workers``) records into files there, and :func:`exposition` sums every worker's:
+gauges say how (``multiprocess_mode``), which a single process ignores.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from typing import Any, Final, TypeVar
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import REGISTRY, Collector
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import REGISTRY, Collector, CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import Pool
 
@@ -48,7 +54,14 @@ HTTP_DURATION = Histogram(
     ["route", "method"],
     buckets=LATENCY_BUCKETS,
 )
-HTTP_IN_FLIGHT = Gauge("switchboard_http_requests_in_flight", "REST requests being answered now.")
+MULTIPROCESS_DIR_VARIABLE: Final = "PROMETHEUS_MULTIPROC_DIR"
+"""Set before prometheus_client is imported (gateway workers): values go to files there."""
+
+HTTP_IN_FLIGHT = Gauge(
+    "switchboard_http_requests_in_flight",
+    "REST requests being answered now.",
+    multiprocess_mode="livesum",
+)
 
 RPC_HANDLED = Counter(
     "switchboard_rpc_handled_total",
@@ -61,7 +74,12 @@ RPC_DURATION = Histogram(
     ["service", "method"],
     buckets=LATENCY_BUCKETS,
 )
-RPC_IN_FLIGHT = Gauge("switchboard_rpc_in_flight", "gRPC requests being handled now.", ["service"])
+RPC_IN_FLIGHT = Gauge(
+    "switchboard_rpc_in_flight",
+    "gRPC requests being handled now.",
+    ["service"],
+    multiprocess_mode="livesum",
+)
 
 ROUTING_DECISIONS = Counter(
     "switchboard_routing_decisions_total",
@@ -129,12 +147,27 @@ WEBHOOK_CIRCUIT_SHORT_CIRCUITS = Counter(
 WEBHOOK_CIRCUITS_OPEN = Gauge(
     "switchboard_webhook_circuits_open",
     "Webhook endpoints whose circuit is open or half-open on this replica now.",
+    multiprocess_mode="livesum",
 )
 DB_POOL_WAITS = Counter(
     "switchboard_db_pool_waits_total",
     "Connection checkouts that had to wait: the pool was full and none was idle.",
     ["database"],
 )
+
+
+def exposition() -> bytes:
+    """This process's metrics in the Prometheus text format; in multiprocess mode, the sum
+    over every process recording into ``PROMETHEUS_MULTIPROC_DIR`` (live ones for gauges).
+
+    The per-process collectors (``process_*``, ``python_*``) and the pool watch describe one
+    process only, so they are left out of the sum.
+    """
+    if not os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return generate_latest(registry)
 
 
 Metric = TypeVar("Metric", Counter, Gauge, Histogram)

@@ -60,18 +60,25 @@ def signal_name(signum: int | None) -> str:
 def die_with_supervisor() -> None:
     """Under ``serve all``: stop (SIGTERM) when the supervisor dies, even by ``kill -9``.
 
-    On Linux the kernel sends SIGTERM (``PR_SET_PDEATHSIG``); everywhere, a daemon thread
-    also watches the parent pid, which covers other systems and a supervisor that died
-    before the request was made. Does nothing outside ``serve all``.
+    Does nothing outside ``serve all``. See :func:`die_with_parent`.
     """
     expected = os.environ.get(SUPERVISOR_PID_VARIABLE, "")
     if not expected.isdigit():
         return
-    supervisor = int(expected)
+    die_with_parent(int(expected), signal.SIGTERM)
+
+
+def die_with_parent(parent: int, signum: int) -> None:
+    """Receive ``signum`` when ``parent`` (this process's parent) dies, even by ``kill -9``.
+
+    On Linux the kernel sends it (``PR_SET_PDEATHSIG``); everywhere, a daemon thread also
+    watches the parent pid, which covers other systems and a parent that died before the
+    request was made.
+    """
     if sys.platform.startswith("linux"):
-        _set_parent_death_signal(signal.SIGTERM)
+        _set_parent_death_signal(signum)
     threading.Thread(
-        target=_watch_parent, args=(supervisor,), name="supervisor-watch", daemon=True
+        target=_watch_parent, args=(parent, signum), name="parent-watch", daemon=True
     ).start()
 
 
@@ -83,7 +90,7 @@ def _set_parent_death_signal(signum: int) -> None:
     libc.prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0)
 
 
-def _watch_parent(supervisor: int) -> None:
-    while os.getppid() == supervisor:
+def _watch_parent(parent: int, signum: int) -> None:
+    while os.getppid() == parent:
         time.sleep(PARENT_POLL_SECONDS)
-    os.kill(os.getpid(), signal.SIGTERM)
+    os.kill(os.getpid(), signum)
