@@ -58,6 +58,8 @@ def serve_gateway(settings: GatewaySettings | None = None) -> int:
 
         event_loop.run(serve(settings))
         return 0
+    # Refused here, once, rather than by every worker as it restarts.
+    event_loop.loop_factory()
     return Parent(settings).run()
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.settings import default_gateway_workers
 from services.common.settings import metrics_port_for
 from tests.support import proto_modules
 from tests.support.serve_all import ServeAll, serve_all
@@ -123,7 +124,9 @@ def _rpcs() -> set[str]:
 
 @pytest.fixture
 async def instance(tmp_path: Path) -> Any:
-    async with serve_all(tmp_path) as running:
+    # A newcomer's gateway has the product default of worker processes (the suite pins 1).
+    workers = str(default_gateway_workers())
+    async with serve_all(tmp_path, SWITCHBOARD_GATEWAY_WORKERS=workers) as running:
         assert await running.ready(), running.stderr()
         yield running
 

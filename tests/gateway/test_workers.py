@@ -332,3 +332,18 @@ def test_the_default_is_the_usable_cpus_capped(monkeypatch: pytest.MonkeyPatch) 
 def test_process_tests_pin_one_worker_unless_told() -> None:
     assert cli_env()["SWITCHBOARD_GATEWAY_WORKERS"] == "1"
     assert cli_env(SWITCHBOARD_GATEWAY_WORKERS="3")["SWITCHBOARD_GATEWAY_WORKERS"] == "3"
+
+
+async def test_a_bad_event_loop_is_refused_once_by_the_parent(workdir: Path) -> None:
+    env = cli_env(
+        SWITCHBOARD_DATA_DIR=str(workdir),
+        SWITCHBOARD_GATEWAY_PORT="0",
+        SWITCHBOARD_GATEWAY_WORKERS="2",
+        SWITCHBOARD_EVENT_LOOP="fastest",
+    )
+    status, out, err = await run_cli("serve", "gateway", env=env, timeout=60)
+    assert (status, out) == (1, "")
+    assert err.strip() == (
+        "error: RuntimeError: SWITCHBOARD_EVENT_LOOP must be one of auto, uvloop, asyncio, "
+        "not 'fastest'"
+    )
