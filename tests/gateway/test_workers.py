@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 from collections.abc import AsyncIterator
@@ -80,6 +81,12 @@ def workers_of(parent: int) -> dict[int, int]:
     return found
 
 
+def _metrics_dir_of(pid: int) -> Path:
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    (value,) = [item for item in environ if item.startswith(b"PROMETHEUS_MULTIPROC_DIR=")]
+    return Path(value.split(b"=", 1)[1].decode())
+
+
 def gateway_env(stack: Stack, workdir: Path, **variables: str) -> dict[str, str]:
     return cli_env(
         SWITCHBOARD_DATA_DIR=str(workdir),
@@ -127,8 +134,13 @@ async def gateway(stack: Stack, workdir: Path, workers: int = 2) -> AsyncIterato
     finally:
         if process.returncode is None:
             left = workers_of(process.pid)
-            process.kill()
-            await process.wait()
+            # SIGINT: stopped at once, and the parent removes its metrics directory.
+            process.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(process.wait(), timeout=30)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
             for pid in left.values():
                 if alive(pid):
                     os.kill(pid, signal.SIGKILL)
@@ -279,6 +291,8 @@ async def test_kill_9_of_the_parent_leaves_no_worker_and_frees_the_port(
     async with gateway(stack, workdir) as running:
         workers = running.workers()
         assert len(workers) == 2
+        metrics_dir = _metrics_dir_of(workers[1])
+        assert metrics_dir.is_dir()
         running.process.kill()
         await running.process.wait()
 
@@ -286,6 +300,8 @@ async def test_kill_9_of_the_parent_leaves_no_worker_and_frees_the_port(
             return not any(alive(pid) for pid in workers.values())
 
         assert await eventually(all_gone, timeout=10), running.output()
+        # Nobody is left to remove the private metrics directory (a few small files).
+        shutil.rmtree(metrics_dir)
         with socket.socket() as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind(("127.0.0.1", running.port))
