@@ -21,6 +21,7 @@ from gateway.http_protocol import head_limited_protocol
 from gateway.limits import server_head_limit
 from gateway.settings import GatewaySettings
 from services.common.observability import logs
+from services.common.process.heap import freeze_startup_heap
 from services.common.process.shutdown import STOP_SIGNALS, StopRequest
 
 
@@ -50,6 +51,10 @@ class DrainingServer(uvicorn.Server):
         self.stop_request = stop_request or StopRequest()
         self._drain_until: float | None = None
         self._announce = announce
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        freeze_startup_heap()  # once listening: the app, channels and imports are all built
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
