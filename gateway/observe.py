@@ -76,8 +76,23 @@ class RequestContextMiddleware:
             request_context.deactivate(token)
 
 
+_EFFECTIVE_ROUTE: Final = "effective_route_context"
+"""Where FastAPI (0.16x, pinned by the lock) keeps the matched route with its router prefixes."""
+
+
 def route_template(scope: Scope) -> str:
-    """The matched route's path template (e.g. ``/exotel/{edge_token}/stream``)."""
+    """The matched route's full path template (e.g. ``/api/v1/phone/incoming-call-action``).
+
+    ``scope["route"].path`` alone is the path inside its router: FastAPI includes routers
+    lazily, so the ``include_router`` prefixes (``/api/v1``, ``/api``) are only in its
+    effective route context. tests/gateway/test_route_labels.py pins every documented route.
+    """
+    fastapi_scope = scope.get("fastapi")
+    if isinstance(fastapi_scope, dict):
+        effective = fastapi_scope.get(_EFFECTIVE_ROUTE)
+        template = getattr(effective, "path_format", None)
+        if isinstance(template, str):
+            return template
     route = scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else UNMATCHED_ROUTE

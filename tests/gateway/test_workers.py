@@ -35,7 +35,7 @@ METRICS_TOKEN = "metrics-token-for-worker-tests-0123456789"
 DRAIN_SECONDS = 3.0
 _BANNER = re.compile(r"HTTP listening on http://127\.0\.0\.1:(\d+)")
 WHOAMI = "/api/whoami"
-WHOAMI_ROUTE = "/whoami"
+WHOAMI_ROUTE = "/api/whoami"
 """Its route template as logged and labelled (the Inkbox router mounts it under /api)."""
 
 pytestmark = pytest.mark.timeout(180)
