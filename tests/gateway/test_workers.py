@@ -28,7 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from gateway.settings import DEFAULT_WORKERS_CAP, GatewaySettings, default_gateway_workers
 from services.config.provisioning import CreatedAccount
 from tests.support.processes import SWITCHBOARD, cli_env, eventually, free_port, run_cli
-from tests.support.serve_all import alive
+from tests.support.serve_all import alive, live_children
 from tests.support.stack import INTERNAL_TOKEN, Stack
 
 METRICS_TOKEN = "metrics-token-for-worker-tests-0123456789"
@@ -65,20 +65,12 @@ class Gateway:
 
 
 def workers_of(parent: int) -> dict[int, int]:
-    found: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) != parent or b"gateway.worker" not in argv:
-            continue
-        if alive(int(entry.name)):
-            found[int(argv[argv.index(b"gateway.worker") + 2])] = int(entry.name)
-    return found
+    """Worker pids by worker number (``python -m gateway.worker FD NUMBER PARENT``)."""
+    return {
+        int(argv[argv.index(b"gateway.worker") + 2]): pid
+        for pid, argv in live_children(parent)
+        if b"gateway.worker" in argv
+    }
 
 
 def _metrics_dir_of(pid: int) -> Path:

@@ -52,18 +52,27 @@ class ServeAll:
 
 def children_of(parent_pid: int) -> dict[str, int]:
     """``switchboard serve NAME`` processes whose parent is ``parent_pid``, by NAME."""
-    found: dict[str, int] = {}
+    return {
+        argv[argv.index(b"serve") + 1].decode(): pid
+        for pid, argv in live_children(parent_pid)
+        if b"serve" in argv
+    }
+
+
+def live_children(parent_pid: int) -> list[tuple[int, list[bytes]]]:
+    """(pid, argv) of every live process whose parent is ``parent_pid``, read from /proc."""
+    found: list[tuple[int, list[bytes]]] = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
         parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == parent_pid and b"serve" in cmdline and alive(int(entry.name)):
-            found[cmdline[cmdline.index(b"serve") + 1].decode()] = int(entry.name)
+        if parent == parent_pid and alive(int(entry.name)):
+            found.append((int(entry.name), argv))
     return found
 
 
