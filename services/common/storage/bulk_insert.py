@@ -50,7 +50,7 @@ class BulkInserter:
         self._sqlite: _SqliteAppender | None = None
         path = engine.url.database
         if engine.dialect.name == "sqlite" and path and path != ":memory:":
-            self._sqlite = _SqliteAppender(path, table, engine)
+            self._sqlite = _SqliteAppender(path, table, self._names, engine)
 
     async def insert(self, rows: Sequence[Row]) -> None:
         """Write ``rows`` in one transaction; raises when the session path fails too."""
@@ -78,10 +78,12 @@ class BulkInserter:
 class _SqliteAppender:
     """One read-write connection, only ever used from its one worker thread."""
 
-    def __init__(self, path: str, table: Table, engine: AsyncEngine) -> None:
+    def __init__(
+        self, path: str, table: Table, names: tuple[str, ...], engine: AsyncEngine
+    ) -> None:
         dialect = engine.dialect
         self._path = path
-        self._names = tuple(column.name for column in table.columns)
+        self._names = names
         compiled = insert(table).compile(dialect=dialect, column_keys=list(self._names))
         self._sql = str(compiled)
         order = compiled.positiontup or []

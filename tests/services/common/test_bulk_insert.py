@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, insert, select
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.storage import bulk_insert
@@ -112,13 +113,9 @@ async def test_a_replaced_file_is_reopened(engine: AsyncEngine, tmp_path: Path) 
     try:
         await inserter.insert(_ROWS[:1])
         replacement = tmp_path / "replacement.db"
-        with sqlite3.connect(replacement) as connection:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute(
-                "CREATE TABLE events (id INTEGER PRIMARY KEY, name VARCHAR(32) NOT NULL,"
-                " at DATETIME NOT NULL, later DATETIME, ms FLOAT)"
-            )
-        connection.close()
+        fresh = create_sync_engine(f"sqlite:///{replacement}")
+        _METADATA.create_all(fresh)
+        fresh.dispose()
         original = tmp_path / "events.db"
         with sqlite3.connect(original) as connection:
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
