@@ -3,11 +3,12 @@
 :meth:`DecisionJournal.record` never blocks and never raises: it appends the decision as it
 stands (a :class:`PendingDecision`) to a bounded queue, and when the queue is full the record
 is dropped and counted (``switchboard_journal_records_total{result="dropped"}``). One
-background task turns queued decisions into rows (time-ordered UUIDv7 ids, the caller's
-number normalized) and hands each batch to a ``BulkInserter``
-(:mod:`services.common.storage.bulk_insert`: one transaction, one executemany; on SQLite in
-a thread of its own, so the event loop neither encodes the rows nor waits on the database);
-another task prunes by age and row count.
+background task hands each batch to a ``BulkInserter``
+(:mod:`services.common.storage.bulk_insert`: one transaction, one executemany), which makes
+each decision a row with :func:`journal_row` (time-ordered UUIDv7 ids, the caller's number
+normalized, the call's lookup key); on SQLite it does so in a thread of its own, so the
+event loop neither builds nor encodes the rows nor waits on the database. Another task
+prunes by age and row count.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from services.common.phone import (
 )
 from services.common.storage.bulk_insert import BulkInserter
 from services.common.storage.orm import new_time_ordered_id
-from services.registry.models import CallDecision
+from services.registry.models import CallDecision, call_lookup_key
 from services.registry.routing.outcome import Decision
 
 _log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class PendingDecision:
 
 def journal_rows(engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> BulkInserter:
     """The inserter of journal records (``call_decisions``) into ``engine``'s database."""
-    return BulkInserter(engine, sessions, cast(Table, CallDecision.__table__))
+    return BulkInserter(engine, sessions, cast(Table, CallDecision.__table__), journal_row)
 
 
 class DecisionJournal:
@@ -151,13 +152,7 @@ class DecisionJournal:
 
     async def _write(self, batch: list[PendingDecision | Record]) -> None:
         try:
-            rows = [
-                _with_caller_normalized(
-                    decision_record(entry) if isinstance(entry, PendingDecision) else entry
-                )
-                for entry in batch
-            ]
-            await self._rows.insert(rows)
+            await self._rows.insert(batch)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -223,7 +218,7 @@ def decision_record(pending: PendingDecision) -> Record:
         "dialed_number": pending.dialed_number[:256],
         "dialed_normalized": facts.normalized_number,
         "caller_number": pending.caller_number[:256],
-        "caller_normalized": facts.caller_normalized,  # else filled in by _with_caller_normalized
+        "caller_normalized": facts.caller_normalized,  # else filled in by journal_row
         "service": canonical_service(pending.service)[:32],
         "inbound_id": decision.inbound_id,
         "assistant_id": decision.assistant_id,
@@ -244,11 +239,15 @@ def decision_record(pending: PendingDecision) -> Record:
     }
 
 
-def _with_caller_normalized(row: Record) -> Record:
-    if row.get("caller_normalized") is not None:
-        return row
-    region = SERVICE_DEFAULT_REGIONS.get(str(row.get("service", "")), "")
-    return {**row, "caller_normalized": _normalized_caller(str(row["caller_number"]), region)}
+def journal_row(entry: PendingDecision | Record) -> Record:
+    """The stored row of a queued entry: a decision's record, or a finished row as given,
+    either completed with the caller's normalized number and the call's lookup key."""
+    row = decision_record(entry) if isinstance(entry, PendingDecision) else dict(entry)
+    if row.get("caller_normalized") is None:
+        region = SERVICE_DEFAULT_REGIONS.get(str(row.get("service", "")), "")
+        row["caller_normalized"] = _normalized_caller(str(row["caller_number"]), region)
+    row["call_key"] = call_lookup_key(str(row["call_id"]))
+    return row
 
 
 @functools.lru_cache(maxsize=4096)

@@ -6,7 +6,7 @@ from dataclasses import astuple, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.errors import InvalidArgument, NotFound
@@ -16,7 +16,7 @@ from services.common.phone import (
     normalize_phone_number,
 )
 from services.common.storage.pagination import Cursor, Page, PageRequest, newest_first
-from services.registry.models import CallDecision
+from services.registry.models import CallDecision, call_lookup_key
 from services.registry.routing.edge_auth import RoutingCaller
 
 _DEFAULT_REGION = SERVICE_DEFAULT_REGIONS["exotel"]
@@ -46,7 +46,13 @@ class DecisionJournalReader:
             raise InvalidArgument.for_field("call_id", "call_id is required")
         statement = (
             _scoped(select(CallDecision), caller)
-            .where(CallDecision.call_id == call_id)
+            .where(
+                or_(
+                    CallDecision.call_key == call_lookup_key(call_id),
+                    CallDecision.call_key.is_(None),  # written by an older replica
+                ),
+                CallDecision.call_id == call_id,
+            )
             .order_by(CallDecision.decided_at.desc(), CallDecision.id.desc())
             .limit(1)
         )

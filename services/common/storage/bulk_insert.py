@@ -1,14 +1,17 @@
 """Appending batches of rows to one table, off the event loop's back: the journal's writer.
 
-``BulkInserter.insert`` writes a batch in one transaction with one executemany. The values
-are encoded by the table's own column types for the engine's dialect, so the stored rows
-are exactly those SQLAlchemy's Core ``insert`` would store.
+``BulkInserter.insert`` writes a batch in one transaction with one executemany. Each item
+becomes a row through the inserter's ``to_row``; the values are encoded by the table's own
+column types for the engine's dialect, so the stored rows are exactly those SQLAlchemy's
+Core ``insert`` would store.
 
 * SQLite: a dedicated ``sqlite3`` connection on the same file, used from one worker
   thread of its own. Through the session path, SQLAlchemy's per-row parameter handling runs
   on the event-loop thread and every statement is a round trip through aiosqlite's thread;
-  on this path the loop only hands the batch over, and the thread encodes and writes it.
-* Other engines (PostgreSQL): Core ``insert`` executemany through a write session.
+  on this path the loop only hands the batch over, and the thread builds, encodes and
+  writes the rows.
+* Other engines (PostgreSQL): rows built on the loop, Core ``insert`` executemany through
+  a write session.
 
 Any ``sqlite3.Error`` on the SQLite path (the file replaced, a lock held past the busy
 timeout) rolls that batch back and writes it through the session path instead, so the
@@ -34,36 +37,47 @@ _log = logging.getLogger(__name__)
 
 Row = Mapping[str, Any]
 """Column name -> value; a column left out is NULL."""
+RowBuilder = Callable[[Any], Row]
+"""Turns one item handed to :meth:`BulkInserter.insert` into its row; pure, thread-safe."""
 _Encoder = Callable[[Any], Any] | None
 _CLOSE_TIMEOUT_S: Final = 5.0
 
 
 class BulkInserter:
-    """Batches of rows into ``table``; :meth:`close` on shutdown."""
+    """Batches of items, each made a row by ``to_row``, into ``table``; :meth:`close` on shutdown.
+
+    ``to_row`` defaults to taking each item as its row already.
+    """
 
     def __init__(
-        self, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], table: Table
+        self,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        table: Table,
+        to_row: RowBuilder = lambda row: row,
     ) -> None:
         self._sessions = sessions
+        self._to_row = to_row
         self._core = insert(table)
         self._names = tuple(column.name for column in table.columns)
         self._sqlite: _SqliteAppender | None = None
         path = engine.url.database
         if engine.dialect.name == "sqlite" and path and path != ":memory:":
-            self._sqlite = _SqliteAppender(path, table, self._names, engine)
+            self._sqlite = _SqliteAppender(path, table, self._names, engine, to_row)
 
-    async def insert(self, rows: Sequence[Row]) -> None:
-        """Write ``rows`` in one transaction; raises when the session path fails too."""
-        if not rows:
+    async def insert(self, items: Sequence[Any]) -> None:
+        """Write the rows of ``items`` in one transaction; raises when the session path fails too."""
+        if not items:
             return
         if self._sqlite is not None:
             try:
-                await self._sqlite.append(rows)
+                await self._sqlite.append(items)
                 return
             except sqlite3.Error as error:
                 _log.warning(
                     "bulk insert into %s fell back to the session path: %r", self._core.table, error
                 )
+        rows = [self._to_row(item) for item in items]
         complete = [{name: row.get(name) for name in self._names} for row in rows]
         async with self._sessions.begin() as session:
             connection = await session.connection()
@@ -79,10 +93,16 @@ class _SqliteAppender:
     """One read-write connection, only ever used from its one worker thread."""
 
     def __init__(
-        self, path: str, table: Table, names: tuple[str, ...], engine: AsyncEngine
+        self,
+        path: str,
+        table: Table,
+        names: tuple[str, ...],
+        engine: AsyncEngine,
+        to_row: RowBuilder,
     ) -> None:
         dialect = engine.dialect
         self._path = path
+        self._to_row = to_row
         self._names = names
         compiled = insert(table).compile(dialect=dialect, column_keys=list(self._names))
         self._sql = str(compiled)
@@ -96,8 +116,8 @@ class _SqliteAppender:
         self._identity: tuple[int, int] | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{table.name}-writer")
 
-    async def append(self, rows: Sequence[Row]) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._write, rows)
+    async def append(self, items: Sequence[Any]) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._write, items)
 
     async def close(self) -> None:
         loop = asyncio.get_running_loop()
@@ -108,8 +128,9 @@ class _SqliteAppender:
         finally:
             self._thread.shutdown(wait=False)
 
-    def _write(self, rows: Sequence[Row]) -> None:
-        encoded = [self._encode(row) for row in rows]
+    def _write(self, items: Sequence[Any]) -> None:
+        to_row = self._to_row
+        encoded = [self._encode(to_row(item)) for item in items]
         connection = self._current()
         try:
             connection.execute("BEGIN IMMEDIATE")

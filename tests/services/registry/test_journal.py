@@ -12,14 +12,17 @@ from pathlib import Path
 import grpc
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from switchboard.registry.v1 import journal_pb2, journal_pb2_grpc, registry_pb2_grpc
 from switchboard.registry.v1 import registry_pb2 as pb
 
 from services.config import provisioning
 from services.config.provisioning import CreatedAccount
+from services.common.errors import NotFound
 from services.registry.journal import DecisionJournal, journal_rows
-from services.registry.models import CallDecision
+from services.registry.journal_read import DecisionJournalReader
+from services.registry.models import CallDecision, call_lookup_key
+from services.registry.routing.edge_auth import EDGE as EDGE_CALLER
 from tests.services.registry.routing import factories
 from tests.support.processes import eventually
 from tests.support.routing_stack import (
@@ -31,6 +34,7 @@ from tests.support.routing_stack import (
 from tests.support.stack import Stack
 
 EDGE = (("x-switchboard-edge-token", EDGE_TOKEN),)
+CA123_KEY = -6741119704996526243
 
 
 def journal_stub(channel: grpc.aio.Channel) -> journal_pb2_grpc.CallDecisionServiceStub:
@@ -383,3 +387,44 @@ async def test_routing_goes_on_when_the_journal_queue_overflows(
     # Every decision was either written or dropped-and-counted (the registry has stopped,
     # so its queue was flushed on close).
     assert (dropped() - before_dropped) + (after_written - written) == 40
+
+
+def test_the_call_lookup_key_never_changes() -> None:
+    # Stored in every record: a different function would orphan every existing record.
+    assert call_lookup_key("CA123") == CA123_KEY
+    assert call_lookup_key("CA124") != CA123_KEY
+
+
+async def test_a_call_is_found_by_its_key_and_only_its_own_records_are(stack: Stack) -> None:
+    wanted, colliding, keyless = (f"{name}-{uuid.uuid4()}" for name in ("own", "twin", "old"))
+    now = datetime.now(UTC)
+    records = [
+        {**row(wanted, now - timedelta(seconds=2)), "call_key": call_lookup_key(wanted)},
+        # A newer record of another call stored under our key, as a hash collision would.
+        {**row(colliding, now), "call_key": call_lookup_key(wanted)},
+        # Written by a replica of an older version during a rolling upgrade: no key.
+        {**row(keyless, now), "call_key": None},
+    ]
+    async with stack.registry_sessions.begin() as session:
+        await session.execute(insert(CallDecision), records)
+    reader = DecisionJournalReader(stack.registry_sessions)
+    assert (await reader.get(EDGE_CALLER, wanted)).id == records[0]["id"]
+    assert (await reader.get(EDGE_CALLER, keyless)).id == records[2]["id"]
+    with pytest.raises(NotFound):
+        await reader.get(EDGE_CALLER, f"absent-{uuid.uuid4()}")
+
+
+async def test_the_writer_stores_each_records_call_key(stack: Stack) -> None:
+    call_id = f"keyed-{uuid.uuid4()}"
+    writer = journal(stack)
+    writer.start()
+    try:
+        writer.record(row(call_id, datetime.now(UTC)))
+        await asyncio.wait_for(writer.flush(), timeout=30)
+    finally:
+        await writer.close()
+    async with stack.registry_sessions() as session:
+        stored = await session.scalar(
+            select(CallDecision.call_key).where(CallDecision.call_id == call_id)
+        )
+    assert stored == call_lookup_key(call_id)

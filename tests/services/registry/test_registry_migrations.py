@@ -1,4 +1,5 @@
-"""The contact-rules migration keeps existing mappings, which keep letting every caller in."""
+"""Registry schema upgrades keep existing data: mappings keep letting every caller in after the
+contact-rules migrations, and journal records stay findable by call id after 0009."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from sqlalchemy import String, func
 from sqlalchemy import JSON, Boolean, Connection, column, insert, select, table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -42,9 +44,13 @@ async def engine(backend: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
 
 
 def _upgrade_to(connection: Connection, revision: str) -> None:
+    _migrate(connection, "upgrade", revision)
+
+
+def _migrate(connection: Connection, verb: str, revision: str) -> None:
     config = alembic_config(models.MIGRATIONS_DIR)
     config.attributes["connection"] = connection
-    command.upgrade(config, revision)
+    getattr(command, verb)(config, revision)
 
 
 async def test_existing_mappings_survive_as_blacklist(engine: AsyncEngine) -> None:
@@ -125,3 +131,46 @@ async def test_rules_written_before_sides_keep_screening_after_0005(engine: Asyn
             )
         ).all()
     assert [tuple(row) for row in kept] == [(rule_id, "both")]
+
+
+JOURNAL_0008 = table(
+    "call_decisions",
+    *(column(c.name, c.type) for c in models.CallDecision.__table__.columns if c.name != "call_key"),
+)
+
+
+async def test_journal_records_written_before_0009_get_their_call_keys(
+    engine: AsyncEngine,
+) -> None:
+    call_ids = [f"legacy-{index}-{new_id()}" for index in range(7)]
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade_to, "0008")
+        await connection.execute(
+            insert(JOURNAL_0008),
+            [
+                {
+                    "id": new_id(),
+                    "call_id": call_id,
+                    "decided_at": utcnow(),
+                    "dialed_number": "+918000000000",
+                    "caller_number": "1",
+                    "service": "exotel",
+                    "verdict": "reject",
+                    "edge_outcome": "temporarily_unavailable",
+                    "decision_ms": 1.0,
+                    "replica": "old",
+                }
+                for call_id in call_ids
+            ],
+        )
+    await upgrade_to_head(engine, models.MIGRATIONS_DIR)
+    journal = models.CallDecision
+    async with engine.connect() as connection:
+        keys = dict((await connection.execute(select(journal.call_id, journal.call_key))).all())
+    assert keys == {call_id: models.call_lookup_key(call_id) for call_id in call_ids}
+    async with engine.begin() as connection:
+        await connection.run_sync(_migrate, "downgrade", "0008")
+        kept = await connection.scalar(
+            select(func.count()).select_from(table("call_decisions", column("id", String)))
+        )
+    assert kept == len(call_ids)
