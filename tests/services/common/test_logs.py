@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 
 from services.common.observability import logs, request_context
 
@@ -59,3 +60,38 @@ def test_lines_without_secrets_pass_unchanged_and_timestamps_keep_their_second()
         "2026-12-06T17:39:36.999Z",
         "2026-12-06T17:39:37.000Z",
     ]
+
+
+def test_any_field_value_still_makes_one_json_line_with_secrets_masked() -> None:
+    formatter = logs.JsonFormatter("registry", ["edge-token-0123456789"])
+    unusual = {
+        "at": datetime(2026, 12, 7, 3, 0, tzinfo=UTC),
+        "huge": 2**70,  # beyond what orjson encodes: the standard encoder takes the line
+        "by_number": {1: "edge-token-0123456789"},  # a key that is not a string, likewise
+        "opaque": object(),
+        "text": "ünïcode sb_abcdefGHIJ0123",
+    }
+    for name, value in unusual.items():
+        text = formatter.format(record("event", **{name: value}))
+        assert "\n" not in text
+        line = json.loads(text)
+        assert line["message"] == "event" and name in line
+        assert "edge-token-0123456789" not in text and "sb_abcdefGHIJ0123" not in text
+    assert json.loads(formatter.format(record("e", huge=2**70)))["huge"] == 2**70
+    assert json.loads(formatter.format(record("e", text="ünïcode")))["text"] == "ünïcode"
+
+
+def test_configuring_turns_off_the_record_attributes_no_line_uses() -> None:
+    saved = (logging.logThreads, logging.logProcesses, logging.logMultiprocessing)
+    saved_srcfile = logging._srcfile  # type: ignore[attr-defined]
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        logs.configure("registry", "INFO")
+        assert not (logging.logThreads or logging.logProcesses or logging.logMultiprocessing)
+        assert logging._srcfile is None  # type: ignore[attr-defined]
+    finally:
+        logging.logThreads, logging.logProcesses, logging.logMultiprocessing = saved
+        logging._srcfile = saved_srcfile  # type: ignore[attr-defined]
+        root.handlers[:] = handlers
+        root.setLevel(level)
