@@ -66,7 +66,7 @@ class BulkInserter:
             self._sqlite = _SqliteAppender(path, table, self._names, engine, to_row)
 
     async def insert(self, items: Sequence[Any]) -> None:
-        """Write the rows of ``items`` in one transaction; raises when the session path fails too."""
+        """Write the rows of ``items`` in one transaction; raises if the session path fails too."""
         if not items:
             return
         if self._sqlite is not None:

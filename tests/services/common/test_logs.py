@@ -83,15 +83,15 @@ def test_any_field_value_still_makes_one_json_line_with_secrets_masked() -> None
 
 def test_configuring_turns_off_the_record_attributes_no_line_uses() -> None:
     saved = (logging.logThreads, logging.logProcesses, logging.logMultiprocessing)
-    saved_srcfile = logging._srcfile  # type: ignore[attr-defined]
+    saved_srcfile = logging._srcfile
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     try:
         logs.configure("registry", "INFO")
         assert not (logging.logThreads or logging.logProcesses or logging.logMultiprocessing)
-        assert logging._srcfile is None  # type: ignore[attr-defined]
+        assert logging._srcfile is None
     finally:
         logging.logThreads, logging.logProcesses, logging.logMultiprocessing = saved
-        logging._srcfile = saved_srcfile  # type: ignore[attr-defined]
+        logging._srcfile = saved_srcfile
         root.handlers[:] = handlers
         root.setLevel(level)

@@ -16,9 +16,9 @@ from sqlalchemy import func, insert, select
 from switchboard.registry.v1 import journal_pb2, journal_pb2_grpc, registry_pb2_grpc
 from switchboard.registry.v1 import registry_pb2 as pb
 
+from services.common.errors import NotFound
 from services.config import provisioning
 from services.config.provisioning import CreatedAccount
-from services.common.errors import NotFound
 from services.registry.journal import DecisionJournal, journal_rows
 from services.registry.journal_read import DecisionJournalReader
 from services.registry.models import CallDecision, call_lookup_key

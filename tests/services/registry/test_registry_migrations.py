@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import String, func
-from sqlalchemy import JSON, Boolean, Connection, column, insert, select, table
+from sqlalchemy import JSON, Boolean, Connection, String, column, func, insert, select, table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.storage.db import create_engine
@@ -135,7 +134,11 @@ async def test_rules_written_before_sides_keep_screening_after_0005(engine: Asyn
 
 JOURNAL_0008 = table(
     "call_decisions",
-    *(column(c.name, c.type) for c in models.CallDecision.__table__.columns if c.name != "call_key"),
+    *(
+        column(c.name, c.type)
+        for c in models.CallDecision.__table__.columns
+        if c.name != "call_key"
+    ),
 )
 
 

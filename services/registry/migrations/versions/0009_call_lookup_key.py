@@ -55,6 +55,5 @@ def _backfill_call_keys() -> None:
         .values(call_key=sa.bindparam("key"))
     )
     while rows := connection.execute(unkeyed).all():
-        connection.execute(
-            set_key, [{"row_id": row_id, "key": call_lookup_key(call_id)} for row_id, call_id in rows]
-        )
+        keys = [{"row_id": row_id, "key": call_lookup_key(call_id)} for row_id, call_id in rows]
+        connection.execute(set_key, keys)
