@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +31,7 @@ from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.storage.db import SQLITE_BUSY_TIMEOUT_MS
+from services.common.storage.sqlite_file import FileBoundConnection
 
 _log = logging.getLogger(__name__)
 
@@ -101,7 +101,6 @@ class _SqliteAppender:
         to_row: RowBuilder,
     ) -> None:
         dialect = engine.dialect
-        self._path = path
         self._to_row = to_row
         self._names = names
         compiled = insert(table).compile(dialect=dialect, column_keys=list(self._names))
@@ -112,8 +111,7 @@ class _SqliteAppender:
         self._encoders: tuple[_Encoder, ...] = tuple(
             column.type.dialect_impl(dialect).bind_processor(dialect) for column in table.columns
         )
-        self._connection: sqlite3.Connection | None = None
-        self._identity: tuple[int, int] | None = None
+        self._file = FileBoundConnection(path, _open_for_appending)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{table.name}-writer")
 
     async def append(self, items: Sequence[Any]) -> None:
@@ -123,7 +121,7 @@ class _SqliteAppender:
         loop = asyncio.get_running_loop()
         try:
             await asyncio.wait_for(
-                loop.run_in_executor(self._thread, self._drop), timeout=_CLOSE_TIMEOUT_S
+                loop.run_in_executor(self._thread, self._file.close), timeout=_CLOSE_TIMEOUT_S
             )
         finally:
             self._thread.shutdown(wait=False)
@@ -131,7 +129,7 @@ class _SqliteAppender:
     def _write(self, items: Sequence[Any]) -> None:
         to_row = self._to_row
         encoded = [self._encode(to_row(item)) for item in items]
-        connection = self._current()
+        connection = self._file.current()
         try:
             connection.execute("BEGIN IMMEDIATE")
             try:
@@ -141,7 +139,7 @@ class _SqliteAppender:
                 raise
             connection.execute("COMMIT")
         except sqlite3.Error:
-            self._drop()
+            self._file.close()
             raise
 
     def _encode(self, row: Row) -> tuple[Any, ...]:
@@ -152,28 +150,17 @@ class _SqliteAppender:
             )
         )
 
-    def _current(self) -> sqlite3.Connection:
-        # Reopened when the file was replaced (a restored backup, a test's fresh database).
-        try:
-            stat = os.stat(self._path)
-        except OSError as error:
-            raise sqlite3.OperationalError(f"database file unavailable: {error}") from error
-        identity = (stat.st_dev, stat.st_ino)
-        if self._connection is not None and identity == self._identity:
-            return self._connection
-        self._drop()
-        connection = sqlite3.connect(
-            self._path,
-            timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
-            isolation_level=None,  # transactions are explicit: BEGIN IMMEDIATE ... COMMIT
-            check_same_thread=False,  # created and used in the one worker thread, closed there
-        )
-        connection.execute("PRAGMA synchronous=NORMAL")
-        self._connection, self._identity = connection, identity
-        return connection
 
-    def _drop(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-        self._connection = None
-        self._identity = None
+def _open_for_appending(path: str) -> sqlite3.Connection:
+    connection = sqlite3.connect(
+        path,
+        timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+        isolation_level=None,  # transactions are explicit: BEGIN IMMEDIATE ... COMMIT
+        check_same_thread=False,  # opened, used and closed in the appender's one worker thread
+    )
+    try:
+        connection.execute("PRAGMA synchronous=NORMAL")
+    except sqlite3.Error:
+        connection.close()
+        raise
+    return connection

@@ -34,6 +34,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.storage.db import asyncpg_dsn, behind_pgbouncer
+from services.common.storage.sqlite_file import FileBoundConnection
 
 _log = logging.getLogger(__name__)
 
@@ -178,9 +179,7 @@ class _SqliteBackend(_Backend):
     """A read-only connection on the event-loop thread; reopened if the file is replaced."""
 
     def __init__(self, path: str) -> None:
-        self._path = path
-        self._connection: sqlite3.Connection | None = None
-        self._identity: tuple[int, int] | None = None
+        self._file = FileBoundConnection(path, _open_read_only)
         self._retry_at = 0.0
 
     async def fetch(
@@ -193,39 +192,22 @@ class _SqliteBackend(_Backend):
             cursor = connection.execute(sql, args)
             rows: list[Any] = cursor.fetchmany(1) if one else cursor.fetchall()
         except sqlite3.Error:
-            self._drop()
+            self._file.close()
             raise
         return True, rows
 
     async def close(self) -> None:
-        self._drop()
+        self._file.close()
 
     def _current(self) -> sqlite3.Connection | None:
-        try:
-            stat = os.stat(self._path)
-        except OSError:
-            self._drop()
-            return None
-        identity = (stat.st_dev, stat.st_ino)
-        if self._connection is not None and identity == self._identity:
-            return self._connection
-        self._drop()
         if time.monotonic() < self._retry_at:
             return None
         try:
-            self._connection = _open_read_only(self._path)
+            return self._file.current()
         except sqlite3.Error as error:
             _log.warning("read-only SQLite connection unavailable: %r", error)
             self._retry_at = time.monotonic() + RETRY_AFTER_S
             return None
-        self._identity = identity
-        return self._connection
-
-    def _drop(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-        self._connection = None
-        self._identity = None
 
 
 def _open_read_only(path: str) -> sqlite3.Connection:

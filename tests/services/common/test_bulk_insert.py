@@ -96,10 +96,10 @@ async def test_a_failed_batch_is_rolled_back_whole(engine: AsyncEngine) -> None:
 async def test_an_unusable_fast_path_writes_through_the_session(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def cannot_open(self: Any) -> sqlite3.Connection:
+    def cannot_open(path: str) -> sqlite3.Connection:
         raise sqlite3.OperationalError("unable to open database file")
 
-    monkeypatch.setattr(bulk_insert._SqliteAppender, "_current", cannot_open)
+    monkeypatch.setattr(bulk_insert, "_open_for_appending", cannot_open)
     inserter = BulkInserter(engine, create_session_factory(engine), _TABLE)
     try:
         await inserter.insert(_ROWS)

@@ -54,8 +54,7 @@ async def test_the_sqlite_fast_path_is_read_only(engine: AsyncEngine) -> None:
     reader = PointReader(engine, create_read_only_session_factory(engine))
     try:
         await reader.query(_BY_ID).first({"id": 1})
-        connection = reader._backend._connection  # type: ignore[union-attr]
-        assert connection is not None
+        connection = reader._backend._file.current()  # type: ignore[union-attr]
         with pytest.raises(sqlite3.OperationalError):
             connection.execute("DELETE FROM things")
     finally:
