@@ -9,9 +9,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
+from alembic import command
+from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.storage.db import asyncpg_dsn
+from services.common.storage.db import asyncpg_dsn, create_engine
+from services.common.storage.migrations import alembic_config
 
 POSTGRES_URL_ENV = "SWITCHBOARD_TEST_POSTGRES_URL"
 LOCAL_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -60,3 +64,26 @@ async def fresh_databases(backend: str, workdir: Path) -> AsyncIterator[dict[str
         for name in names.values():
             await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await connection.close()
+
+
+@asynccontextmanager
+async def fresh_engine(backend: str, workdir: Path, service: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on a new empty database of ``service``; disposed (and dropped) afterwards."""
+    async with fresh_databases(backend, workdir) as urls:
+        engine = create_engine(urls[service])
+        try:
+            yield engine
+        finally:
+            await engine.dispose()
+
+
+async def migrate(engine: AsyncEngine, migrations: Path, verb: str, revision: str) -> None:
+    """Alembic ``verb`` ("upgrade" or "downgrade") of ``engine``'s database to ``revision``."""
+
+    def run(connection: Connection) -> None:
+        config = alembic_config(migrations)
+        config.attributes["connection"] = connection
+        getattr(command, verb)(config, revision)
+
+    async with engine.begin() as connection:
+        await connection.run_sync(run)

@@ -8,15 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
-from sqlalchemy import Boolean, Connection, String, column, select, table
+from sqlalchemy import Boolean, String, column, select, table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.storage.db import create_engine
-from services.common.storage.migrations import alembic_config, upgrade_to_head
+from services.common.storage.migrations import upgrade_to_head
 from services.common.storage.orm import UTCDateTime, new_id
 from services.config.models import MIGRATIONS_DIR, AgentIdentity, IdentitySigningKey
-from tests.support.databases import fresh_databases
+from tests.support.databases import fresh_engine, migrate
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
@@ -44,23 +42,12 @@ secrets = table(
 
 @pytest.fixture
 async def engine(backend: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    async with fresh_databases(backend, tmp_path) as urls:
-        built = create_engine(urls["config"])
-        try:
-            yield built
-        finally:
-            await built.dispose()
-
-
-def _migrate(connection: Connection, verb: str, revision: str) -> None:
-    config = alembic_config(MIGRATIONS_DIR)
-    config.attributes["connection"] = connection
-    getattr(command, verb)(config, revision)
+    async with fresh_engine(backend, tmp_path, "config") as built:
+        yield built
 
 
 async def _run(engine: AsyncEngine, verb: str, revision: str) -> None:
-    async with engine.begin() as connection:
-        await connection.run_sync(_migrate, verb, revision)
+    await migrate(engine, MIGRATIONS_DIR, verb, revision)
 
 
 def _identity(account_id: str, handle: str) -> dict[str, Any]:

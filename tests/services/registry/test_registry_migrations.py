@@ -7,15 +7,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from alembic import command
-from sqlalchemy import JSON, Boolean, Connection, String, column, func, insert, select, table
+from sqlalchemy import JSON, Boolean, String, column, func, insert, select, table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.storage.db import create_engine
-from services.common.storage.migrations import alembic_config, upgrade_to_head
+from services.common.storage.migrations import upgrade_to_head
 from services.common.storage.orm import new_id, utcnow
 from services.registry import models
-from tests.support.databases import fresh_databases
+from tests.support.databases import fresh_engine, migrate
 
 LEGACY_NUMBERS = table(
     "inbound_numbers",
@@ -34,27 +32,13 @@ LEGACY_NUMBERS = table(
 
 @pytest.fixture
 async def engine(backend: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    async with fresh_databases(backend, tmp_path) as urls:
-        built = create_engine(urls["registry"])
-        try:
-            yield built
-        finally:
-            await built.dispose()
-
-
-def _upgrade_to(connection: Connection, revision: str) -> None:
-    _migrate(connection, "upgrade", revision)
-
-
-def _migrate(connection: Connection, verb: str, revision: str) -> None:
-    config = alembic_config(models.MIGRATIONS_DIR)
-    config.attributes["connection"] = connection
-    getattr(command, verb)(config, revision)
+    async with fresh_engine(backend, tmp_path, "registry") as built:
+        yield built
 
 
 async def test_existing_mappings_survive_as_blacklist(engine: AsyncEngine) -> None:
+    await migrate(engine, models.MIGRATIONS_DIR, "upgrade", "0002")
     async with engine.begin() as connection:
-        await connection.run_sync(_upgrade_to, "0002")
         now = utcnow()
         mapping_id = new_id()
         # The columns before revision 0003 only: the model's table would also insert filter_mode.
@@ -87,8 +71,8 @@ async def test_existing_mappings_survive_as_blacklist(engine: AsyncEngine) -> No
 
 
 async def test_rules_written_before_sides_keep_screening_after_0005(engine: AsyncEngine) -> None:
+    await migrate(engine, models.MIGRATIONS_DIR, "upgrade", "0004")
     async with engine.begin() as connection:
-        await connection.run_sync(_upgrade_to, "0004")
         now = utcnow()
         mapping_id, rule_id = new_id(), new_id()
         await connection.execute(
@@ -146,8 +130,8 @@ async def test_journal_records_written_before_0009_get_their_call_keys(
     engine: AsyncEngine,
 ) -> None:
     call_ids = [f"legacy-{index}-{new_id()}" for index in range(7)]
+    await migrate(engine, models.MIGRATIONS_DIR, "upgrade", "0008")
     async with engine.begin() as connection:
-        await connection.run_sync(_upgrade_to, "0008")
         await connection.execute(
             insert(JOURNAL_0008),
             [
@@ -171,8 +155,8 @@ async def test_journal_records_written_before_0009_get_their_call_keys(
     async with engine.connect() as connection:
         keys = dict((await connection.execute(select(journal.call_id, journal.call_key))).all())
     assert keys == {call_id: models.call_lookup_key(call_id) for call_id in call_ids}
-    async with engine.begin() as connection:
-        await connection.run_sync(_migrate, "downgrade", "0008")
+    await migrate(engine, models.MIGRATIONS_DIR, "downgrade", "0008")
+    async with engine.connect() as connection:
         kept = await connection.scalar(
             select(func.count()).select_from(table("call_decisions", column("id", String)))
         )
