@@ -143,8 +143,8 @@ def configure(
 
 
 def _skip_unused_record_attributes() -> None:
-    # A line holds none of the caller's file and line, thread, process or task: collecting
-    # them was a fifth of the cost of a request's log line. The switches are logging's own
+    # A line holds none of the caller's file and line, thread or process: collecting them
+    # was a fifth of the cost of a request's log line. The switches are logging's own
     # (its "Optimization" how-to); ``_srcfile = None`` is how it documents turning off the
     # caller lookup.
     logging.logThreads = False
