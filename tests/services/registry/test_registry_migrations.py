@@ -4,7 +4,9 @@ contact-rules migrations, and journal records stay findable by call id after 000
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import JSON, Boolean, String, column, func, insert, select, table
@@ -36,6 +38,22 @@ async def engine(backend: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
         yield built
 
 
+def _mapping_columns_of_0001(mapping_id: str, now: datetime) -> dict[str, Any]:
+    """An active Exotel mapping's values for the columns ``inbound_numbers`` had at 0001."""
+    return {
+        "id": mapping_id,
+        "account_id": new_id(),
+        "phone_number": "+918044319240",
+        "phone_number_normalized": "918044319240",
+        "service": "exotel",
+        "inbound_config": {"type": "exotel", "phone_number": "+918044319240"},
+        "assistant_id": new_id(),
+        "active": True,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 async def test_existing_mappings_survive_as_blacklist(engine: AsyncEngine) -> None:
     await migrate(engine, models.MIGRATIONS_DIR, "upgrade", "0002")
     async with engine.begin() as connection:
@@ -43,18 +61,7 @@ async def test_existing_mappings_survive_as_blacklist(engine: AsyncEngine) -> No
         mapping_id = new_id()
         # The columns before revision 0003 only: the model's table would also insert filter_mode.
         await connection.execute(
-            insert(LEGACY_NUMBERS).values(
-                id=mapping_id,
-                account_id=new_id(),
-                phone_number="+918044319240",
-                phone_number_normalized="918044319240",
-                service="exotel",
-                inbound_config={"type": "exotel", "phone_number": "+918044319240"},
-                assistant_id=new_id(),
-                active=True,
-                created_at=now,
-                updated_at=now,
-            )
+            insert(LEGACY_NUMBERS).values(**_mapping_columns_of_0001(mapping_id, now))
         )
     await upgrade_to_head(engine, models.MIGRATIONS_DIR)
     async with engine.connect() as connection:
@@ -77,17 +84,7 @@ async def test_rules_written_before_sides_keep_screening_after_0005(engine: Asyn
         mapping_id, rule_id = new_id(), new_id()
         await connection.execute(
             insert(models.InboundNumber).values(
-                id=mapping_id,
-                account_id=new_id(),
-                phone_number="+918044319240",
-                phone_number_normalized="918044319240",
-                service="exotel",
-                inbound_config={"type": "exotel", "phone_number": "+918044319240"},
-                assistant_id=new_id(),
-                active=True,
-                filter_mode="blacklist",
-                created_at=now,
-                updated_at=now,
+                **_mapping_columns_of_0001(mapping_id, now), filter_mode="blacklist"
             )
         )
         await connection.execute(
