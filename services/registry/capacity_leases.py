@@ -19,9 +19,10 @@ Design (the ``capacity_slots`` table, one row per *slot*, never one per call):
   across processes. A lease spans several scopes (identity and mapping limits) all or
   nothing: when a scope has no free slot the transaction is rolled back.
 * Slot rows are created (``INSERT ... ON CONFLICT DO NOTHING``, its own transaction) when
-  a claim fails on a scope this process has not yet seen complete at that limit, then the
-  claim is retried once: a new or raised limit costs a count and one write once per
-  process, not per call, and a refusal on a known scope costs the one claim only.
+  a claim fails on a scope this process had not yet seen complete at that limit when the
+  claim began, then the claim is retried once: a new or raised limit costs a count and one
+  write once per process, not per call, and a refusal on a known scope costs the one claim
+  only.
 * A **raised** limit takes effect at once (the missing rows are added). A **lowered**
   limit is never enforced by cutting calls: new calls only get slots below the new limit,
   while calls holding higher slots keep them until released or expired. During that drain
@@ -150,13 +151,16 @@ class CapacityLeases:
             return self._count(CapacityReached(closed))
         if not scopes:
             return Lease(call_id, (), self._clock() + ttl)
+        # What was known before the claim: another call of this process may finish creating
+        # a scope's rows while this claim runs and cannot see them yet; its refusal is then
+        # no proof the scope is full.
+        known = {scope.key: self._slots_known.get(scope.key, -1) for scope in scopes}
         result = await self._claim(call_id, scopes, ttl, account_id)
         if isinstance(result, CapacityReached):
             unverified = [
                 scope
                 for scope in scopes
-                if scope.key in result.full_scopes
-                and self._slots_known.get(scope.key, -1) < scope.limit
+                if scope.key in result.full_scopes and known[scope.key] < scope.limit
             ]
             if unverified:
                 await self._add_missing_slots(unverified)

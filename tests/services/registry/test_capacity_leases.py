@@ -402,3 +402,29 @@ async def test_a_call_costs_one_statement_once_its_scopes_exist(stack: Stack) ->
 
 def _work(statements: list[str]) -> list[str]:
     return [verb for verb in statements if verb not in {"BEGIN", "COMMIT", "ROLLBACK"}]
+
+
+async def test_a_claim_that_missed_rows_another_call_was_creating_is_retried(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The interleaving of N+1 simultaneous first calls on a new scope: this call's claim
+    # runs before another call's slot rows are committed (so it finds none), and that other
+    # call has marked the scope complete by the time the refusal comes back.
+    capacity = leases(stack)
+    scope = new_scope(3)
+    claim = CapacityLeases._claim
+    claims = 0
+
+    async def claim_racing_the_creator(
+        self: CapacityLeases, *args: object, **kwargs: object
+    ) -> Lease | CapacityReached:
+        nonlocal claims
+        claims += 1
+        if claims == 1:
+            await self._add_missing_slots([scope])  # the other call, finishing meanwhile
+            return CapacityReached((scope.key,))  # what a claim that saw no rows returns
+        return await claim(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CapacityLeases, "_claim", claim_racing_the_creator)
+    held = await capacity.acquire("late-" + str(uuid.uuid4()), [scope], TTL)
+    assert isinstance(held, Lease) and claims == 2
