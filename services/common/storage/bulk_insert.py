@@ -1,6 +1,6 @@
 """Appending batches of rows to one table, off the event loop's back: the journal's writer.
 
-``BulkInserter.insert`` writes a batch in one transaction with one executemany. Each item
+``BulkInserter.insert`` writes a batch in one transaction. Each item
 becomes a row through the inserter's ``to_row``; the values are encoded by the table's own
 column types for the engine's dialect, so the stored rows are exactly those SQLAlchemy's
 Core ``insert`` would store.
@@ -9,9 +9,12 @@ Core ``insert`` would store.
   thread of its own. Through the session path, SQLAlchemy's per-row parameter handling runs
   on the event-loop thread and every statement is a round trip through aiosqlite's thread;
   on this path the loop only hands the batch over, and the thread builds, encodes and
-  writes the rows.
+  writes the rows, up to :data:`ROWS_PER_STATEMENT` per ``INSERT``. Not ``executemany``:
+  it steps once per row, releasing the GIL for each step and waiting to win it back from
+  the busy event loop (up to the 5 ms switch interval) before the next row, so the
+  writer crawled and every step forced a GIL hand-over on the loop.
 * Other engines (PostgreSQL): rows built on the loop, Core ``insert`` executemany through
-  a write session.
+  a write session (asyncpg sends the batch in one round trip).
 
 Any ``sqlite3.Error`` on the SQLite path (the file replaced, a lock held past the busy
 timeout) rolls that batch back and writes it through the session path instead, so the
@@ -41,6 +44,10 @@ RowBuilder = Callable[[Any], Row]
 """Turns one item handed to :meth:`BulkInserter.insert` into its row; pure, thread-safe."""
 _Encoder = Callable[[Any], Any] | None
 _CLOSE_TIMEOUT_S: Final = 5.0
+ROWS_PER_STATEMENT: Final = 64
+"""Rows per multi-row ``INSERT`` on the SQLite path (fewer if the build's variable limit
+needs): one GIL round trip per statement instead of per row, and at most this many
+distinct statements to prepare (the tail of a batch is shorter)."""
 
 
 class BulkInserter:
@@ -104,10 +111,14 @@ class _SqliteAppender:
         self._to_row = to_row
         self._names = names
         compiled = insert(table).compile(dialect=dialect, column_keys=list(self._names))
-        self._sql = str(compiled)
         order = compiled.positiontup or []
         if tuple(order) != self._names:
             raise ValueError(f"unexpected parameter order for {table.name}: {order}")
+        self._head, _, one_row = str(compiled).rpartition(" VALUES ")
+        if one_row != "(" + ", ".join("?" * len(self._names)) + ")":
+            raise ValueError(f"unexpected VALUES clause for {table.name}: {one_row}")
+        self._one_row = one_row
+        self._statements: dict[int, str] = {}
         self._encoders: tuple[_Encoder, ...] = tuple(
             column.type.dialect_impl(dialect).bind_processor(dialect) for column in table.columns
         )
@@ -130,10 +141,17 @@ class _SqliteAppender:
         to_row = self._to_row
         encoded = [self._encode(to_row(item)) for item in items]
         connection = self._file.current()
+        per_statement = min(
+            ROWS_PER_STATEMENT,
+            connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(self._names),
+        )
         try:
             connection.execute("BEGIN IMMEDIATE")
             try:
-                connection.executemany(self._sql, encoded)
+                for start in range(0, len(encoded), per_statement):
+                    rows = encoded[start : start + per_statement]
+                    values = [value for row in rows for value in row]
+                    connection.execute(self._statement(len(rows)), values)
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
@@ -141,6 +159,14 @@ class _SqliteAppender:
         except sqlite3.Error:
             self._file.close()
             raise
+
+    def _statement(self, rows: int) -> str:
+        found = self._statements.get(rows)
+        if found is None:
+            found = self._statements[rows] = (
+                f"{self._head} VALUES {', '.join([self._one_row] * rows)}"
+            )
+        return found
 
     def _encode(self, row: Row) -> tuple[Any, ...]:
         return tuple(

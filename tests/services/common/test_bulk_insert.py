@@ -80,6 +80,54 @@ async def test_the_fast_path_stores_what_core_stores(engine: AsyncEngine, tmp_pa
     assert decoded[1] == (2, "micro", _ROWS[1]["at"], _ROWS[1]["later"], None)
 
 
+def _many_rows(count: int) -> list[dict[str, Any]]:
+    at = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)
+    return [{"id": i, "name": f"row {i}", "at": at, "ms": i / 4} for i in range(1, count + 1)]
+
+
+@pytest.mark.parametrize("variable_limit", [None, 12])
+async def test_a_batch_longer_than_one_statement_lands_whole_and_in_order(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch, variable_limit: int | None
+) -> None:
+    if variable_limit is not None:
+        # An SQLite built with a low variable limit: two 5-column rows per statement.
+        opened = bulk_insert._open_for_appending
+
+        def limited(path: str) -> sqlite3.Connection:
+            connection = opened(path)
+            connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, variable_limit)
+            return connection
+
+        monkeypatch.setattr(bulk_insert, "_open_for_appending", limited)
+    rows = _many_rows(2 * bulk_insert.ROWS_PER_STATEMENT + 3)
+    inserter = BulkInserter(engine, create_session_factory(engine), _TABLE)
+    try:
+        await inserter.insert(rows)
+    finally:
+        await inserter.close()
+    assert await stored(engine) == [
+        (row["id"], row["name"], row["at"], None, row["ms"]) for row in rows
+    ]
+
+
+async def test_a_duplicate_in_a_later_statement_rolls_back_the_earlier_ones(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fell_back: list[str] = []
+    monkeypatch.setattr(
+        bulk_insert._log, "warning", lambda message, *args: fell_back.append(message % args)
+    )
+    rows = _many_rows(bulk_insert.ROWS_PER_STATEMENT + 2)
+    inserter = BulkInserter(engine, create_session_factory(engine), _TABLE)
+    try:
+        with pytest.raises(Exception, match="UNIQUE"):
+            await inserter.insert([*rows, rows[0]])
+    finally:
+        await inserter.close()
+    assert fell_back and "UNIQUE" in fell_back[0]  # the fast path failed first, then Core did
+    assert await stored(engine) == []
+
+
 async def test_a_failed_batch_is_rolled_back_whole(engine: AsyncEngine) -> None:
     inserter = BulkInserter(engine, create_session_factory(engine), _TABLE)
     try:
