@@ -226,6 +226,9 @@ class BackendReport:
     service_time: dict[str, ServiceTime] = field(default_factory=dict)
     """Config internal RPC -> time inside its handler."""
     load_seconds: dict[str, float] = field(default_factory=dict)
+    journal_records: dict[str, int] = field(default_factory=dict)
+    """The journal-on registry's ``switchboard_journal_records_total`` by result, read after
+    the journal points: a ratio bought by dropping records would not count."""
     notes: list[str] = field(default_factory=list)
 
     def find(self, key: str) -> list[Paired]:
@@ -248,6 +251,7 @@ class BackendReport:
             "rss_mib": self.rss_mib,
             "service_time_us": {rpc: asdict(value) for rpc, value in self.service_time.items()},
             "load_seconds": self.load_seconds,
+            "journal_records": self.journal_records,
             "notes": self.notes,
         }
 
@@ -350,6 +354,17 @@ def _scalar_goals(report: BackendReport) -> list[GoalResult]:
                 PASS if stale["p99_ms"] <= STALENESS_GOAL_MS else MISS,
             )
         )
+    if report.journal_records:
+        lost = report.journal_records.get("dropped", 0) + report.journal_records.get("failed", 0)
+        results.append(
+            GoalResult(
+                "journal records dropped or failed, journal-on registry (issue 11)",
+                report.backend,
+                "0",
+                ", ".join(f"{n} {v}" for n, v in sorted(report.journal_records.items())),
+                PASS if lost == 0 else MISS,
+            )
+        )
     registry_idle = [v for name, v in report.idle_cpu_cores.items() if name.startswith("registry")]
     if registry_idle:
         results.append(
@@ -449,6 +464,9 @@ def table(report: BackendReport) -> str:
         )
     for size, seconds in report.load_seconds.items():
         lines.append(f"load {size}: {seconds:.1f} s")
+    if report.journal_records:
+        counts = ", ".join(f"{n} {v}" for n, v in sorted(report.journal_records.items()))
+        lines.append(f"journal records (journal-on registry): {counts}")
     lines.extend(f"note: {note}" for note in report.notes)
     return "\n".join(lines)
 

@@ -34,6 +34,7 @@ import asyncpg
 import grpc
 import httpx
 from google.protobuf import field_mask_pb2
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 from switchboard.bench.v1 import echo_pb2
 from switchboard.config.v1 import config_pb2, config_pb2_grpc
@@ -216,6 +217,10 @@ class Backend:
                 journal_off = self._route_target(processes[5], small, token, " journal off")
                 for c in settings.concurrency:
                     self._pairs("journal", route_small, journal_off, c)
+                report.journal_records = _journal_records(
+                    self.registry_metrics_port, self.internal_token
+                )
+                _progress(f"journal records: {report.journal_records}")
             if "gateway_route" in groups:
                 gateway_route = served_by(_gateway_route_target(gateway, small, token), gateway)
                 for c in settings.concurrency:
@@ -306,17 +311,22 @@ class Backend:
             SWITCHBOARD_CONFIG_PORT="0",
             SWITCHBOARD_CONFIG_DATABASE_URL=urls["config"],
         )
+        self.registry_metrics_port = _free_port()
         replicas = [
             started(
                 name,
                 (*SWITCHBOARD, "serve", "registry"),
                 **common,
                 SWITCHBOARD_REGISTRY_PORT="0",
+                SWITCHBOARD_REGISTRY_METRICS_PORT=str(metrics_port),
                 SWITCHBOARD_REGISTRY_DATABASE_URL=urls["registry"],
                 SWITCHBOARD_CONFIG_ADDRESS=config.address,
                 **{EDGE_TOKEN_ENV: self.edge_token},
             )
-            for name in ("registry", "registry-2")
+            for name, metrics_port in (
+                ("registry", self.registry_metrics_port),
+                ("registry-2", _free_port()),
+            )
         ]
         if "journal" in self.settings.groups:
             # Same databases and config; only the journal differs (the journal group's baseline).
@@ -679,6 +689,22 @@ def _status_mib(status: Path, field: str) -> float:
         if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _journal_records(metrics_port: int, token: str) -> dict[str, int]:
+    """``switchboard_journal_records_total`` by result, from a registry's metrics port."""
+    response = httpx.get(
+        f"http://127.0.0.1:{metrics_port}/metrics",
+        headers={"authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    counts = {"written": 0, "dropped": 0, "failed": 0}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            if sample.name == "switchboard_journal_records_total":
+                counts[sample.labels["result"]] = int(sample.value)
+    return counts
 
 
 def _free_port() -> int:
