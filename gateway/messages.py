@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -19,14 +20,26 @@ def timestamp(message: Message, name: str) -> str | None:
 
 
 def _enum_of(message: Message, name: str) -> Any:  # a (pure-Python or upb) EnumDescriptor
-    enum = message.DESCRIPTOR.fields_by_name[name].enum_type
+    return _enum_type(message.DESCRIPTOR.fields_by_name[name], name)
+
+
+def _enum_type(field: Any, name: str) -> Any:
+    enum = field.enum_type
     if enum is None:
         raise TypeError(f"{name} is not an enum field")
     return enum
 
 
+@functools.cache
 def _enum_prefix(enum: Any) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", enum.name).upper() + "_"
+
+
+@functools.cache
+def _enum_texts(enum: Any) -> dict[int, str]:
+    # Descriptors live as long as the process, so are their few texts (rendered per response).
+    prefix = _enum_prefix(enum)
+    return {value.number: value.name.removeprefix(prefix).lower() for value in enum.values}
 
 
 def enum_text(message: Message, name: str) -> str | None:
@@ -38,12 +51,7 @@ def enum_text(message: Message, name: str) -> str | None:
     number = getattr(message, name)
     if number == 0 or (field.has_presence and not message.HasField(name)):
         return None
-    enum = _enum_of(message, name)
-    value = enum.values_by_number.get(number)
-    if value is None:
-        return None
-    value_name: str = value.name
-    return value_name.removeprefix(_enum_prefix(enum)).lower()
+    return _enum_texts(_enum_type(field, name)).get(number)
 
 
 def enum_number(message: Message, name: str, text: str) -> Any:

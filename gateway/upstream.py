@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.settings import GatewaySettings
 from services.common.rpc.channels import open_channel
+
+Stub = TypeVar("Stub")
 
 
 @dataclass
@@ -18,6 +22,7 @@ class Upstreams:
     config: grpc.aio.Channel
     registry: grpc.aio.Channel
     timeout: float
+    _stubs: dict[tuple[Callable[..., Any], str], Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def connect(cls, settings: GatewaySettings) -> Upstreams:
@@ -27,6 +32,23 @@ class Upstreams:
             registry=open_channel(settings.registry_address, settings),
             timeout=settings.upstream_timeout_seconds,
         )
+
+    def config_stub(self, stub_type: Callable[[grpc.aio.Channel], Stub]) -> Stub:
+        """The config channel's stub of ``stub_type``, made once (a stub builds a callable per
+        method, which the hot routes should not pay on every request)."""
+        return self._stub(stub_type, "config")
+
+    def registry_stub(self, stub_type: Callable[[grpc.aio.Channel], Stub]) -> Stub:
+        """The registry channel's stub of ``stub_type``, made once."""
+        return self._stub(stub_type, "registry")
+
+    def _stub(self, stub_type: Callable[[grpc.aio.Channel], Stub], service: str) -> Stub:
+        key = (stub_type, service)
+        found = self._stubs.get(key)
+        if found is None:
+            found = self._stubs[key] = stub_type(getattr(self, service))
+        stub: Stub = found
+        return stub
 
     async def health(self, timeout: float = 1.0) -> dict[str, str]:
         """Each service's overall health status name (``UNAVAILABLE`` when unreachable)."""

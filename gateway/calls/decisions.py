@@ -104,7 +104,7 @@ def record_json(message: journal_pb2.CallDecision) -> dict[str, Any]:
 
 
 def _stub(request: Request) -> journal_pb2_grpc.CallDecisionServiceStub:
-    return journal_pb2_grpc.CallDecisionServiceStub(upstreams(request).registry)
+    return upstreams(request).registry_stub(journal_pb2_grpc.CallDecisionServiceStub)
 
 
 @router.get(

@@ -68,7 +68,7 @@ async def stream_url(
     )
     if call_sid:
         message.call_id = call_sid
-    stub = registry_pb2_grpc.CallRoutingServiceStub(upstreams(request).registry)
+    stub = upstreams(request).registry_stub(registry_pb2_grpc.CallRoutingServiceStub)
     response = await call(
         request,
         stub.RouteCall,

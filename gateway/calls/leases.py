@@ -52,7 +52,7 @@ class CallLeaseResult(BaseModel):
 
 
 def _stub(request: Request) -> registry_pb2_grpc.CallRoutingServiceStub:
-    return registry_pb2_grpc.CallRoutingServiceStub(upstreams(request).registry)
+    return upstreams(request).registry_stub(registry_pb2_grpc.CallRoutingServiceStub)
 
 
 @router.post(

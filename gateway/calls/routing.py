@@ -184,7 +184,7 @@ async def route_call(body: RouteCallBody, request: Request) -> FastJSONResponse:
     """Route one call. Authenticate with the edge token or an admin key of the number's account
     (``Authorization: Bearer <token or key>`` or ``X-API-Key: <key>``); another account's number
     answers like an unmapped one. Every routing failure is a 200 ``reject`` decision."""
-    stub = registry_pb2_grpc.CallRoutingServiceStub(upstreams(request).registry)
+    stub = upstreams(request).registry_stub(registry_pb2_grpc.CallRoutingServiceStub)
     response = await call(request, stub.RouteCall, _route_request(body))
     request_context.annotate(call_id=response.call_id)
     return FastJSONResponse(decision_json(response))
@@ -293,6 +293,6 @@ async def simulate_call(body: SimulateCallBody, request: Request) -> FastJSONRes
         message.webhook_answer.verdict = _SIMULATED_VERDICTS[body.webhook_answer.verdict]
         if body.webhook_answer.client_websocket_url is not None:
             message.webhook_answer.client_websocket_url = body.webhook_answer.client_websocket_url
-    stub = registry_pb2_grpc.CallRoutingServiceStub(upstreams(request).registry)
+    stub = upstreams(request).registry_stub(registry_pb2_grpc.CallRoutingServiceStub)
     response = await call(request, stub.SimulateCall, message)
     return FastJSONResponse(simulation_json(response))

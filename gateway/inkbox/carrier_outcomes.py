@@ -68,7 +68,7 @@ class CarrierOutcomesObject(BaseModel):
 
 
 def _stub(request: Request) -> carrier_pb2_grpc.CarrierOutcomeServiceStub:
-    return carrier_pb2_grpc.CarrierOutcomeServiceStub(upstreams(request).registry)
+    return upstreams(request).registry_stub(carrier_pb2_grpc.CarrierOutcomeServiceStub)
 
 
 def _outcomes_json(message: carrier_pb2.CarrierOutcomes) -> dict[str, Any]:

@@ -10,4 +10,4 @@ from gateway.rpc import upstreams
 
 def config_stub(request: Request) -> config_pb2_grpc.ConfigServiceStub:
     """A ConfigService stub on the app's channel to the config service."""
-    return config_pb2_grpc.ConfigServiceStub(upstreams(request).config)
+    return upstreams(request).config_stub(config_pb2_grpc.ConfigServiceStub)

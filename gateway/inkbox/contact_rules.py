@@ -90,7 +90,7 @@ class UpdateRuleBody(BaseModel):
 
 
 def _stub(request: Request) -> registry_pb2_grpc.ContactRuleServiceStub:
-    return registry_pb2_grpc.ContactRuleServiceStub(upstreams(request).registry)
+    return upstreams(request).registry_stub(registry_pb2_grpc.ContactRuleServiceStub)
 
 
 def rule_json(rule: registry_pb2.ContactRule) -> dict[str, Any]:

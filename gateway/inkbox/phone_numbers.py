@@ -120,7 +120,7 @@ class UpdatePhoneNumberBody(BaseModel):
 
 def numbers_stub(request: Request) -> registry_pb2_grpc.InboundNumberServiceStub:
     """An InboundNumberService stub on the app's channel to the registry."""
-    return registry_pb2_grpc.InboundNumberServiceStub(upstreams(request).registry)
+    return upstreams(request).registry_stub(registry_pb2_grpc.InboundNumberServiceStub)
 
 
 async def check_credential(request: Request) -> None:
@@ -406,7 +406,7 @@ async def _write_call_action(
 async def _change_notice(request: Request, inbound_id: str, new_mode: str) -> dict[str, Any]:
     """Inkbox's ``filter_mode_change_notice``: how many active rules the new mode makes moot."""
     redundant = "block" if new_mode == "whitelist" else "allow"
-    stub = registry_pb2_grpc.ContactRuleServiceStub(upstreams(request).registry)
+    stub = upstreams(request).registry_stub(registry_pb2_grpc.ContactRuleServiceStub)
     filters = registry_pb2.ListContactRulesRequest(inbound_id=inbound_id)
     filters.action = enum_number(filters, "action", redundant)
 

@@ -64,7 +64,7 @@ class UpdateBody(BaseModel):
 
 
 def _stub(request: Request) -> registry_pb2_grpc.InboundNumberServiceStub:
-    return registry_pb2_grpc.InboundNumberServiceStub(upstreams(request).registry)
+    return upstreams(request).registry_stub(registry_pb2_grpc.InboundNumberServiceStub)
 
 
 def _links(mapping: registry_pb2.InboundNumber) -> dict[str, Any]:

@@ -88,7 +88,7 @@ class UpdateStrategyBody(BaseModel):
 
 
 def _stub(request: Request) -> registry_pb2_grpc.InboundContextStrategyServiceStub:
-    return registry_pb2_grpc.InboundContextStrategyServiceStub(upstreams(request).registry)
+    return upstreams(request).registry_stub(registry_pb2_grpc.InboundContextStrategyServiceStub)
 
 
 def _summary(strategy: registry_pb2.InboundContextStrategy) -> dict[str, Any]:
