@@ -46,8 +46,7 @@ _Encoder = Callable[[Any], Any] | None
 _CLOSE_TIMEOUT_S: Final = 5.0
 ROWS_PER_STATEMENT: Final = 64
 """Rows per multi-row ``INSERT`` on the SQLite path (fewer if the build's variable limit
-needs): one GIL round trip per statement instead of per row, and at most this many
-distinct statements to prepare (the tail of a batch is shorter)."""
+needs): one GIL round trip per statement instead of per row."""
 
 
 class BulkInserter:
@@ -148,10 +147,11 @@ class _SqliteAppender:
         try:
             connection.execute("BEGIN IMMEDIATE")
             try:
-                for start in range(0, len(encoded), per_statement):
-                    rows = encoded[start : start + per_statement]
-                    values = [value for row in rows for value in row]
-                    connection.execute(self._statement(len(rows)), values)
+                start = 0
+                for rows in _statement_sizes(len(encoded), per_statement):
+                    values = [value for row in encoded[start : start + rows] for value in row]
+                    connection.execute(self._statement(rows), values)
+                    start += rows
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
@@ -175,6 +175,19 @@ class _SqliteAppender:
                 (row.get(name) for name in self._names), self._encoders, strict=True
             )
         )
+
+
+def _statement_sizes(rows: int, largest: int) -> list[int]:
+    """Rows per statement for a batch of ``rows``: ``largest`` while they last, then the tail
+    in powers of two, so a connection prepares (and its statement cache keeps) a handful of
+    statements instead of one per tail length (each of them sized by its parameters)."""
+    sizes = [largest] * (rows // largest)
+    tail = rows % largest
+    while tail:
+        size = 1 << (tail.bit_length() - 1)
+        sizes.append(size)
+        tail -= size
+    return sizes
 
 
 def _open_for_appending(path: str) -> sqlite3.Connection:

@@ -110,6 +110,18 @@ async def test_a_batch_longer_than_one_statement_lands_whole_and_in_order(
     ]
 
 
+def test_batches_of_any_length_need_only_a_handful_of_statement_shapes() -> None:
+    # Each distinct row count is a statement the connection prepares and caches.
+    largest = bulk_insert.ROWS_PER_STATEMENT
+    shapes: set[int] = set()
+    for rows in range(5 * largest):
+        sizes = bulk_insert._statement_sizes(rows, largest)
+        assert sum(sizes) == rows
+        assert sizes == sorted(sizes, reverse=True)
+        shapes.update(sizes)
+    assert shapes == {1 << bit for bit in range(largest.bit_length())}
+
+
 async def test_a_duplicate_in_a_later_statement_rolls_back_the_earlier_ones(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
