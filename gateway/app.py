@@ -12,6 +12,7 @@ from gateway.allow import method_not_allowed
 from gateway.docs_pages import mount_docs
 from gateway.limits import RequestLimits
 from gateway.observe import RequestContextMiddleware
+from gateway.openapi import document_security_schemes
 from gateway.settings import GatewaySettings
 from gateway.upstream import Upstreams
 
@@ -50,4 +51,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(inkbox.router)
     app.include_router(vyom.router)
     app.include_router(metrics.router)
+    document_security_schemes(app)
     return app

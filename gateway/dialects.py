@@ -46,10 +46,10 @@ class _DialectRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         # Every route documents its dialect's errors and (when it needs one) the credentials.
-        kwargs["responses"], kwargs["dependencies"] = route_declarations(
+        kwargs["responses"], kwargs["openapi_extra"] = route_declarations(
             self.dialect,
             responses=kwargs.get("responses"),
-            dependencies=kwargs.get("dependencies"),
+            openapi_extra=kwargs.get("openapi_extra"),
             credential=self.requires_credential,
         )
         super().__init__(path, endpoint, **kwargs)
