@@ -30,7 +30,6 @@ PACKAGE = "nghttp2-client"
 """The Debian package that ships ``h2load``."""
 GRPC_HEADERS = (("content-type", "application/grpc"), ("te", "trailers"))
 _FAILED = re.compile(r"requests: .*?(\d+) failed")
-_STARTED_DONE = re.compile(r"requests: .*?(\d+) started, (\d+) done")
 
 
 class H2loadError(RuntimeError):
@@ -172,29 +171,33 @@ def parse(log: str, summary: str, duration_s: float, expect: int = 200) -> Point
 
     Requests answered with another status than ``expect`` are errors, and so are
     the requests h2load counts as failed without a status line. Not the warm-up's
-    stragglers: a request whose status line h2load read during the warm-up but whose end
-    came after it is logged with status 0 (h2load records the status only in the
-    measured phase) and counted done but not started; up to that many status-0 lines
-    are left out as the warm-up's, not the server's.
+    stragglers: h2load records a status only in the measured phase, so a request whose
+    status line it read during the warm-up but whose end came after it is logged with
+    status 0. Such a line started before any logged request ended (every logged request
+    ends in the measured phase; the straggler's status came before it began), which no
+    request of the measured phase did, so status-0 lines that started then are left out;
+    any other status-0 line is an error.
     """
     latencies: list[float] = []
     errors: Counter[str] = Counter()
-    unstatused = 0
+    unstatused: list[int] = []
+    first_end: int | None = None
     for line in log.splitlines():
         fields = line.split("\t")
         if len(fields) < 3:
             continue
-        status, duration_us = int(fields[1]), int(fields[2])
+        start_us, status, duration_us = int(fields[0]), int(fields[1]), int(fields[2])
+        end_us = start_us + duration_us
+        first_end = end_us if first_end is None else min(first_end, end_us)
         if status == expect:
             latencies.append(duration_us / 1e6)
         elif status == 0:
-            unstatused += 1
+            unstatused.append(start_us)
         else:
             errors[f"HTTP {status}"] += 1
-    counts = _STARTED_DONE.search(summary)
-    straddled = max(0, int(counts.group(2)) - int(counts.group(1))) if counts else 0
-    if unstatused > straddled:
-        errors["HTTP 0"] += unstatused - straddled
+    measured = sum(1 for start_us in unstatused if first_end is None or start_us >= first_end)
+    if measured:
+        errors["HTTP 0"] += measured
     match = _FAILED.search(summary)
     if match:
         # h2load's "failed" includes its "errored" and "timeout"; some are not logged.
