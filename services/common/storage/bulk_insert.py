@@ -42,7 +42,6 @@ Row = Mapping[str, Any]
 """Column name -> value; a column left out is NULL."""
 RowBuilder = Callable[[Any], Row]
 """Turns one item handed to :meth:`BulkInserter.insert` into its row; pure, thread-safe."""
-_Encoder = Callable[[Any], Any] | None
 _CLOSE_TIMEOUT_S: Final = 5.0
 ROWS_PER_STATEMENT: Final = 64
 """Rows per multi-row ``INSERT`` on the SQLite path (fewer if the build's variable limit
@@ -118,9 +117,13 @@ class _SqliteAppender:
             raise ValueError(f"unexpected VALUES clause for {table.name}: {one_row}")
         self._one_row = one_row
         self._statements: dict[int, str] = {}
-        self._encoders: tuple[_Encoder, ...] = tuple(
+        encoders = (
             column.type.dialect_impl(dialect).bind_processor(dialect) for column in table.columns
         )
+        self._encoded: tuple[tuple[int, Callable[[Any], Any]], ...] = tuple(
+            (index, encoder) for index, encoder in enumerate(encoders) if encoder is not None
+        )
+        """(column index, encoder) of the columns whose type encodes values; most pass as is."""
         self._file = FileBoundConnection(path, _open_for_appending)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{table.name}-writer")
 
@@ -168,13 +171,13 @@ class _SqliteAppender:
             )
         return found
 
-    def _encode(self, row: Row) -> tuple[Any, ...]:
-        return tuple(
-            value if encoder is None or value is None else encoder(value)
-            for value, encoder in zip(
-                (row.get(name) for name in self._names), self._encoders, strict=True
-            )
-        )
+    def _encode(self, row: Row) -> list[Any]:
+        values = [row.get(name) for name in self._names]
+        for index, encoder in self._encoded:
+            value = values[index]
+            if value is not None:
+                values[index] = encoder(value)
+        return values
 
 
 def _statement_sizes(rows: int, largest: int) -> list[int]:
