@@ -14,7 +14,8 @@ from services.common.budgets import WEBHOOK_BUDGET
 from services.common.errors import InvalidArgument, NotFound
 from services.common.urls import WEBHOOK_SCHEMES, WEBSOCKET_SCHEMES
 from services.config import repository
-from services.config.access import owned_identity, target_identity_id
+from services.config.access import owned_identity, target_identity_id, visible
+from services.config.call_target_read import CallTargetReader
 from services.config.models import IncomingCallAction
 from services.config.validation import (
     check_e164,
@@ -72,16 +73,19 @@ FORWARDING_FIELDS: Final = (
 
 
 async def get_call_action(
-    readers: async_sessionmaker[AsyncSession], principal: Principal, requested_id: str | None
+    targets: CallTargetReader, principal: Principal, requested_id: str | None
 ) -> IncomingCallAction:
-    """The identity's stored action; NotFound if the identity or its config is missing."""
+    """The identity's stored action; NotFound if the identity or its config is missing.
+
+    One indexed read on the fast path (the one ``ResolveCallTarget`` makes), not two ORM
+    loads through a session: this is the REST ``GET`` of a call action.
+    """
     identity_id = target_identity_id(principal, requested_id)
-    async with readers() as session:
-        await owned_identity(session, principal, identity_id)
-        action = await repository.get_call_action(session, identity_id)
-    if action is None:
+    target = await targets.resolve(identity_id)
+    visible(principal, target.identity if target is not None else None)
+    if target is None or target.action is None:
         raise NotFound(NO_CONFIG)
-    return action
+    return target.action
 
 
 async def update_call_action(

@@ -48,11 +48,12 @@ def build_servicers(engine: AsyncEngine, settings: ConfigSettings) -> Servicers:
     readers = create_read_only_session_factory(engine)
     reader = PointReader(engine, readers)
     authenticator = Authenticator(sessions, reader)
+    targets = CallTargetReader(reader)
     return Servicers(
-        public=ConfigServicer(sessions, readers, authenticator, settings),
+        public=ConfigServicer(sessions, readers, targets, authenticator, settings),
         internal=ConfigInternalServicer(
             IdentityBatchReader(reader),
-            CallTargetReader(reader),
+            targets,
             authenticator,
             settings,
             changes,

@@ -13,6 +13,7 @@ from services.common.rpc.server import ServicerContext as Context
 from services.common.storage import idempotency
 from services.config import api_keys, business_hours, call_actions, identities, signing_keys
 from services.config.authentication import Authenticator
+from services.config.call_target_read import CallTargetReader
 from services.config.convert import (
     api_key_to_proto,
     business_hours_to_proto,
@@ -35,11 +36,13 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
         self,
         sessions: async_sessionmaker[AsyncSession],
         readers: async_sessionmaker[AsyncSession],
+        targets: CallTargetReader,
         authenticator: Authenticator,
         settings: ConfigSettings,
     ) -> None:
         self._sessions = sessions
         self._readers = readers
+        self._targets = targets
         self._authenticator = authenticator
         self._settings = settings
 
@@ -48,7 +51,7 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
     ) -> config_pb2.IncomingCallAction:
         principal = await self._authenticator.authenticate_call(context)
         action = await call_actions.get_call_action(
-            self._readers, principal, request.agent_identity_id or None
+            self._targets, principal, request.agent_identity_id or None
         )
         return call_action_to_proto(action)
 
