@@ -1,14 +1,13 @@
 """The decision journal's writer: records queued by RouteCall, inserted in batches off the hot path.
 
-:meth:`DecisionJournal.record` never blocks and never raises: it appends the decision as it
-stands (a :class:`PendingDecision`) to a bounded queue, and when the queue is full the record
-is dropped and counted (``switchboard_journal_records_total{result="dropped"}``). One
-background task hands each batch to a ``BulkInserter``
-(:mod:`services.common.storage.bulk_insert`: one transaction, one executemany), which makes
-each decision a row with :func:`journal_row` (time-ordered UUIDv7 ids, the caller's number
-normalized, the call's lookup key); on SQLite it does so in a thread of its own, so the
-event loop neither builds nor encodes the rows nor waits on the database. Another task
-prunes by age and row count.
+:meth:`DecisionJournal.record` never blocks and never raises: it makes the decision its row
+(:func:`journal_row`: time-ordered UUIDv7 ids, the caller's number normalized, the call's
+lookup key), prepared by the ``BulkInserter`` (:mod:`services.common.storage.bulk_insert`)
+for writing, and appends it to a bounded queue; when the queue is full the record is dropped
+and counted (``switchboard_journal_records_total{result="dropped"}``). One background task
+hands each batch to the inserter (one transaction; on SQLite the statements run in a thread
+of its own, so the event loop never waits on the database). Another task prunes by age and
+row count.
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ from services.common.phone import (
     canonical_service,
     normalize_phone_number,
 )
-from services.common.storage.bulk_insert import BulkInserter
+from services.common.storage.bulk_insert import BulkInserter, PreparedRow
 from services.common.storage.orm import new_time_ordered_id
 from services.registry.models import CallDecision, call_lookup_key
 from services.registry.routing.outcome import Decision
@@ -45,7 +44,7 @@ Record = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class PendingDecision:
-    """A decision as RouteCall hands it over; the writer makes it a row (``decision_record``)."""
+    """A decision as RouteCall hands it over; the journal makes it a row (``decision_record``)."""
 
     decision: Decision
     dialed_number: str
@@ -84,7 +83,7 @@ class DecisionJournal:
         self._rows = rows
         self._sessions = sessions
         self._enabled = enabled
-        self._queue: asyncio.Queue[PendingDecision | Record] = asyncio.Queue(maxsize=queue_size)
+        self._queue: asyncio.Queue[PreparedRow] = asyncio.Queue(maxsize=queue_size)
         self._batch_size = batch_size
         self._retention = timedelta(days=retention_days)
         self._max_rows = max_rows
@@ -108,14 +107,25 @@ class DecisionJournal:
             ]
 
     def record(self, entry: PendingDecision | Record) -> None:
-        """Queue one decision (or a finished row); dropped (and counted) when the queue is full.
+        """Queue one decision (or a finished row) as its prepared row; dropped (and counted)
+        when the queue is full, failed (counted and logged) if it cannot be made a row.
 
-        Never blocks, and does nothing else: the row is built by the writer.
+        Never blocks: the row is made here, on the caller's thread, and written by the writer
+        (why not in the writer's thread: :mod:`services.common.storage.bulk_insert`).
         """
         if not self._enabled:
             return
+        if self._queue.full():
+            metrics.JOURNAL_RECORDS.labels(result="dropped").inc()
+            return
         try:
-            self._queue.put_nowait(entry)
+            row = self._rows.prepare(entry)
+        except Exception:
+            metrics.JOURNAL_RECORDS.labels(result="failed").inc()
+            _log.exception("could not make a journal record")
+            return
+        try:
+            self._queue.put_nowait(row)
         except asyncio.QueueFull:
             metrics.JOURNAL_RECORDS.labels(result="dropped").inc()
             return
@@ -150,9 +160,9 @@ class DecisionJournal:
             if self._queue.empty():
                 self._idle.set()
 
-    async def _write(self, batch: list[PendingDecision | Record]) -> None:
+    async def _write(self, batch: list[PreparedRow]) -> None:
         try:
-            await self._rows.insert(batch)
+            await self._rows.write(batch)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -252,7 +262,7 @@ def journal_row(entry: PendingDecision | Record) -> Record:
 
 @functools.lru_cache(maxsize=4096)
 def _normalized_caller(number: str, region: str) -> str | None:
-    # Callers repeat; parsing a number is most of the writer's Python time per row.
+    # Callers repeat; parsing a number is most of the time it takes to make a row.
     try:
         return normalize_phone_number(number, region)
     except InvalidPhoneNumber:

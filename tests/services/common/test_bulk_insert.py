@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,23 +62,57 @@ async def raw_rows(path: Path) -> list[tuple[Any, ...]]:
         return connection.execute("SELECT * FROM events ORDER BY id").fetchall()
 
 
-async def test_the_fast_path_stores_what_core_stores(engine: AsyncEngine, tmp_path: Path) -> None:
-    inserter = BulkInserter(engine, create_session_factory(engine), _TABLE)
-    try:
-        await inserter.insert(_ROWS)
-    finally:
-        await inserter.close()
-    fast = await raw_rows(tmp_path / "events.db")
-    decoded = await stored(engine)
+async def core_raw_rows(engine: AsyncEngine, path: Path) -> list[tuple[Any, ...]]:
+    """What Core's own insert of ``_ROWS`` stores, as raw SQLite values (the table emptied)."""
     async with engine.begin() as connection:
         await connection.execute(_TABLE.delete())
         complete = [
             {column.name: row.get(column.name) for column in _TABLE.columns} for row in _ROWS
         ]
         await connection.execute(insert(_TABLE), complete)
-    assert await raw_rows(tmp_path / "events.db") == fast  # byte for byte what Core writes
+    return await raw_rows(path)
+
+
+def cannot_open(path: str) -> sqlite3.Connection:
+    raise sqlite3.OperationalError("unable to open database file")
+
+
+@pytest.mark.parametrize("path", ["fast", "session fallback"])
+async def test_either_path_stores_what_core_stores(
+    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    if path == "session fallback":
+        monkeypatch.setattr(bulk_insert, "_open_for_appending", cannot_open)
+    inserter = BulkInserter(engine, create_session_factory(engine), _TABLE)
+    try:
+        await inserter.insert(_ROWS)
+    finally:
+        await inserter.close()
+    written = await raw_rows(tmp_path / "events.db")
+    decoded = await stored(engine)
+    assert await core_raw_rows(engine, tmp_path / "events.db") == written  # byte for byte
     assert decoded == await stored(engine)
     assert decoded[1] == (2, "micro", _ROWS[1]["at"], _ROWS[1]["later"], None)
+
+
+async def test_rows_are_made_on_the_calling_thread_never_in_the_writers(
+    engine: AsyncEngine,
+) -> None:
+    # Python work in the writer's thread would contend with the event loop for the GIL.
+    built_on: set[int] = set()
+
+    def to_row(item: dict[str, Any]) -> dict[str, Any]:
+        built_on.add(threading.get_ident())
+        return item
+
+    inserter = BulkInserter(engine, create_session_factory(engine), _TABLE, to_row)
+    try:
+        prepared = [inserter.prepare(row) for row in _ROWS]
+        await inserter.write(prepared)
+    finally:
+        await inserter.close()
+    assert built_on == {threading.get_ident()}
+    assert [row[0] for row in await stored(engine)] == [1, 2]
 
 
 def _many_rows(count: int) -> list[dict[str, Any]]:
@@ -148,21 +183,6 @@ async def test_a_failed_batch_is_rolled_back_whole(engine: AsyncEngine) -> None:
             # The fast path fails on the duplicate, the session path then fails the same way.
             await inserter.insert([{**_ROWS[1]}, {**_ROWS[0]}])
         await inserter.insert(_ROWS[1:])
-    finally:
-        await inserter.close()
-    assert [row[0] for row in await stored(engine)] == [1, 2]
-
-
-async def test_an_unusable_fast_path_writes_through_the_session(
-    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def cannot_open(path: str) -> sqlite3.Connection:
-        raise sqlite3.OperationalError("unable to open database file")
-
-    monkeypatch.setattr(bulk_insert, "_open_for_appending", cannot_open)
-    inserter = BulkInserter(engine, create_session_factory(engine), _TABLE)
-    try:
-        await inserter.insert(_ROWS)
     finally:
         await inserter.close()
     assert [row[0] for row in await stored(engine)] == [1, 2]

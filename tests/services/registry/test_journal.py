@@ -54,6 +54,10 @@ async def journaled(
     return found
 
 
+def failed() -> float:
+    return REGISTRY.get_sample_value("switchboard_journal_records_total", {"result": "failed"}) or 0
+
+
 def dropped() -> float:
     return (
         REGISTRY.get_sample_value("switchboard_journal_records_total", {"result": "dropped"}) or 0
@@ -354,6 +358,18 @@ async def test_a_full_queue_drops_and_counts_and_never_blocks(stack: Stack) -> N
         stalled.record(row(f"overflow-{index}", datetime.now(UTC)))
     assert time.monotonic() - started < 5
     assert dropped() - before == 48
+
+
+async def test_an_entry_that_cannot_be_made_a_row_is_counted_failed_not_raised(
+    stack: Stack,
+) -> None:
+    writer = journal(stack)  # never started: the row is made when the entry is recorded
+    before = failed()
+    broken = row("no-such-column", datetime.now(UTC))
+    del broken["call_id"]  # every row needs its call id (and the key made of it)
+    writer.record(broken)
+    writer.record(row(f"fine-{uuid.uuid4()}", datetime.now(UTC)))
+    assert failed() - before == 1
 
 
 async def test_routing_goes_on_when_the_journal_queue_overflows(
