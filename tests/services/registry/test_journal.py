@@ -54,14 +54,16 @@ async def journaled(
     return found
 
 
+def journal_records(result: str) -> float:
+    return REGISTRY.get_sample_value("switchboard_journal_records_total", {"result": result}) or 0
+
+
 def failed() -> float:
-    return REGISTRY.get_sample_value("switchboard_journal_records_total", {"result": "failed"}) or 0
+    return journal_records("failed")
 
 
 def dropped() -> float:
-    return (
-        REGISTRY.get_sample_value("switchboard_journal_records_total", {"result": "dropped"}) or 0
-    )
+    return journal_records("dropped")
 
 
 async def test_journal_records_equal_the_decisions_of_two_replicas_sharing_a_database(
@@ -365,7 +367,7 @@ async def test_an_entry_that_cannot_be_made_a_row_is_counted_failed_not_raised(
 ) -> None:
     writer = journal(stack)  # never started: the row is made when the entry is recorded
     before = failed()
-    broken = row("no-such-column", datetime.now(UTC))
+    broken = row("no-call-id", datetime.now(UTC))
     del broken["call_id"]  # every row needs its call id (and the key made of it)
     writer.record(broken)
     writer.record(row(f"fine-{uuid.uuid4()}", datetime.now(UTC)))
@@ -382,9 +384,7 @@ async def test_routing_goes_on_when_the_journal_queue_overflows(
         stack, tmp_path, None, journal_queue_size=1, journal_batch_size=1
     )
     before_dropped = dropped()
-    written = (
-        REGISTRY.get_sample_value("switchboard_journal_records_total", {"result": "written"}) or 0
-    )
+    written = journal_records("written")
     async with (
         running_registry(settings) as registry,
         grpc.aio.insecure_channel(f"127.0.0.1:{registry.port}") as channel,
@@ -397,9 +397,7 @@ async def test_routing_goes_on_when_the_journal_queue_overflows(
             *(stub.RouteCall(request, metadata=EDGE, timeout=30) for _ in range(40))
         )
     assert all(answer.decision == pb.ROUTING_DECISION_ACCEPT for answer in answers)
-    after_written = (
-        REGISTRY.get_sample_value("switchboard_journal_records_total", {"result": "written"}) or 0
-    )
+    after_written = journal_records("written")
     # Every decision was either written or dropped-and-counted (the registry has stopped,
     # so its queue was flushed on close).
     assert (dropped() - before_dropped) + (after_written - written) == 40
