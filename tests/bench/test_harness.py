@@ -153,10 +153,31 @@ async def test_python_driver_times_ok_calls_and_counts_errors() -> None:
         await asyncio.sleep(0)
         return None if i % 2 else "odd one out"
 
-    point = await driver.measure(call, concurrency=3, warmup_s=0.0, duration_s=0.2)
+    point = await driver.measure([call] * 3, warmup_s=0.0, duration_s=0.2)
     assert point.requests > 0
     assert point.errors == point.error_codes["odd one out"] > 0
     assert point.errors <= point.requests
+
+
+async def test_python_driver_keeps_one_request_of_each_call_in_flight() -> None:
+    in_flight = [0, 0, 0]
+    most = [0, 0, 0]
+    seen: list[int] = []
+
+    def slot(index: int) -> driver.Call:
+        async def call(i: int) -> str | None:
+            seen.append(i)
+            in_flight[index] += 1
+            most[index] = max(most[index], in_flight[index])
+            await asyncio.sleep(0.001)
+            in_flight[index] -= 1
+            return None
+
+        return call
+
+    await driver.measure([slot(n) for n in range(3)], warmup_s=0.0, duration_s=0.1)
+    assert most == [1, 1, 1]  # each (one client, one connection) never overlaps itself
+    assert sorted(seen) == list(range(1, len(seen) + 1))  # request numbers: each used once
 
 
 async def test_assign_driver_assigns_new_numbers_through_the_gateway(
