@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from services.common.storage.sqlite_write_gate import WriteGate, write_gate
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
@@ -111,9 +113,10 @@ def _configure_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> No
 
 
 def _begin_immediate(connection: Any) -> None:
-    # Writers take the write lock up front so concurrent writers queue on
-    # busy_timeout rather than failing with SQLITE_BUSY when a read transaction
-    # upgrades; read-only sessions (see read_only_session_factory) stay deferred.
+    # Writers take the write lock up front so concurrent writers queue rather than
+    # failing with SQLITE_BUSY when a read transaction upgrades: within this process on
+    # its write gate (WriteSessions), between processes on busy_timeout. Read-only
+    # sessions (see read_only_session_factory) stay deferred.
     mode = connection.get_execution_options().get(_SQLITE_BEGIN_OPTION, "IMMEDIATE")
     connection.exec_driver_sql(f"BEGIN {mode}")
 
@@ -132,16 +135,30 @@ def create_session_factory(engine: AsyncEngine, **options: Any) -> WriteSessions
 class WriteSessions(async_sessionmaker[AsyncSession]):
     """Read-write sessions whose ``begin()`` joins the caller's :class:`AmbientTransaction`.
 
-    Outside one (the usual case) ``begin()`` is exactly SQLAlchemy's: a new session
-    and a transaction committed at the end of the block.
+    Outside one (the usual case) ``begin()`` is SQLAlchemy's, a new session and a
+    transaction committed at the end of the block, entered on SQLite only once the
+    database's write gate (``sqlite_write_gate.py``) is this task's, until the block ends.
+    A session taken with ``sessions()`` and written without ``begin()`` bypasses the gate.
     """
+
+    def __init__(self, bind: AsyncEngine, **options: Any) -> None:
+        super().__init__(bind, **options)
+        self.gate: WriteGate | None = write_gate(bind, SQLITE_BUSY_TIMEOUT_MS / 1000)
+        """This process's queue for write transactions on ``bind``'s database (SQLite only)."""
 
     def begin(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:  # type: ignore[override]
         """A session in a transaction: the ambient one (as a savepoint) when open, else new."""
         ambient = _AMBIENT.get()
-        if ambient is None or ambient.sessions is not self:
+        if ambient is not None and ambient.sessions is self:
+            return ambient.join()
+        if self.gate is None:
             return super().begin()
-        return ambient.join()
+        return self._begin_gated(self.gate)
+
+    @contextlib.asynccontextmanager
+    async def _begin_gated(self, gate: WriteGate) -> AsyncIterator[AsyncSession]:
+        async with gate.held(), super().begin() as session:
+            yield session
 
     def reading(self) -> AsyncSession:
         """A session for a read before a write: on SQLite it does not take the write lock."""
@@ -155,7 +172,9 @@ class AmbientTransaction:
     A caller (see ``services.common.storage.idempotency``) opens it around a service call, so
     that work of its own (``on_begin`` first, ``finish`` last) commits atomically with
     the service's writes. The transaction starts lazily, at the service's first
-    ``begin()``, so nothing done before it (validation, RPCs) holds a database lock.
+    ``begin()``, so nothing done before it (validation, RPCs) holds a database lock; on
+    SQLite it holds the write gate from then until :meth:`commit` or :meth:`abandon`, one of
+    which must end it.
     """
 
     def __init__(
@@ -166,6 +185,7 @@ class AmbientTransaction:
         self.sessions = sessions
         self._on_begin = on_begin
         self._session: AsyncSession | None = None
+        self._gate = contextlib.AsyncExitStack()
 
     @contextlib.asynccontextmanager
     async def around(self) -> AsyncIterator[None]:
@@ -179,6 +199,8 @@ class AmbientTransaction:
     async def session(self) -> AsyncSession:
         """The open session, beginning the transaction (and running ``on_begin``) if needed."""
         if self._session is None:
+            if self.sessions.gate is not None:
+                await self._gate.enter_async_context(self.sessions.gate.held())
             session = self.sessions()
             self._session = session
             await session.begin()
@@ -194,19 +216,25 @@ class AmbientTransaction:
 
     async def commit(self) -> None:
         """Commit and close (the transaction must have begun)."""
-        session = await self.session()
         try:
-            await session.commit()
+            session = await self.session()
+            try:
+                await session.commit()
+            finally:
+                await session.close()
         finally:
-            await session.close()
+            await self._gate.aclose()
 
     async def abandon(self) -> None:
         """Roll back and close whatever was begun."""
-        if self._session is not None:
-            try:
-                await self._session.rollback()
-            finally:
-                await self._session.close()
+        try:
+            if self._session is not None:
+                try:
+                    await self._session.rollback()
+                finally:
+                    await self._session.close()
+        finally:
+            await self._gate.aclose()
 
 
 _AMBIENT: ContextVar[AmbientTransaction | None] = ContextVar(

@@ -17,8 +17,9 @@ Contract (AIP-155; documented in README.md, "Idempotent writes"):
   on every replica and after any restart. Rows are kept at least 24 h
   (``SWITCHBOARD_IDEMPOTENCY_RETENTION_HOURS``) and then pruned by age.
 * Two requests with one key in flight at once: the second waits for the first's
-  transaction (PostgreSQL: on the key's unique index; SQLite: on the write lock) and
-  then replays its response, or runs itself if the first failed. Neither gets an error.
+  transaction (PostgreSQL: on the key's unique index; SQLite: on the write gate, across
+  processes on the write lock) and then replays its response, or runs itself if the first
+  failed. Neither gets an error.
 * Stored responses may carry secrets shown once (a minted API key, a signing secret),
   so they are encrypted (AES-256-GCM) with a key derived from the idempotency key,
   which is itself stored only as a hash: the database alone cannot reveal them.
