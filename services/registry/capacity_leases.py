@@ -46,10 +46,11 @@ from typing import Any, Final
 
 from sqlalchemy import Select, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.capacity import MAX_CONCURRENT_CALLS
 from services.common.observability import metrics
+from services.common.storage.db import WriteSessions
 from services.common.storage.orm import utcnow
 from services.registry.models import CapacitySlot
 
@@ -112,9 +113,7 @@ class CapacityReached:
 class CapacityLeases:
     """Acquire, renew and release capacity leases in the registry database."""
 
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], *, clock: Clock = utcnow
-    ) -> None:
+    def __init__(self, sessions: WriteSessions, *, clock: Clock = utcnow) -> None:
         self._sessions = sessions
         self._clock = clock
         self._slots_known: OrderedDict[str, int] = OrderedDict()
@@ -220,7 +219,7 @@ class CapacityLeases:
     async def in_use(self, scope_key: str) -> int:
         """How many of the scope's slots are held now (for explain and operators)."""
         now = self._clock()
-        async with self._sessions() as session:
+        async with self._sessions.reading() as session:
             count = await session.scalar(
                 select(func.count())
                 .select_from(CapacitySlot)

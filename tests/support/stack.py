@@ -21,7 +21,7 @@ from gateway.limits import server_head_limit
 from gateway.settings import GatewaySettings
 from services.common.auth import INTERNAL_TOKEN_HEADER
 from services.common.rpc.server import GrpcServer
-from services.common.storage.db import create_engine, create_session_factory
+from services.common.storage.db import WriteSessions, create_engine, create_session_factory
 from services.config import server as config_server
 from services.config.settings import ConfigSettings
 from services.registry import server as registry_server
@@ -47,7 +47,7 @@ class Stack:
     config_engine: AsyncEngine
     config_sessions: async_sessionmaker[AsyncSession]
     registry_engine: AsyncEngine
-    registry_sessions: async_sessionmaker[AsyncSession]
+    registry_sessions: WriteSessions
 
     @property
     def config_target(self) -> str:
