@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,8 +16,8 @@ def utcnow() -> datetime:
 
 
 def new_id() -> str:
-    """A new random UUID in its canonical string form."""
-    return str(uuid.uuid4())
+    """A new random UUID (version 4) in its canonical string form."""
+    return _uuid_text(os.urandom(16).hex(), "4")
 
 
 def new_time_ordered_id(at_seconds: float) -> str:
@@ -27,20 +26,27 @@ def new_time_ordered_id(at_seconds: float) -> str:
     Its 48-bit millisecond timestamp leads, so ids of rows written in time order land at
     the end of their index instead of at a random page (append-only tables: the journal).
     """
-    random_bits = int.from_bytes(os.urandom(10))
-    value = (
-        (int(at_seconds * 1000) & _MS_MASK) << 80
-        | 0x7 << 76  # version
-        | (random_bits >> 64 & 0xFFF) << 64  # rand_a
-        | 0b10 << 62  # variant
-        | random_bits & _RAND_B_MASK
+    return _uuid_text(f"{int(at_seconds * 1000) & _MS_MASK:012x}{os.urandom(10).hex()}", "7")
+
+
+def _uuid_text(digits: str, version: str) -> str:
+    """32 hex ``digits`` as a canonical UUID string: the version's digit and the RFC 4122
+    variant (``10`` in the top bits) stamped over the digits at their places.
+
+    Built from the hex text rather than through ``uuid.UUID`` or integer arithmetic: ids are
+    made on every routing decision (its call id and the journal's record id), and this is a
+    third of the cost.
+    """
+    variant = _VARIANT_DIGITS[digits[16]]
+    return (
+        f"{digits[:8]}-{digits[8:12]}-{version}{digits[13:16]}-"
+        f"{variant}{digits[17:20]}-{digits[20:]}"
     )
-    text = f"{value:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 _MS_MASK = (1 << 48) - 1
-_RAND_B_MASK = (1 << 62) - 1
+_VARIANT_DIGITS = {digit: "89ab"[int(digit, 16) & 0b11] for digit in "0123456789abcdef"}
+"""A random hex digit -> the digit with the variant bits ``10`` and its two low bits kept."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):

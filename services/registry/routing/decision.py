@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -20,7 +19,7 @@ from services.common.phone import (
     normalize_phone_number,
     supported_service,
 )
-from services.common.storage.orm import new_time_ordered_id
+from services.common.storage.orm import new_id, new_time_ordered_id
 from services.registry.call_target import (
     ActionKind,
     CallAction,
@@ -183,7 +182,7 @@ class Router:
         trace = run.trace
         if trace.enabled:
             trace.add(Stage.SERVICE, service, f"numbers without + are read in region {region}")
-        call_id = call_id or str(uuid.uuid4())
+        call_id = call_id or new_id()
         request_context.annotate(call_id=call_id)
         try:
             normalized = normalize_phone_number(inbound_number, region)
