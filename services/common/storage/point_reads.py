@@ -274,6 +274,7 @@ class _AsyncpgBackend(_Backend):
                         min_size=1,
                         max_size=self._size,
                         init=self._init,
+                        reset=_nothing_to_reset,
                         **self._options,
                     )
                 except (OSError, asyncpg.PostgresError) as error:
@@ -291,3 +292,14 @@ class _AsyncpgBackend(_Backend):
                 schema="pg_catalog",
                 format="binary",
             )
+
+
+async def _nothing_to_reset(connection: Any) -> None:
+    """A point-read connection goes back to the pool as it is.
+
+    asyncpg's default reset sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL`` whenever a connection is released: a second round trip for every read. These
+    connections only ever run the point-read SELECTs, outside any transaction, so they hold
+    no lock, cursor, listener or setting to undo (asyncpg still ends any transaction and
+    cancels what was in flight before this is called).
+    """

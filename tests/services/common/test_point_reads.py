@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.common.storage.db import create_engine, create_read_only_session_factory
 from services.common.storage.point_reads import PointQuery, PointReader
+from tests.support.databases import fresh_engine
 
 _TABLE = Table(
     "things", MetaData(), Column("id", Integer, primary_key=True), Column("name", String)
@@ -121,3 +122,32 @@ async def test_all_rows_on_the_fast_path_and_through_the_session(
         assert await query.all({"id": 1}) == [("from session",)]
     finally:
         await reader.close()
+
+
+async def test_a_postgresql_read_is_one_round_trip_with_no_reset_after_it(tmp_path: Path) -> None:
+    async with fresh_engine("postgresql", tmp_path, "registry") as engine:
+        async with engine.begin() as connection:
+            await connection.run_sync(_TABLE.metadata.create_all)
+            await connection.execute(_TABLE.insert().values(id=1, name="first"))
+        reader = PointReader(engine, create_read_only_session_factory(engine))
+        query = reader.query(_BY_ID)
+        try:
+            for _ in range(20):
+                assert await query.first({"id": 1}) == ("first",)
+            async with engine.connect() as connection:
+                last_statements = (
+                    (
+                        await connection.exec_driver_sql(
+                            "SELECT query FROM pg_stat_activity"
+                            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+        finally:
+            await reader.close()
+    # The read pool's connection last ran the point read itself: asyncpg's default reset
+    # (a second round trip per read, "... UNLISTEN *; RESET ALL;") never followed it.
+    assert any("FROM things" in statement for statement in last_statements), last_statements
+    assert not any("RESET ALL" in statement for statement in last_statements), last_statements
