@@ -7,8 +7,8 @@ coroutines of one process racing for it wait in those sleeps, often long after t
 freed: ``POST /inbound/assign`` had a p99 of 470-550 ms at 16 in flight and 700-760 ms at 64,
 150-160 and 245-260 ms behind the gate. Behind the gate they queue first, in arrival order,
 on an ``asyncio.Lock``, and only the head of the queue issues ``BEGIN``; the busy handler
-then only arbitrates between processes (replicas on one file, the journal's own connection
-in ``bulk_insert.py``).
+then only arbitrates with writers outside the gate: other processes (replicas on one file,
+migrations at start-up) and the journal's own connection in ``bulk_insert.py``.
 
 The gate only orders; SQLite's lock still decides. A writer that bypasses the gate is slower
 under contention, never wrong. Waiting for the gate is bounded like waiting for the lock,

@@ -91,6 +91,13 @@ async def gate_is_free(sessions: WriteSessions) -> bool:
         gate.timeout_s = timeout_s
 
 
+async def the_next_writer_commits_alone(engine: AsyncEngine, sessions: WriteSessions) -> None:
+    """The gate is free again and a new writer's row is the only one stored."""
+    assert await gate_is_free(sessions)
+    await write(sessions, 2)
+    assert await committed(engine) == [2]
+
+
 async def test_without_the_gate_a_second_writer_meets_the_lock(engine: AsyncEngine) -> None:
     # What the gate spares: on these connections a writer meeting the lock fails at once.
     plain = async_sessionmaker(engine)
@@ -167,9 +174,7 @@ async def test_an_ambient_transaction_that_failed_to_begin_frees_the_gate_on_aba
             await write(sessions, 1)
     assert not await gate_is_free(sessions)  # held until the transaction is ended
     await transaction.abandon()
-    assert await gate_is_free(sessions)
-    await write(sessions, 2)
-    assert await committed(engine) == [2]
+    await the_next_writer_commits_alone(engine, sessions)
 
 
 async def test_a_transaction_that_raises_frees_the_gate(
@@ -179,9 +184,7 @@ async def test_a_transaction_that_raises_frees_the_gate(
         async with sessions.begin() as session:
             await session.execute(insert(_WRITES).values(writer=1))
             raise ValueError("refused")
-    assert await gate_is_free(sessions)
-    await write(sessions, 2)
-    assert await committed(engine) == [2]
+    await the_next_writer_commits_alone(engine, sessions)
 
 
 async def test_a_writer_cancelled_while_holding_the_gate_frees_it(
