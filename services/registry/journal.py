@@ -30,7 +30,7 @@ from services.common.phone import (
     canonical_service,
     normalize_phone_number,
 )
-from services.common.storage.bulk_insert import BulkInserter, PreparedRow
+from services.common.storage.bulk_insert import BulkInserter, DeferredIndex, PreparedRow
 from services.common.storage.orm import new_time_ordered_id
 from services.registry.models import CallDecision, call_lookup_key
 from services.registry.routing.outcome import Decision
@@ -56,9 +56,23 @@ class PendingDecision:
     replica: str
 
 
+CALL_KEYS_INDEXED_EVERY: Final = 8192
+"""Records between two moves of parked call keys into their index (SQLite). Larger: cheaper
+per record (at 1M records 4,096 / 8,192 / 16,384 measured about 38 / 34 / 30 us of CPU per
+record written, against 49 indexed at once), but readers scan up to this many unindexed
+records and each move holds SQLite's write lock longer (about 0.2 s for 8,192 at 1M)."""
+
+
 def journal_rows(engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> BulkInserter:
-    """The inserter of journal records (``call_decisions``) into ``engine``'s database."""
-    return BulkInserter(engine, sessions, cast(Table, CallDecision.__table__), journal_row)
+    """The inserter of journal records (``call_decisions``) into ``engine``'s database; on
+    SQLite the random ``call_key`` is indexed a few thousand records at a time."""
+    return BulkInserter(
+        engine,
+        sessions,
+        cast(Table, CallDecision.__table__),
+        journal_row,
+        DeferredIndex("call_key", "pending_call_key", CALL_KEYS_INDEXED_EVERY),
+    )
 
 
 class DecisionJournal:

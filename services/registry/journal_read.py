@@ -49,7 +49,7 @@ class DecisionJournalReader:
             .where(
                 or_(
                     CallDecision.call_key == call_lookup_key(call_id),
-                    CallDecision.call_key.is_(None),  # written by an older replica
+                    CallDecision.call_key.is_(None),  # key not indexed yet, or an older replica
                 ),
                 CallDecision.call_id == call_id,
             )

@@ -138,7 +138,8 @@ class CallDecision(Base):
 
     ``account_id`` is the account of the matched mapping (None when no mapping matched:
     such records are visible to the edge token only). A call's records are found through
-    ``call_key`` (:func:`call_lookup_key`), not an index on ``call_id`` itself.
+    ``call_key`` (:func:`call_lookup_key`), not an index on ``call_id`` itself, or among the
+    few records whose ``call_key`` is still NULL.
     """
 
     __tablename__ = "call_decisions"
@@ -151,8 +152,13 @@ class CallDecision(Base):
     id: Mapped[str] = mapped_column(UUIDString(), primary_key=True, default=new_id)
     call_id: Mapped[str] = mapped_column(String(256))
     call_key: Mapped[int | None] = mapped_column(BigInteger, default=None)
-    """:func:`call_lookup_key` of ``call_id``. Always set by this version's writer; NULL only on
-    rows a replica of an older version wrote during a rolling upgrade (readers include them)."""
+    """:func:`call_lookup_key` of ``call_id``. NULL (readers include such rows) while the key
+    waits in ``pending_call_key`` (SQLite: the most recent few thousand records), and on rows
+    a replica of an older version wrote during a rolling upgrade."""
+    pending_call_key: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    """``call_key`` before it is indexed: on SQLite the journal's writer stores the key here and
+    moves thousands into the index at once (``DeferredIndex`` in
+    :mod:`services.common.storage.bulk_insert`); always NULL on PostgreSQL."""
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
     account_id: Mapped[str | None] = mapped_column(UUIDString(), default=None)
     dialed_number: Mapped[str] = mapped_column(String(256))

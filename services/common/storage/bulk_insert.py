@@ -25,6 +25,16 @@ is spread over the requests that cause it.
 Any ``sqlite3.Error`` on the SQLite path (the file replaced, a lock held past the busy
 timeout) rolls that batch back and writes the same values through the session path instead,
 so the fast path can only be faster, never lose a batch the session path would have written.
+
+A :class:`DeferredIndex` column (SQLite only) is stored NULL, its value parked in an
+unindexed staging column, and moved across for many rows at once every
+``DeferredIndex.every_rows`` rows. Why: when a column's values are random (a hash), each
+new row's index entry lands on a random page of that index, so once the index outgrows a
+batch nearly every row dirties (and writes to the WAL) a page of its own, and the cost per
+row grows with the table. Moved across thousands at a time, rows share pages. Readers
+must therefore also look at rows whose column is still NULL: at most about ``every_rows``
+recent rows (and whatever an older version left), which the NULL end of the same index
+finds.
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ import logging
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from itertools import chain
 from typing import Any, Final
 
@@ -57,10 +68,24 @@ ROWS_PER_STATEMENT: Final = 64
 needs): one GIL round trip per statement instead of per row."""
 
 
+@dataclass(frozen=True, slots=True)
+class DeferredIndex:
+    """An indexed column of random values whose index entries the SQLite path writes late.
+
+    Rows are stored with ``column`` NULL and its value in ``staging`` (a column of the same
+    type in no index); each time ``every_rows`` more rows have been written, one statement
+    moves every staged value into ``column``. Other engines store ``column`` at once.
+    """
+
+    column: str
+    staging: str
+    every_rows: int = 4096
+
+
 class BulkInserter:
     """Items made rows by ``to_row`` (:meth:`prepare`), written in batches into ``table``
     (:meth:`write`); :meth:`close` on shutdown. ``to_row`` defaults to taking each item as
-    its row already.
+    its row already. ``deferred``: a column whose index entries the SQLite path writes late.
     """
 
     def __init__(
@@ -69,6 +94,7 @@ class BulkInserter:
         sessions: async_sessionmaker[AsyncSession],
         table: Table,
         to_row: RowBuilder = lambda row: row,
+        deferred: DeferredIndex | None = None,
     ) -> None:
         self._sessions = sessions
         self._to_row = to_row
@@ -77,7 +103,7 @@ class BulkInserter:
         self._sqlite: _SqliteAppender | None = None
         path = engine.url.database
         if engine.dialect.name == "sqlite" and path and path != ":memory:":
-            self._sqlite = _SqliteAppender(path, table, self._names, engine)
+            self._sqlite = _SqliteAppender(path, table, self._names, engine, deferred)
 
     def prepare(self, item: Any) -> PreparedRow:
         """``item``'s row as :meth:`write` takes it: its values in column order (a column
@@ -113,8 +139,14 @@ class BulkInserter:
         """:meth:`prepare` each of ``items`` and :meth:`write` them."""
         await self.write([self.prepare(item) for item in items])
 
+    async def index_deferred(self) -> None:
+        """Move every staged value of the deferred column into it now (SQLite path only)."""
+        if self._sqlite is not None:
+            await self._sqlite.index_deferred()
+
     async def close(self) -> None:
-        """Close the SQLite connection and stop its thread (the session path needs nothing)."""
+        """Index what is deferred, close the SQLite connection and stop its thread (the
+        session path needs nothing)."""
         if self._sqlite is not None:
             await self._sqlite.close()
 
@@ -128,9 +160,13 @@ class _SqliteAppender:
         table: Table,
         names: tuple[str, ...],
         engine: AsyncEngine,
+        deferred: DeferredIndex | None,
     ) -> None:
         dialect = engine.dialect
         self._names = names
+        self._deferral: _Deferral | None = None
+        if deferred is not None:
+            self._deferral = _Deferral(deferred, table, names, dialect.identifier_preparer)
         compiled = insert(table).compile(dialect=dialect, column_keys=list(self._names))
         order = compiled.positiontup or []
         if tuple(order) != self._names:
@@ -153,14 +189,26 @@ class _SqliteAppender:
     async def append(self, rows: Sequence[PreparedRow]) -> None:
         await asyncio.get_running_loop().run_in_executor(self._thread, self._write, rows)
 
+    async def index_deferred(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._index_deferred)
+
     async def close(self) -> None:
         loop = asyncio.get_running_loop()
         try:
             await asyncio.wait_for(
-                loop.run_in_executor(self._thread, self._file.close), timeout=_CLOSE_TIMEOUT_S
+                loop.run_in_executor(self._thread, self._index_and_close), timeout=_CLOSE_TIMEOUT_S
             )
         finally:
             self._thread.shutdown(wait=False)
+
+    def _index_and_close(self) -> None:
+        try:
+            self._index_deferred()
+        except sqlite3.Error as error:
+            # Nothing is lost: readers see these rows through the NULL end of the index,
+            # and the next writer to open the file indexes them.
+            _log.warning("could not index deferred values before closing: %r", error)
+        self._file.close()
 
     def _write(self, rows: Sequence[PreparedRow]) -> None:
         connection = self._file.current()
@@ -183,6 +231,16 @@ class _SqliteAppender:
         except sqlite3.Error:
             self._file.close()
             raise
+        if self._deferral is not None and self._deferral.due(connection, len(rows)):
+            try:
+                self._deferral.index(connection)
+            except sqlite3.Error as error:
+                # The batch is committed: tried again after the next one.
+                _log.warning("could not index deferred values: %r", error)
+
+    def _index_deferred(self) -> None:
+        if self._deferral is not None:
+            self._deferral.index(self._file.current())
 
     def statement(self, rows: int) -> str:
         """The ``INSERT`` of ``rows`` rows (positional parameters, column order)."""
@@ -194,13 +252,62 @@ class _SqliteAppender:
         return found
 
     def encode(self, row: Row) -> list[Any]:
-        """``row``'s values in column order, each encoded by its column's type."""
+        """``row``'s values in column order, each encoded by its column's type (a deferred
+        column's value in its staging column)."""
         values = [row.get(name) for name in self._names]
         for index, encoder in self._encoded:
             value = values[index]
             if value is not None:
                 values[index] = encoder(value)
+        if self._deferral is not None:
+            self._deferral.stage(values)
         return values
+
+
+class _Deferral:
+    """A :class:`DeferredIndex` on one table: staging values, and when and how to index them."""
+
+    def __init__(
+        self,
+        spec: DeferredIndex,
+        table: Table,
+        names: tuple[str, ...],
+        quote: Any,
+    ) -> None:
+        self._column = names.index(spec.column)
+        self._staging = names.index(spec.staging)
+        self._every = spec.every_rows
+        column, staging = quote.quote(spec.column), quote.quote(spec.staging)
+        self._statement = (
+            f"UPDATE {quote.format_table(table)} SET {column} = {staging}, {staging} = NULL "
+            f"WHERE {column} IS NULL AND {staging} IS NOT NULL"
+        )
+        self._connection: sqlite3.Connection | None = None
+        self._unindexed = 0
+
+    def stage(self, values: list[Any]) -> None:
+        values[self._staging] = values[self._column]
+        values[self._column] = None
+
+    def due(self, connection: sqlite3.Connection, written: int) -> bool:
+        """Whether to index after ``written`` more rows: every ``every_rows`` rows, and after
+        the first batch on a connection (staged by an earlier process or file)."""
+        if connection is not self._connection:
+            self._connection = connection
+            self._unindexed = self._every
+        self._unindexed += written
+        return self._unindexed >= self._every
+
+    def index(self, connection: sqlite3.Connection) -> None:
+        """Move every staged value into the column, in one transaction."""
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.execute(self._statement)
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+        self._unindexed = 0
 
 
 def _statement_sizes(rows: int, largest: int) -> list[int]:

@@ -226,3 +226,128 @@ async def test_batches_from_concurrent_writers_all_land(engine: AsyncEngine) -> 
         for inserter in inserters:
             await inserter.close()
     assert len(await stored(engine)) == 12 * 50
+
+
+_KEYED_METADATA = MetaData()
+_KEYED = Table(
+    "keyed",
+    _KEYED_METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("key", Integer, index=True),
+    Column("parked", Integer),
+)
+_EVERY = 8
+
+
+@pytest.fixture
+async def keyed_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'keyed.db'}")
+    async with engine.begin() as connection:
+        await connection.run_sync(_KEYED_METADATA.create_all)
+    yield engine
+    await engine.dispose()
+
+
+def keyed_inserter(engine: AsyncEngine) -> BulkInserter:
+    deferred = bulk_insert.DeferredIndex("key", "parked", every_rows=_EVERY)
+    return BulkInserter(engine, create_session_factory(engine), _KEYED, deferred=deferred)
+
+
+def keyed_rows(first: int, count: int) -> list[dict[str, int]]:
+    return [{"id": i, "key": 1000 + i} for i in range(first, first + count)]
+
+
+async def keyed_stored(engine: AsyncEngine) -> dict[int, tuple[int | None, int | None]]:
+    """id -> (key, parked)."""
+    async with engine.connect() as connection:
+        rows = await connection.execute(select(_KEYED).order_by(_KEYED.c.id))
+        return {row.id: (row.key, row.parked) for row in rows}
+
+
+def indexed(first: int, count: int) -> dict[int, tuple[int | None, int | None]]:
+    return {i: (1000 + i, None) for i in range(first, first + count)}
+
+
+def parked(first: int, count: int) -> dict[int, tuple[int | None, int | None]]:
+    return {i: (None, 1000 + i) for i in range(first, first + count)}
+
+
+async def test_a_deferred_column_is_indexed_every_so_many_rows_not_per_batch(
+    keyed_engine: AsyncEngine,
+) -> None:
+    inserter = keyed_inserter(keyed_engine)
+    try:
+        # The first batch on a connection also indexes what an earlier writer left parked.
+        await inserter.insert(keyed_rows(1, 3))
+        assert await keyed_stored(keyed_engine) == indexed(1, 3)
+        await inserter.insert(keyed_rows(4, 5))
+        await inserter.insert(keyed_rows(9, 2))
+        assert await keyed_stored(keyed_engine) == {**indexed(1, 3), **parked(4, 7)}
+        await inserter.insert(keyed_rows(11, 1))  # the 8th row since the last move
+        assert await keyed_stored(keyed_engine) == indexed(1, 11)
+        await inserter.insert(keyed_rows(12, 2))
+        assert await keyed_stored(keyed_engine) == {**indexed(1, 11), **parked(12, 2)}
+        await inserter.index_deferred()
+        assert await keyed_stored(keyed_engine) == indexed(1, 13)
+        await inserter.insert(keyed_rows(14, 1))
+    finally:
+        await inserter.close()
+    assert await keyed_stored(keyed_engine) == indexed(1, 14)  # closing indexes the rest
+
+
+async def test_values_left_parked_are_indexed_by_the_next_writer(
+    keyed_engine: AsyncEngine,
+) -> None:
+    # As after a restart, or from another replica: its first batch indexes what is parked.
+    first, second = keyed_inserter(keyed_engine), keyed_inserter(keyed_engine)
+    try:
+        await first.insert(keyed_rows(1, 1))
+        await first.insert(keyed_rows(2, 2))
+        assert await keyed_stored(keyed_engine) == {**indexed(1, 1), **parked(2, 2)}
+        await second.insert(keyed_rows(4, 1))
+        assert await keyed_stored(keyed_engine) == indexed(1, 4)
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_failed_move_leaves_the_batch_written_and_is_tried_again(
+    keyed_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warnings: list[str] = []
+    monkeypatch.setattr(
+        bulk_insert._log, "warning", lambda message, *args: warnings.append(message % args)
+    )
+    inserter = keyed_inserter(keyed_engine)
+    try:
+        await inserter.insert(keyed_rows(1, 1))
+        original = bulk_insert._Deferral.index
+        failures = iter([sqlite3.OperationalError("database is locked")])
+
+        def flaky(self: Any, connection: sqlite3.Connection) -> None:
+            failure = next(failures, None)
+            if failure is not None:
+                raise failure
+            original(self, connection)
+
+        monkeypatch.setattr(bulk_insert._Deferral, "index", flaky)
+        await inserter.insert(keyed_rows(2, _EVERY))
+        assert await keyed_stored(keyed_engine) == {**indexed(1, 1), **parked(2, _EVERY)}
+        assert any("locked" in warning for warning in warnings)
+        await inserter.insert(keyed_rows(2 + _EVERY, 1))
+        assert await keyed_stored(keyed_engine) == indexed(1, _EVERY + 2)
+    finally:
+        await inserter.close()
+
+
+async def test_the_session_fallback_parks_deferred_values_too(
+    keyed_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk_insert, "_open_for_appending", cannot_open)
+    inserter = keyed_inserter(keyed_engine)
+    try:
+        await inserter.insert(keyed_rows(1, 2))
+    finally:
+        await inserter.close()  # cannot index them either: logged, not raised
+    # Stored as the fast path stores them; a writer that can open the file indexes them.
+    assert await keyed_stored(keyed_engine) == parked(1, 2)

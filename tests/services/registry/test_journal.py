@@ -428,17 +428,37 @@ async def test_a_call_is_found_by_its_key_and_only_its_own_records_are(stack: St
         await reader.get(EDGE_CALLER, f"absent-{uuid.uuid4()}")
 
 
-async def test_the_writer_stores_each_records_call_key(stack: Stack) -> None:
-    call_id = f"keyed-{uuid.uuid4()}"
+async def test_the_writer_stores_each_records_call_key_and_readers_find_it_meanwhile(
+    stack: Stack,
+) -> None:
+    first, second = (f"keyed-{index}-{uuid.uuid4()}" for index in range(2))
     writer = journal(stack)
+    reader = DecisionJournalReader(stack.registry_sessions)
+
+    async def keys(call_id: str) -> tuple[int | None, int | None]:
+        async with stack.registry_sessions() as session:
+            found = (
+                await session.execute(
+                    select(CallDecision.call_key, CallDecision.pending_call_key).where(
+                        CallDecision.call_id == call_id
+                    )
+                )
+            ).one()
+        return found.call_key, found.pending_call_key
+
     writer.start()
     try:
-        writer.record(row(call_id, datetime.now(UTC)))
-        await asyncio.wait_for(writer.flush(), timeout=30)
+        for call_id in (first, second):  # one batch each
+            writer.record(row(call_id, datetime.now(UTC)))
+            await asyncio.wait_for(writer.flush(), timeout=30)
+        assert await keys(first) == (call_lookup_key(first), None)
+        if stack.registry_engine.dialect.name == "sqlite":
+            # Parked until thousands more records are written, or the writer closes.
+            assert await keys(second) == (None, call_lookup_key(second))
+        else:
+            assert await keys(second) == (call_lookup_key(second), None)
+        assert (await reader.get(EDGE_CALLER, second)).call_id == second
     finally:
         await writer.close()
-    async with stack.registry_sessions() as session:
-        stored = await session.scalar(
-            select(CallDecision.call_key).where(CallDecision.call_id == call_id)
-        )
-    assert stored == call_lookup_key(call_id)
+    assert await keys(second) == (call_lookup_key(second), None)
+    assert (await reader.get(EDGE_CALLER, second)).call_id == second

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import JSON, Boolean, String, column, func, insert, select, table
+from sqlalchemy import JSON, BigInteger, Boolean, String, column, func, insert, select, table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.storage.migrations import upgrade_to_head
@@ -118,7 +118,7 @@ JOURNAL_0008 = table(
     *(
         column(c.name, c.type)
         for c in models.CallDecision.__table__.columns
-        if c.name != "call_key"
+        if c.name not in ("call_key", "pending_call_key")
     ),
 )
 
@@ -158,3 +158,37 @@ async def test_journal_records_written_before_0009_get_their_call_keys(
             select(func.count()).select_from(table("call_decisions", column("id", String)))
         )
     assert kept == len(call_ids)
+
+
+async def test_downgrading_0010_indexes_the_call_keys_still_parked(engine: AsyncEngine) -> None:
+    await upgrade_to_head(engine, models.MIGRATIONS_DIR)
+    journal = models.CallDecision
+    parked, indexed = f"parked-{new_id()}", f"indexed-{new_id()}"
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(journal),
+            [
+                {
+                    "id": new_id(),
+                    "call_id": call_id,
+                    "call_key": None if call_id == parked else models.call_lookup_key(call_id),
+                    "pending_call_key": models.call_lookup_key(call_id)
+                    if call_id == parked
+                    else None,
+                    "decided_at": utcnow(),
+                    "dialed_number": "+918000000000",
+                    "caller_number": "1",
+                    "service": "exotel",
+                    "verdict": "reject",
+                    "edge_outcome": "temporarily_unavailable",
+                    "decision_ms": 1.0,
+                    "replica": "r",
+                }
+                for call_id in (parked, indexed)
+            ],
+        )
+    await migrate(engine, models.MIGRATIONS_DIR, "downgrade", "0009")
+    keyed = table("call_decisions", column("call_id", String), column("call_key", BigInteger))
+    async with engine.connect() as connection:
+        keys = dict((await connection.execute(select(keyed.c.call_id, keyed.c.call_key))).all())
+    assert keys == {call_id: models.call_lookup_key(call_id) for call_id in (parked, indexed)}
