@@ -42,13 +42,19 @@ _ROWS = [
 ]
 
 
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'events.db'}")
+async def sqlite_engine(path: Path, metadata: MetaData) -> AsyncIterator[AsyncEngine]:
+    """An engine on a new SQLite file at ``path`` holding ``metadata``'s tables."""
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
     async with engine.begin() as connection:
-        await connection.run_sync(_METADATA.create_all)
+        await connection.run_sync(metadata.create_all)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    async for created in sqlite_engine(tmp_path / "events.db", _METADATA):
+        yield created
 
 
 async def stored(engine: AsyncEngine) -> list[tuple[Any, ...]]:
@@ -241,11 +247,8 @@ _EVERY = 8
 
 @pytest.fixture
 async def keyed_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'keyed.db'}")
-    async with engine.begin() as connection:
-        await connection.run_sync(_KEYED_METADATA.create_all)
-    yield engine
-    await engine.dispose()
+    async for created in sqlite_engine(tmp_path / "keyed.db", _KEYED_METADATA):
+        yield created
 
 
 def keyed_inserter(engine: AsyncEngine) -> BulkInserter:

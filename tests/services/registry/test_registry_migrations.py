@@ -123,6 +123,23 @@ JOURNAL_0008 = table(
 )
 
 
+def journal_record(call_id: str, **columns: Any) -> dict[str, Any]:
+    """A journal record with only the columns every version requires, plus ``columns``."""
+    return {
+        "id": new_id(),
+        "call_id": call_id,
+        "decided_at": utcnow(),
+        "dialed_number": "+918000000000",
+        "caller_number": "1",
+        "service": "exotel",
+        "verdict": "reject",
+        "edge_outcome": "temporarily_unavailable",
+        "decision_ms": 1.0,
+        "replica": "old",
+        **columns,
+    }
+
+
 async def test_journal_records_written_before_0009_get_their_call_keys(
     engine: AsyncEngine,
 ) -> None:
@@ -131,21 +148,7 @@ async def test_journal_records_written_before_0009_get_their_call_keys(
     async with engine.begin() as connection:
         await connection.execute(
             insert(JOURNAL_0008),
-            [
-                {
-                    "id": new_id(),
-                    "call_id": call_id,
-                    "decided_at": utcnow(),
-                    "dialed_number": "+918000000000",
-                    "caller_number": "1",
-                    "service": "exotel",
-                    "verdict": "reject",
-                    "edge_outcome": "temporarily_unavailable",
-                    "decision_ms": 1.0,
-                    "replica": "old",
-                }
-                for call_id in call_ids
-            ],
+            [journal_record(call_id) for call_id in call_ids],
         )
     await upgrade_to_head(engine, models.MIGRATIONS_DIR)
     journal = models.CallDecision
@@ -168,23 +171,12 @@ async def test_downgrading_0010_indexes_the_call_keys_still_parked(engine: Async
         await connection.execute(
             insert(journal),
             [
-                {
-                    "id": new_id(),
-                    "call_id": call_id,
-                    "call_key": None if call_id == parked else models.call_lookup_key(call_id),
-                    "pending_call_key": models.call_lookup_key(call_id)
-                    if call_id == parked
-                    else None,
-                    "decided_at": utcnow(),
-                    "dialed_number": "+918000000000",
-                    "caller_number": "1",
-                    "service": "exotel",
-                    "verdict": "reject",
-                    "edge_outcome": "temporarily_unavailable",
-                    "decision_ms": 1.0,
-                    "replica": "r",
-                }
-                for call_id in (parked, indexed)
+                journal_record(
+                    parked, call_key=None, pending_call_key=models.call_lookup_key(parked)
+                ),
+                journal_record(
+                    indexed, call_key=models.call_lookup_key(indexed), pending_call_key=None
+                ),
             ],
         )
     await migrate(engine, models.MIGRATIONS_DIR, "downgrade", "0009")
