@@ -163,13 +163,20 @@ def test_batches_of_any_length_need_only_a_handful_of_statement_shapes() -> None
     assert shapes == {1 << bit for bit in range(largest.bit_length())}
 
 
-async def test_a_duplicate_in_a_later_statement_rolls_back_the_earlier_ones(
-    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    fell_back: list[str] = []
+@pytest.fixture
+def warnings_logged(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The inserter's warnings, as logged from here on."""
+    logged: list[str] = []
     monkeypatch.setattr(
-        bulk_insert._log, "warning", lambda message, *args: fell_back.append(message % args)
+        bulk_insert._log, "warning", lambda message, *args: logged.append(message % args)
     )
+    return logged
+
+
+async def test_a_duplicate_in_a_later_statement_rolls_back_the_earlier_ones(
+    engine: AsyncEngine, warnings_logged: list[str]
+) -> None:
+    fell_back = warnings_logged
     rows = _many_rows(bulk_insert.ROWS_PER_STATEMENT + 2)
     inserter = BulkInserter(engine, create_session_factory(engine), _TABLE)
     try:
@@ -315,12 +322,8 @@ async def test_values_left_parked_are_indexed_by_the_next_writer(
 
 
 async def test_a_failed_move_leaves_the_batch_written_and_is_tried_again(
-    keyed_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+    keyed_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch, warnings_logged: list[str]
 ) -> None:
-    warnings: list[str] = []
-    monkeypatch.setattr(
-        bulk_insert._log, "warning", lambda message, *args: warnings.append(message % args)
-    )
     inserter = keyed_inserter(keyed_engine)
     try:
         await inserter.insert(keyed_rows(1, 1))
@@ -336,7 +339,7 @@ async def test_a_failed_move_leaves_the_batch_written_and_is_tried_again(
         monkeypatch.setattr(bulk_insert._Deferral, "index", flaky)
         await inserter.insert(keyed_rows(2, _EVERY))
         assert await keyed_stored(keyed_engine) == {**indexed(1, 1), **parked(2, _EVERY)}
-        assert any("locked" in warning for warning in warnings)
+        assert any("locked" in warning for warning in warnings_logged)
         await inserter.insert(keyed_rows(2 + _EVERY, 1))
         assert await keyed_stored(keyed_engine) == indexed(1, _EVERY + 2)
     finally:
