@@ -11,10 +11,12 @@ from types import FrameType
 
 from bench import service_time
 from bench.run import GROUPS, REPO_ROOT, Settings, run
+from services.registry.settings import RegistrySettings
 
 QUICK = {
     "sizes": (1_000, 10_000),
     "list_size": 10_000,
+    "journal_records": 10_000,
     "warmup_s": 0.3,
     "duration_s": 1.0,
     "staleness_samples": 5,
@@ -34,6 +36,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--large", type=int, default=1_000_000, help="mappings of the second")
     parser.add_argument(
         "--list-size", type=int, default=100_000, help="mappings for the list and assign points"
+    )
+    parser.add_argument(
+        "--journal-records",
+        type=int,
+        default=RegistrySettings.model_fields["journal_max_rows"].default,
+        help="decisions in the journal before the points run (default: its row cap)",
     )
     parser.add_argument("--concurrency", default="1,16,64", help="requests in flight, comma list")
     parser.add_argument("--pairs", type=int, default=3, help="ABAB pairs per point (>= 3)")
@@ -80,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     values = {
         "sizes": (args.small, args.large),
         "list_size": args.list_size,
+        "journal_records": args.journal_records,
         "concurrency": tuple(int(value) for value in args.concurrency.split(",")),
         "warmup_s": args.warmup,
         "duration_s": args.duration,

@@ -98,6 +98,9 @@ class Settings:
     """Mappings for RouteCall's small and large points."""
     list_size: int
     """Mappings when the list (first vs deep page) and assign points run."""
+    journal_records: int
+    """Decisions already in the registry's journal before any point runs (its steady size:
+    the default ``SWITCHBOARD_JOURNAL_MAX_ROWS``), loaded when the journal group runs."""
     concurrency: tuple[int, ...]
     pairs: int
     warmup_s: float
@@ -187,6 +190,8 @@ class Backend:
             token = self.edge_token if settings.auth == "edge" else account.api_key
             small, large = settings.sizes
             loaded = self._load(urls["registry"], 0, small, account)
+            if "journal" in groups and settings.journal_records:
+                self._load_journal(urls["registry"], account)
             echo_target = served_by(
                 h2load.Target.grpc(
                     "echo",
@@ -375,6 +380,17 @@ class Backend:
         # 1M-row database does not land in the middle of a measured point.
         os.sync()
         return stop
+
+    def _load_journal(self, database_url: str, account: loader.SeededAccount) -> None:
+        began = time.monotonic()
+        records = self.settings.journal_records
+        asyncio.run(loader.load_journal(database_url, records, account))
+        label = f"journal {size_label(records)}"
+        self.report.load_seconds[label] = time.monotonic() - began
+        _progress(
+            f"{self.report.backend}: {label} records ({self.report.load_seconds[label]:.1f} s)"
+        )
+        os.sync()
 
     def _route_target(
         self, registry: ServerProcess, size: int, token: str, variant: str = ""

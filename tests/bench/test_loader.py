@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy import func, select
 
 from bench import loader
@@ -11,7 +13,9 @@ from services.common.storage.pagination import Cursor, PageRequest
 from services.config.models import AgentIdentity, ApiKey, IncomingCallAction
 from services.config.secrets import hash_api_key
 from services.registry import repository
-from services.registry.models import InboundNumber
+from services.registry.journal_read import DecisionFilter, DecisionJournalReader
+from services.registry.models import CallDecision, InboundNumber, call_lookup_key
+from services.registry.routing.edge_auth import EDGE, RoutingCaller
 
 
 async def test_seed_and_load_in_two_steps(bench_databases: dict[str, str]) -> None:
@@ -75,5 +79,39 @@ async def test_loaded_rows_page_through_the_registry_keyset(
                 if not token:
                     break
         assert sorted(seen) == sorted(inbound_number(i) for i in range(100))
+    finally:
+        await registry.dispose()
+
+
+async def test_the_prefilled_journal_reads_back_like_the_writers_records(
+    bench_databases: dict[str, str],
+) -> None:
+    account = await loader.seed_config(bench_databases["config"], identities=2)
+    before = datetime.now(UTC)
+    await loader.load_journal(bench_databases["registry"], 25, account)
+    registry = create_engine(bench_databases["registry"])
+    try:
+        reader = DecisionJournalReader(create_session_factory(registry))
+        page = await reader.list(
+            RoutingCaller(account.account_id), DecisionFilter(verdict="accept"), 100, ""
+        )
+        records = list(page.items)
+        assert len(records) == 25 and not page.next_page_token
+        times = [record.decided_at for record in records]
+        assert times == sorted(times, reverse=True)  # newest first: the last one loaded
+        assert before - timedelta(seconds=1) <= times[-1] <= times[0] <= datetime.now(UTC)
+        newest = records[0]
+        assert newest.dialed_number == inbound_number(24)
+        assert newest.dialed_normalized == normalized_number(24)
+        assert newest.assistant_id == account.identity_ids[24 % 2]
+        assert (newest.edge_outcome, newest.action_source) == ("bridge", "auto_accept")
+        assert newest.caller_normalized is not None
+        for record in records:
+            assert record.call_key == call_lookup_key(record.call_id)
+            assert record.pending_call_key is None  # indexed, as after the writer's moves
+        assert (await reader.get(EDGE, records[7].call_id)).id == records[7].id
+        async with create_session_factory(registry)() as session:
+            total = await session.scalar(select(func.count()).select_from(CallDecision))
+        assert total == 25
     finally:
         await registry.dispose()
