@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import Column, Table
+from sqlalchemy import ColumnElement, Table
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
 
@@ -136,8 +136,9 @@ async def load_mappings(database_url: str, start: int, stop: int, account: Seede
 
 def _load_sqlite(path: str, start: int, stop: int, account: SeededAccount) -> None:
     # Stored exactly as SQLAlchemy would store them (the services read them back through it).
-    timestamp = _sqlite_processor("created_at")(utcnow())
-    active = _sqlite_processor("active")(True)
+    mappings = InboundNumber.__table__.c
+    timestamp = _sqlite_processor(mappings.created_at)(utcnow())
+    active = _sqlite_processor(mappings.active)(True)
     _insert_sqlite(
         path,
         "inbound_numbers",
@@ -236,13 +237,12 @@ def journal_values(index: int, account: SeededAccount, decided_at: float) -> dic
     return {name: row.get(name) for name in _JOURNAL_COLUMNS}
 
 
-def _sqlite_processor(column: str | Column[Any]) -> Callable[[Any], Any]:
-    """How SQLAlchemy stores a value of ``column`` (by name: of ``inbound_numbers``) in SQLite."""
+def _sqlite_processor(column: ColumnElement[Any]) -> Callable[[Any], Any]:
+    """How SQLAlchemy stores a value of ``column`` in SQLite."""
     dialect = sqlite_dialect.dialect()
-    found = InboundNumber.__table__.c[column] if isinstance(column, str) else column
     # dialect_impl: what the ORM itself binds (a TypeDecorator's own bind_processor
     # would use its generic impl and store timestamps in another text form).
-    processor = found.type.dialect_impl(dialect).bind_processor(dialect)
+    processor = column.type.dialect_impl(dialect).bind_processor(dialect)
     return processor if processor is not None else (lambda value: value)
 
 

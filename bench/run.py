@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -369,27 +369,27 @@ class Backend:
         return [echo, config, *replicas[:2], gateway, *replicas[2:]]
 
     def _load(self, database_url: str, start: int, stop: int, account: loader.SeededAccount) -> int:
-        began = time.monotonic()
-        asyncio.run(loader.load_mappings(database_url, start, stop, account))
         label = size_label(stop)
-        self.report.load_seconds[label] = time.monotonic() - began
-        _progress(
-            f"{self.report.backend}: {stop} mappings ({self.report.load_seconds[label]:.1f} s)"
+        self._timed_load(
+            label, f"{stop} mappings", loader.load_mappings(database_url, start, stop, account)
         )
-        # Flush the load's dirty pages now, so kernel writeback of a freshly written
-        # 1M-row database does not land in the middle of a measured point.
-        os.sync()
         return stop
 
     def _load_journal(self, database_url: str, account: loader.SeededAccount) -> None:
-        began = time.monotonic()
         records = self.settings.journal_records
-        asyncio.run(loader.load_journal(database_url, records, account))
         label = f"journal {size_label(records)}"
-        self.report.load_seconds[label] = time.monotonic() - began
-        _progress(
-            f"{self.report.backend}: {label} records ({self.report.load_seconds[label]:.1f} s)"
+        self._timed_load(
+            label, f"{label} records", loader.load_journal(database_url, records, account)
         )
+
+    def _timed_load(self, label: str, what: str, load: Coroutine[Any, Any, None]) -> None:
+        """Run ``load``, report its time as ``load_seconds[label]``, flush it to disk."""
+        began = time.monotonic()
+        asyncio.run(load)
+        self.report.load_seconds[label] = time.monotonic() - began
+        _progress(f"{self.report.backend}: {what} ({self.report.load_seconds[label]:.1f} s)")
+        # Flush the load's dirty pages now, so kernel writeback of a freshly written
+        # 1M-row database does not land in the middle of a measured point.
         os.sync()
 
     def _route_target(

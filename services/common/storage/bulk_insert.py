@@ -40,9 +40,10 @@ finds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import chain
@@ -50,6 +51,7 @@ from typing import Any, Final
 
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.sql.compiler import IdentifierPreparer
 
 from services.common.storage.db import SQLITE_BUSY_TIMEOUT_MS
 from services.common.storage.sqlite_file import FileBoundConnection
@@ -79,7 +81,7 @@ class DeferredIndex:
 
     column: str
     staging: str
-    every_rows: int = 4096
+    every_rows: int
 
 
 class BulkInserter:
@@ -217,17 +219,12 @@ class _SqliteAppender:
             connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(self._names),
         )
         try:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
+            with _write_transaction(connection):
                 start = 0
                 for size in _statement_sizes(len(rows), per_statement):
                     values = list(chain.from_iterable(rows[start : start + size]))
                     connection.execute(self.statement(size), values)
                     start += size
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
         except sqlite3.Error:
             self._file.close()
             raise
@@ -272,7 +269,7 @@ class _Deferral:
         spec: DeferredIndex,
         table: Table,
         names: tuple[str, ...],
-        quote: Any,
+        quote: IdentifierPreparer,
     ) -> None:
         self._column = names.index(spec.column)
         self._staging = names.index(spec.staging)
@@ -300,14 +297,22 @@ class _Deferral:
 
     def index(self, connection: sqlite3.Connection) -> None:
         """Move every staged value into the column, in one transaction."""
-        connection.execute("BEGIN IMMEDIATE")
-        try:
+        with _write_transaction(connection):
             connection.execute(self._statement)
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
         self._unindexed = 0
+
+
+@contextlib.contextmanager
+def _write_transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    """The block as one write transaction: the write lock taken up front, committed at its
+    end, rolled back if it raises."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
 
 
 def _statement_sizes(rows: int, largest: int) -> list[int]:
