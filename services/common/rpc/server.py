@@ -11,11 +11,12 @@ from typing import Any, TypeAlias
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from services.common.process.heap import freeze_startup_heap
 from services.common.process.shutdown import STOP_SIGNALS, StopRequest, signal_name
 from services.common.rpc.error_interceptor import DomainErrorInterceptor
+from services.common.rpc.method_table import register_all
 from services.common.rpc.observe import RequestContextInterceptor
 from services.common.rpc.options import SERVER_OPTIONS
 from services.common.settings import DatabaseServiceSettings
@@ -25,8 +26,12 @@ _log = logging.getLogger(__name__)
 ServicerContext: TypeAlias = Any
 """``grpc.aio.ServicerContext`` (grpcio ships no type information)."""
 
-Registrar = Callable[[grpc.aio.Server], None]
-"""Adds one servicer to a server (a generated ``add_XServicer_to_server`` bound to a servicer)."""
+Registrar = Callable[[Any], None]
+"""Adds one servicer (a generated ``add_XServicer_to_server`` bound to a servicer).
+
+It is called with a recorder, not the server: :func:`register_all` serves what it registers
+from one method table.
+"""
 
 
 @dataclass
@@ -90,12 +95,19 @@ async def start_grpc_server(
         # One process owns the port: never share it silently with a stale instance.
         options=[("grpc.so_reuseport", 0), *SERVER_OPTIONS, *options],
     )
-    for register in registrars:
-        register(server)
     health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        [*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    register_all(
+        server,
+        [
+            *registrars,
+            lambda s: health_pb2_grpc.add_HealthServicer_to_server(health_servicer, s),
+            lambda s: reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
+                reflection.aio.ReflectionServicer(
+                    [*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME]
+                ),
+                s,
+            ),
+        ],
     )
     address = f"{host}:{port}"
     if credentials is None:
