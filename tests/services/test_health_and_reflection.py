@@ -9,6 +9,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from services.config.server import SERVICE_NAMES as CONFIG_SERVICES
 from services.registry.server import SERVICE_NAMES as REGISTRY_SERVICES
+from tests.support.reflection import listed_services
 from tests.support.stack import Stack
 
 
@@ -41,11 +42,7 @@ async def test_health_of_unknown_service_is_not_found(stack: Stack) -> None:
 async def test_reflection_lists_every_service(
     stack: Stack, service: str, names: tuple[str, ...]
 ) -> None:
-    stub = reflection_pb2_grpc.ServerReflectionStub(_channel(stack, service))
-    request = reflection_pb2.ServerReflectionRequest(list_services="")
-    listed: set[str] = set()
-    async for response in stub.ServerReflectionInfo(iter([request]), timeout=5):
-        listed |= {s.name for s in response.list_services_response.service}
+    listed = await listed_services(_channel(stack, service))
     assert set(names) | {"grpc.health.v1.Health"} <= listed
 
 

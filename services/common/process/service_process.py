@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.observability import metrics, metrics_server
 from services.common.rpc.channels import server_credentials
-from services.common.rpc.server import GrpcServer, Registrar, size_options, start_grpc_server
+from services.common.rpc.method_table import Registrar
+from services.common.rpc.server import GrpcServer, size_options, start_grpc_server
 from services.common.settings import DatabaseServiceSettings
 from services.common.storage.db import create_session_factory
 from services.common.storage.idempotency import start_pruning

@@ -20,6 +20,13 @@ import grpc
 MethodHandlers = Mapping[str, grpc.RpcMethodHandler]
 """A service's handlers by method name, as the generated registrars build them."""
 
+Registrar = Callable[[Any], None]
+"""Adds one servicer (a generated ``add_XServicer_to_server`` bound to a servicer).
+
+It is called with a recorder, not the server: :func:`register_all` serves what it registers
+from one method table.
+"""
+
 
 class MethodTable(grpc.GenericRpcHandler):
     """Handlers by full method name (``/package.Service/Method``); None for any other."""
@@ -58,9 +65,7 @@ class _Recorder:
         self.generic.extend(handlers)
 
 
-def register_all(
-    server: grpc.aio.Server, registrars: Sequence[Callable[[Any], None]]
-) -> MethodTable:
+def register_all(server: grpc.aio.Server, registrars: Sequence[Registrar]) -> MethodTable:
     """Run each registrar against a recorder and serve what they register from one table.
 
     A registrar that only adds generic handlers (code generated before registered methods

@@ -16,7 +16,7 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 from services.common.process.heap import freeze_startup_heap
 from services.common.process.shutdown import STOP_SIGNALS, StopRequest, signal_name
 from services.common.rpc.error_interceptor import DomainErrorInterceptor
-from services.common.rpc.method_table import register_all
+from services.common.rpc.method_table import Registrar, register_all
 from services.common.rpc.observe import RequestContextInterceptor
 from services.common.rpc.options import SERVER_OPTIONS
 from services.common.settings import DatabaseServiceSettings
@@ -25,13 +25,6 @@ _log = logging.getLogger(__name__)
 
 ServicerContext: TypeAlias = Any
 """``grpc.aio.ServicerContext`` (grpcio ships no type information)."""
-
-Registrar = Callable[[Any], None]
-"""Adds one servicer (a generated ``add_XServicer_to_server`` bound to a servicer).
-
-It is called with a recorder, not the server: :func:`register_all` serves what it registers
-from one method table.
-"""
 
 
 @dataclass

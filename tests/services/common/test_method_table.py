@@ -9,11 +9,11 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from switchboard.bench.v1 import echo_pb2, echo_pb2_grpc
 
 from bench import echo_server
 from services.common.rpc.method_table import MethodTable, register_all
+from tests.support.reflection import listed_services
 
 ECHO = "/switchboard.bench.v1.EchoService/Echo"
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -129,7 +129,7 @@ async def test_a_server_served_from_the_table_answers_as_before() -> None:
                 health_pb2.HealthCheckRequest(service=""), timeout=10
             )
             assert health.status == health_pb2.HealthCheckResponse.SERVING
-            services = await _reflected_services(channel)
+            services = await listed_services(channel, timeout=10)
             assert "switchboard.bench.v1.EchoService" in services
             missing = channel.unary_unary(
                 "/switchboard.bench.v1.EchoService/Nope",
@@ -141,11 +141,3 @@ async def test_a_server_served_from_the_table_answers_as_before() -> None:
             assert failure.value.code() == grpc.StatusCode.UNIMPLEMENTED
     finally:
         await server.stop(0)
-
-
-async def _reflected_services(channel: grpc.aio.Channel) -> set[str]:
-    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
-    request = reflection_pb2.ServerReflectionRequest(list_services="")
-    async for response in stub.ServerReflectionInfo(iter([request]), timeout=10):
-        return {service.name for service in response.list_services_response.service}
-    return set()
