@@ -9,16 +9,32 @@ from fastapi import FastAPI
 
 from gateway import calls, health, inkbox, metrics, vyom
 from gateway.allow import method_not_allowed
+from gateway.calls.routing import route_call
+from gateway.dialects import InkboxRoute
 from gateway.docs_pages import mount_docs
+from gateway.hot_path import HotRoute, HotRoutes, hot_route
+from gateway.inkbox.call_actions import get_incoming_call_action
 from gateway.limits import RequestLimits
 from gateway.observe import RequestContextMiddleware
 from gateway.openapi import document_security_schemes
 from gateway.settings import GatewaySettings
 from gateway.upstream import Upstreams
 
+HOT_ROUTES: tuple[HotRoute, ...] = (
+    hot_route("POST", "/v1/calls:route", InkboxRoute, route_call),
+    hot_route("GET", "/api/v1/phone/incoming-call-action", InkboxRoute, get_incoming_call_action),
+)
+"""Routes whose well-formed requests skip FastAPI's router (``gateway/hot_path.py``): the
+routing decision and the call action a carrier's edge reads, where latency is the product's."""
 
-def create_app(settings: GatewaySettings | None = None) -> FastAPI:
-    """Build the gateway app; channels open when it starts and close when it stops."""
+
+def create_app(
+    settings: GatewaySettings | None = None, *, hot_routes: tuple[HotRoute, ...] = HOT_ROUTES
+) -> FastAPI:
+    """Build the gateway app; channels open when it starts and close when it stops.
+
+    ``hot_routes=()`` serves every request through FastAPI's router (the reference the
+    hot path is tested against)."""
     settings = settings or GatewaySettings()
 
     @asynccontextmanager
@@ -39,6 +55,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     mount_docs(app)
     app.state.settings = settings
+    # Innermost of ours: a hot request has its request id and passed the size limits.
+    app.add_middleware(HotRoutes, routes=hot_routes)
     app.add_middleware(RequestLimits, settings=settings)
     # Outermost: a request refused by the limits still gets its request id and log line.
     app.add_middleware(RequestContextMiddleware)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ClassVar
 
 import grpc
@@ -39,7 +39,9 @@ class DialectError(Exception):
         self.data = data
 
 
-class _DialectRoute(APIRoute):
+class DialectRoute(APIRoute):
+    """A route whose failures are answered in its public API's shape (subclass per dialect)."""
+
     dialect: ClassVar[Dialect]
     requires_credential: ClassVar[bool] = True
     """Refuse requests without any credential header before even reading their body."""
@@ -54,54 +56,67 @@ class _DialectRoute(APIRoute):
         )
         super().__init__(path, endpoint, **kwargs)
 
-    def render(self, status_code: int, message: str, data: Any = None) -> Response:
+    @classmethod
+    def render(cls, status_code: int, message: str, data: Any = None) -> Response:
         raise NotImplementedError
 
-    def render_validation(self, error: RequestValidationError) -> Response:
+    @classmethod
+    def render_validation(cls, error: RequestValidationError) -> Response:
         raise NotImplementedError
 
-    def status_for(self, error: UpstreamError) -> int:
+    @classmethod
+    def status_for(cls, error: UpstreamError) -> int:
         return error.http_status
+
+    @classmethod
+    async def answer(cls, request: Request, respond: Callable[[], Awaitable[Response]]) -> Response:
+        """What ``respond()`` returns, or this dialect's answer to what it raised: the one
+        place a route's failures become responses (FastAPI's routes and the hot path,
+        ``gateway/hot_path.py``)."""
+        try:
+            return await respond()
+        except RequestValidationError as error:
+            return cls.render_validation(error)
+        except HTTPException as error:
+            if error.status_code == 400 and error.__cause__ is not None:
+                # FastAPI could not decode the body as JSON: invalid UTF-8, nesting too
+                # deep, an integer too long to convert. The same answer as a syntax error.
+                return cls.render_validation(unparseable_body(error.__cause__))
+            return cls.render(error.status_code, str(error.detail))
+        except UpstreamError as error:
+            data = (
+                {"errors": [{"field": f, "message": m} for f, m in error.violations]}
+                if error.violations
+                else None
+            )
+            return cls.render(cls.status_for(error), error.message, data)
+        except DialectError as error:
+            return cls.render(error.status_code, error.message, error.data)
+        except asyncio.CancelledError:
+            if not getattr(request.app.state, "stopping", False):
+                raise
+            # The gateway's shutdown grace ran out before the upstream answered.
+            return cls.render(503, SHUTTING_DOWN)
+        except Exception:
+            _log.exception("unhandled error in %s %s", request.method, request.url.path)
+            return cls.render(500, "Internal server error")
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
 
+        async def respond(request: Request) -> Response:
+            refused = refusal(request.scope)
+            if refused is not None:
+                # Over a size limit (gateway/limits.py): answered in this route's dialect.
+                refused.rendered = True
+                return self.render(refused.status_code, refused.message)
+            # Unauthenticated callers learn nothing about the body's validity.
+            if self.requires_credential and not has_credential(request):
+                return self.render(401, MISSING_CREDENTIAL)
+            return await handle(request)
+
         async def guarded(request: Request) -> Response:
-            try:
-                refused = refusal(request.scope)
-                if refused is not None:
-                    # Over a size limit (gateway/limits.py): answered in this route's dialect.
-                    refused.rendered = True
-                    return self.render(refused.status_code, refused.message)
-                # Unauthenticated callers learn nothing about the body's validity.
-                if self.requires_credential and not has_credential(request):
-                    return self.render(401, MISSING_CREDENTIAL)
-                return await handle(request)
-            except RequestValidationError as error:
-                return self.render_validation(error)
-            except HTTPException as error:
-                if error.status_code == 400 and error.__cause__ is not None:
-                    # FastAPI could not decode the body as JSON: invalid UTF-8, nesting too
-                    # deep, an integer too long to convert. The same answer as a syntax error.
-                    return self.render_validation(unparseable_body(error.__cause__))
-                return self.render(error.status_code, str(error.detail))
-            except UpstreamError as error:
-                data = (
-                    {"errors": [{"field": f, "message": m} for f, m in error.violations]}
-                    if error.violations
-                    else None
-                )
-                return self.render(self.status_for(error), error.message, data)
-            except DialectError as error:
-                return self.render(error.status_code, error.message, error.data)
-            except asyncio.CancelledError:
-                if not getattr(request.app.state, "stopping", False):
-                    raise
-                # The gateway's shutdown grace ran out before the upstream answered.
-                return self.render(503, SHUTTING_DOWN)
-            except Exception:
-                _log.exception("unhandled error in %s %s", request.method, request.url.path)
-                return self.render(500, "Internal server error")
+            return await self.answer(request, lambda: respond(request))
 
         return guarded
 
@@ -114,20 +129,23 @@ def unparseable_body(cause: BaseException) -> RequestValidationError:
     )
 
 
-class InkboxRoute(_DialectRoute):
+class InkboxRoute(DialectRoute):
     """Errors as ``{"detail": message}``; invalid input is 422 as in FastAPI."""
 
     dialect = "inkbox"
 
-    def status_for(self, error: UpstreamError) -> int:
+    @classmethod
+    def status_for(cls, error: UpstreamError) -> int:
         if error.code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION):
             return 422
         return error.http_status
 
-    def render(self, status_code: int, message: str, data: Any = None) -> Response:
+    @classmethod
+    def render(cls, status_code: int, message: str, data: Any = None) -> Response:
         return JSONResponse({"detail": message}, status_code=status_code)
 
-    def render_validation(self, error: RequestValidationError) -> Response:
+    @classmethod
+    def render_validation(cls, error: RequestValidationError) -> Response:
         detail = [
             {key: value for key, value in item.items() if key in ("type", "loc", "msg")}
             for item in error.errors()
@@ -141,17 +159,19 @@ class InkboxPublicRoute(InkboxRoute):
     requires_credential = False
 
 
-class VyomRoute(_DialectRoute):
+class VyomRoute(DialectRoute):
     """Errors in the ``{success: false, message, data}`` envelope."""
 
     dialect = "vyom"
 
-    def render(self, status_code: int, message: str, data: Any = None) -> Response:
+    @classmethod
+    def render(cls, status_code: int, message: str, data: Any = None) -> Response:
         return JSONResponse(
             {"success": False, "message": message, "data": data}, status_code=status_code
         )
 
-    def render_validation(self, error: RequestValidationError) -> Response:
+    @classmethod
+    def render_validation(cls, error: RequestValidationError) -> Response:
         errors = [
             {
                 "field": "body"
@@ -161,4 +181,4 @@ class VyomRoute(_DialectRoute):
             }
             for item in error.errors()
         ]
-        return self.render(422, "Validation error", {"errors": jsonable_encoder(errors)})
+        return cls.render(422, "Validation error", {"errors": jsonable_encoder(errors)})

@@ -103,7 +103,7 @@ class RequestLimits:
                 refused = Refusal(413, f"request body exceeds {self.max_body} bytes")
                 await self._refuse(scope, receive, send, refused, drain=False)
                 return
-        await self.app(scope, _replay(bytes(body), receive), send)
+        await self.app(scope, replay(bytes(body), receive), send)
 
     async def _refuse(
         self, scope: Scope, receive: Receive, send: Send, refused: Refusal, *, drain: bool = True
@@ -123,21 +123,27 @@ class RequestLimits:
             if not replaced:
                 await send(message)
 
-        await self.app(scope, _replay(b"", receive), send_refusal)
+        await self.app(scope, replay(b"", receive), send_refusal)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A receive channel that yields ``body`` once, then the connection's own messages."""
-    replayed = False
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A receive channel that yields ``body`` once, then the connection's own messages
+    (for a reader after the one that read the body)."""
+    return prepend({"type": "http.request", "body": body, "more_body": False}, receive)
 
-    async def replay() -> Message:
-        nonlocal replayed
-        if replayed:
+
+def prepend(message: Message, receive: Receive) -> Receive:
+    """A receive channel that yields ``message``, then the connection's own messages."""
+    given = False
+
+    async def next_message() -> Message:
+        nonlocal given
+        if given:
             return await receive()
-        replayed = True
-        return {"type": "http.request", "body": body, "more_body": False}
+        given = True
+        return message
 
-    return replay
+    return next_message
 
 
 async def _drain(receive: Receive, budget: int) -> None:

@@ -76,6 +76,8 @@ class RequestContextMiddleware:
             request_context.deactivate(token)
 
 
+ROUTE_TEMPLATE_KEY: Final = "switchboard.route_template"
+"""Where a route served outside FastAPI's router (``gateway/hot_path.py``) names its template."""
 _EFFECTIVE_ROUTE: Final = "effective_route_context"
 """Where FastAPI (0.16x, pinned by the lock) keeps the matched route with its router prefixes."""
 
@@ -87,6 +89,9 @@ def route_template(scope: Scope) -> str:
     lazily, so the ``include_router`` prefixes (``/api/v1``, ``/api``) are only in its
     effective route context. tests/gateway/test_route_labels.py pins every documented route.
     """
+    named = scope.get(ROUTE_TEMPLATE_KEY)
+    if isinstance(named, str):
+        return named
     fastapi_scope = scope.get("fastapi")
     if isinstance(fastapi_scope, dict):
         effective = fastapi_scope.get(_EFFECTIVE_ROUTE)
