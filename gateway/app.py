@@ -52,6 +52,11 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # FastAPI's own OpenTelemetry instrumentation stays off: the gateway's metrics and
+        # log lines are its own (gateway/observe.py, every line redacted), and FastAPI's
+        # would log validation failures and exceptions outside that redaction once a global
+        # provider exists; left on, it also asks for the providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     mount_docs(app)
     app.state.settings = settings

@@ -76,9 +76,8 @@ def metadata_value(value: str, what: str) -> str:
     HTTP headers and paths may carry other characters, or be longer than the services'
     metadata limit; no valid credential does either.
     """
-    if len(value) > MAX_CREDENTIAL_LENGTH or not all(
-        " " <= character <= "~" for character in value
-    ):
+    # ASCII and printable: " " to "~", what gRPC metadata values may hold.
+    if len(value) > MAX_CREDENTIAL_LENGTH or not (value.isascii() and value.isprintable()):
         raise UpstreamError(grpc.StatusCode.UNAUTHENTICATED, f"malformed {what}")
     return value
 
