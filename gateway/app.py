@@ -9,8 +9,9 @@ from fastapi import FastAPI
 
 from gateway import calls, health, inkbox, metrics, vyom
 from gateway.allow import method_not_allowed
+from gateway.calls.exotel import stream_url
 from gateway.calls.routing import route_call
-from gateway.dialects import InkboxRoute
+from gateway.dialects import InkboxPublicRoute, InkboxRoute
 from gateway.docs_pages import mount_docs
 from gateway.hot_path import HotRoute, HotRoutes, hot_route
 from gateway.inkbox.call_actions import get_incoming_call_action
@@ -22,10 +23,12 @@ from gateway.upstream import Upstreams
 
 HOT_ROUTES: tuple[HotRoute, ...] = (
     hot_route("POST", "/v1/calls:route", InkboxRoute, route_call),
+    hot_route("GET", "/exotel/{edge_token}/stream", InkboxPublicRoute, stream_url),
     hot_route("GET", "/api/v1/phone/incoming-call-action", InkboxRoute, get_incoming_call_action),
 )
 """Routes whose well-formed requests skip FastAPI's router (``gateway/hot_path.py``): the
-routing decision and the call action a carrier's edge reads, where latency is the product's."""
+routing decision (directly and through the Exotel adapter) and the call action a carrier's
+edge reads, where latency is the product's."""
 
 
 def create_app(

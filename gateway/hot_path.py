@@ -6,9 +6,10 @@ the path against each included router (twice, as 0.16x includes routers lazily),
 exception and exit-stack middlewares, dependency solving and body reading. For each route of
 ``gateway/app.py``'s ``HOT_ROUTES``, :class:`HotRoutes` (an ASGI middleware inside the
 request-context and size-limit ones) answers a request itself when everything about it is
-plain: the route's method and exact path, no size refusal, a credential header, and
-arguments that validate (a JSON body under ``Content-Type: application/json`` for a body
-model, single non-empty values for query parameters). It validates them with the
+plain: the route's method and path, no size refusal, a credential header (unless the
+route takes none), and arguments that validate (path parameters, a JSON body under
+``Content-Type: application/json`` for a body model, single non-empty values for query
+parameters). It validates them with the
 endpoint's own annotations, calls the endpoint FastAPI calls, and turns a failure into a
 response through the route's dialect (:meth:`gateway.dialects.DialectRoute.answer`), as
 FastAPI's path does.
@@ -22,8 +23,9 @@ route's documentation.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Final, get_args, get_origin, get_type_hints
 from urllib.parse import parse_qsl
 
@@ -32,6 +34,7 @@ from fastapi import params
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.dialects import DialectRoute
@@ -45,25 +48,43 @@ _JSON: Final = b"application/json"
 
 
 @dataclass(frozen=True)
+class QueryParameter:
+    """One query parameter of an endpoint."""
+
+    name: str
+    """The endpoint's parameter (the query key is its alias when it has one)."""
+    validator: TypeAdapter[Any]
+    default: Any
+    """``inspect.Parameter.empty``: required."""
+
+
+@dataclass(frozen=True)
 class HotRoute:
     """A FastAPI route that is also served directly when its request is well formed."""
 
     method: str
     path: str
-    """The full path, as in the OpenAPI document (no path parameters)."""
+    """The full path template, as in the OpenAPI document."""
     dialect: type[DialectRoute]
     """The route's class: its credential rule and how its failures are rendered."""
     endpoint: Callable[..., Awaitable[Response]]
     """The FastAPI endpoint; it takes ``request`` and the arguments below by name."""
     body: tuple[str, type[BaseModel]] | None
     """The parameter that takes the JSON body, and its model."""
-    query: Mapping[str, tuple[TypeAdapter[Any], Any]]
-    """Query parameters: name -> (validator of its annotation, default or ``inspect._empty``)."""
+    query: Mapping[str, QueryParameter]
+    """By query key."""
+    path_parameters: Mapping[str, TypeAdapter[Any]]
+    """By name; the path template's ``{name}`` segments."""
+    pattern: re.Pattern[str] = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Starlette's own compilation: the same match as FastAPI's router makes.
+        object.__setattr__(self, "pattern", compile_path(self.path)[0])
 
     def arguments(self, scope: Scope, body: bytes) -> Arguments | None:
         """The endpoint's arguments (besides ``request``), or None: FastAPI should answer."""
-        found = self._query_arguments(scope)
-        if found is None:
+        found = self._path_arguments(scope)
+        if found is None or not self._add_query_arguments(scope, found):
             return None
         if self.body is not None:
             name, model = self.body
@@ -75,26 +96,39 @@ class HotRoute:
                 return None
         return found
 
-    def _query_arguments(self, scope: Scope) -> Arguments | None:
+    def _path_arguments(self, scope: Scope) -> Arguments | None:
+        if not self.path_parameters:
+            return {}
+        match = self.pattern.match(scope["path"])
+        if match is None:
+            return None
+        try:
+            return {
+                name: validator.validate_python(match[name])
+                for name, validator in self.path_parameters.items()
+            }
+        except ValidationError:
+            return None
+
+    def _add_query_arguments(self, scope: Scope, found: Arguments) -> bool:
         pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
         given = dict(pairs)
         if len(given) != len(pairs) or not given.keys() <= self.query.keys():
-            return None
-        found: Arguments = {}
-        for name, (validator, default) in self.query.items():
-            value = given.get(name)
+            return False
+        for key, parameter in self.query.items():
+            value = given.get(key)
             if value is None:
-                if default is inspect.Parameter.empty:
-                    return None
-                found[name] = default
+                if parameter.default is inspect.Parameter.empty:
+                    return False
+                found[parameter.name] = parameter.default
                 continue
             if not value:
-                return None
+                return False
             try:
-                found[name] = validator.validate_python(value)
+                found[parameter.name] = parameter.validator.validate_python(value)
             except ValidationError:
-                return None
-        return found
+                return False
+        return True
 
 
 def hot_route(
@@ -105,32 +139,42 @@ def hot_route(
 ) -> HotRoute:
     """The hot route of ``endpoint``, its parameters read from the endpoint's signature.
 
-    The endpoint must take ``request`` and otherwise only a body model or ``Query``
-    parameters (without alias): the shapes this path can validate exactly as FastAPI does.
+    The endpoint must return a ``Response`` and take ``request`` and otherwise only a body
+    model, the path template's parameters and ``Query`` parameters: the shapes this path
+    validates exactly as FastAPI does. Anything else is refused here, at import.
     """
     hints = get_type_hints(endpoint, include_extras=True)
+    returned = hints.get("return")
+    if not (isinstance(returned, type) and issubclass(returned, Response)):
+        raise TypeError(f"{endpoint.__name__}: must be annotated to return a Response")
+    in_path = set(compile_path(path)[2])
     body: tuple[str, type[BaseModel]] | None = None
-    query: dict[str, tuple[TypeAdapter[Any], Any]] = {}
+    query: dict[str, QueryParameter] = {}
+    path_parameters: dict[str, TypeAdapter[Any]] = {}
     for name, parameter in inspect.signature(endpoint).parameters.items():
         annotation = hints[name]
+        query_field = _query_field(annotation)
         if name == "request":
             continue
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel) and body is None:
+        if name in in_path and get_origin(annotation) is not Annotated:
+            path_parameters[name] = TypeAdapter(annotation)
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel) and body is None:
             body = (name, annotation)
-        elif _query_field(annotation) is not None:
-            query[name] = (TypeAdapter(annotation), parameter.default)
+        elif query_field is not None:
+            key = query_field.alias or name
+            query[key] = QueryParameter(name, TypeAdapter(annotation), parameter.default)
         else:
             raise TypeError(f"{endpoint.__name__}: parameter {name!r} cannot be served hot")
-    return HotRoute(method, path, dialect, endpoint, body, query)
+    if path_parameters.keys() != in_path:
+        raise TypeError(f"{endpoint.__name__}: does not take each parameter of {path}")
+    return HotRoute(method, path, dialect, endpoint, body, query, path_parameters)
 
 
 def _query_field(annotation: Any) -> params.Query | None:
     if get_origin(annotation) is not Annotated:
         return None
     found = [item for item in get_args(annotation)[1:] if isinstance(item, params.Query)]
-    if len(found) != 1 or found[0].alias is not None:
-        return None
-    return found[0]
+    return found[0] if len(found) == 1 else None
 
 
 def _is_json(scope: Scope) -> bool:
@@ -146,12 +190,24 @@ class HotRoutes:
 
     def __init__(self, app: ASGIApp, *, routes: Iterable[HotRoute]) -> None:
         self._app = app
-        self._routes = {(route.method, route.path): route for route in routes}
+        routes = tuple(routes)
+        self._static = {
+            (route.method, route.path): route for route in routes if not route.path_parameters
+        }
+        self._templated = tuple(route for route in routes if route.path_parameters)
+
+    def _route(self, scope: Scope) -> HotRoute | None:
+        if scope["type"] != "http":
+            return None
+        method, path = scope["method"], scope["path"]
+        found = self._static.get((method, path))
+        if found is not None:
+            return found
+        matching = (r for r in self._templated if r.method == method and r.pattern.match(path))
+        return next(matching, None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = (
-            self._routes.get((scope["method"], scope["path"])) if scope["type"] == "http" else None
-        )
+        route = self._route(scope)
         if route is None or refusal(scope) is not None:
             await self._app(scope, receive, send)
             return

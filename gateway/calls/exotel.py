@@ -15,6 +15,7 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from switchboard.registry.v1 import registry_pb2, registry_pb2_grpc
 
 from gateway.calls.convert import decision_json
@@ -28,6 +29,12 @@ SERVICE: Final = "exotel"
 _TOKEN_IN_PATH: Final = re.compile(r"^/exotel/[^/?]+")
 
 router = APIRouter(route_class=InkboxPublicRoute, tags=["calls"])
+
+
+class StreamUrlResult(BaseModel):
+    """An accepted call: where Exotel streams it."""
+
+    url: str = Field(description="The agent's `wss://` URL.")
 
 
 class _RedactEdgeToken(logging.Filter):
@@ -47,7 +54,7 @@ logging.getLogger("uvicorn.access").addFilter(_RedactEdgeToken())
     "/exotel/{edge_token}/stream",
     summary="Dynamic stream URL for Exotel's Voicebot/Stream applet",
     responses={
-        200: {"description": 'Accepted: `{"url": "wss://..."}`'},
+        200: {"model": StreamUrlResult, "description": 'Accepted: `{"url": "wss://..."}`'},
         401: {"description": "Wrong edge token"},
         404: {"description": "Not routable or refused: `detail` has reason and edge_outcome"},
         409: {"description": "Forward / hosted agent: not expressible to the applet"},
@@ -61,7 +68,7 @@ async def stream_url(
     call_to: Annotated[Text, Query(alias="CallTo", min_length=1, max_length=64)],
     call_from: Annotated[Text, Query(alias="CallFrom", max_length=64)],
     call_sid: Annotated[Text | None, Query(alias="CallSid", max_length=128)] = None,
-) -> Any:
+) -> JSONResponse:
     """Route the call Exotel is about to stream; other query parameters are ignored."""
     message = registry_pb2.RouteCallRequest(
         inbound_number=call_to, caller_number=call_from, service=SERVICE
@@ -77,7 +84,7 @@ async def stream_url(
     )
     request_context.annotate(call_id=response.call_id)
     if response.decision == registry_pb2.ROUTING_DECISION_ACCEPT:
-        return {"url": response.client_websocket_url}
+        return JSONResponse({"url": response.client_websocket_url})
     decision = decision_json(response)
     detail = {
         "message": _explain(decision),

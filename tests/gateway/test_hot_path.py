@@ -18,7 +18,7 @@ from typing import Any
 import grpc
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client import REGISTRY
@@ -246,8 +246,9 @@ async def test_upstream_failures_answer_alike(pair: Pair, code: grpc.StatusCode)
     pair.fail_with(failure(code, "upstream says no"))
     route = await pair.same("POST", ROUTE, content=route_body(), headers={**EDGE, **JSON_TYPE})
     action = await pair.same("GET", f"{CALL_ACTION}?agent_identity_id={IDENTITY}", headers=EDGE)
-    assert route.status >= 400 and action.status >= 400
-    assert route.calls and action.calls
+    exotel = await pair.same("GET", EXOTEL.format(token="s3cret") + "?CallTo=1&CallFrom=2")
+    assert route.status >= 400 and action.status >= 400 and exotel.status >= 400
+    assert route.calls and action.calls and exotel.calls
 
 
 async def test_oversized_and_odd_requests_answer_alike(pair: Pair) -> None:
@@ -278,6 +279,56 @@ async def test_oversized_and_odd_requests_answer_alike(pair: Pair) -> None:
 async def test_call_action_queries_answer_alike(pair: Pair, query: str) -> None:
     await pair.same("GET", f"{CALL_ACTION}?{query}" if query else CALL_ACTION, headers=EDGE)
     await pair.same("GET", f"{CALL_ACTION}?{query}" if query else CALL_ACTION)
+
+
+EXOTEL = "/exotel/{token}/stream"
+REJECTED = registry_pb2.RouteCallResponse(
+    call_id="call-2",
+    decision=registry_pb2.ROUTING_DECISION_REJECT,
+    reject_reason=registry_pb2.REJECT_REASON_NO_ACTIVE_MAPPING,
+    edge_outcome=registry_pb2.EDGE_OUTCOME_TEMPORARILY_UNAVAILABLE,
+    decision_id="decision-2",
+    sip_status=480,
+)
+FORWARDED = registry_pb2.RouteCallResponse(
+    call_id="call-3",
+    decision=registry_pb2.ROUTING_DECISION_FORWARD,
+    edge_outcome=registry_pb2.EDGE_OUTCOME_FORWARD,
+    forwarding_phone_number="+14155550111",
+    decision_id="decision-3",
+)
+
+
+@pytest.mark.parametrize(
+    "decision", [DECISION, REJECTED, FORWARDED], ids=["accept", "reject", "forward"]
+)
+@pytest.mark.parametrize(
+    ("token", "query"),
+    [
+        ("sbedge_" + "e" * 32, "CallTo=04155550100&CallFrom=09999999999&CallSid=abc"),
+        ("sbedge_" + "e" * 32, "CallTo=04155550100&CallFrom=09999999999"),
+        ("sbedge_" + "e" * 32, "CallTo=04155550100"),
+        ("sbedge_" + "e" * 32, "CallTo=&CallFrom=1"),
+        ("sbedge_" + "e" * 32, "CallTo=1&CallFrom=2&CallSid=a&CallSid=b"),
+        ("sbedge_" + "e" * 32, "CallTo=1&CallFrom=2&Direction=incoming"),
+        ("sbedge_" + "e" * 32, f"CallTo={'1' * 65}&CallFrom=2"),
+        ("sbedge_" + "e" * 32, "call_to=1&call_from=2"),
+        ("to%20ken%C3%A9", "CallTo=1&CallFrom=2"),
+        ("t" * 5000, "CallTo=1&CallFrom=2"),
+    ],
+)
+async def test_exotel_requests_answer_alike(
+    pair: Pair, decision: registry_pb2.RouteCallResponse, token: str, query: str
+) -> None:
+    for upstream in pair.upstreams:
+        upstream.answers["RouteCall"] = decision
+    await pair.same("GET", f"{EXOTEL.format(token=token)}?{query}")
+
+
+async def test_exotel_paths_that_are_not_the_route_answer_alike(pair: Pair) -> None:
+    for path in ("/exotel//stream", "/exotel/a/b/stream", "/exotel/a/stream/", "/exotel/a"):
+        await pair.same("GET", f"{path}?CallTo=1&CallFrom=2")
+    await pair.same("POST", "/exotel/a/stream?CallTo=1&CallFrom=2")
 
 
 JSON_VALUES = st.recursive(
@@ -333,8 +384,11 @@ async def test_well_formed_requests_skip_fastapis_router(pair: Pair) -> None:
     answered = await pair.hot.post(ROUTE, content=route_body(), headers={**EDGE, **JSON_TYPE})
     action = await pair.hot.get(f"{CALL_ACTION}?agent_identity_id={IDENTITY}", headers=EDGE)
     assert (answered.status_code, action.status_code) == (200, 200)
+    exotel = await pair.hot.get(EXOTEL.format(token="s3cret") + "?CallTo=1&CallFrom=2")
+    assert exotel.status_code == 200
     assert routed == []
     assert requests_labelled(ROUTE, "POST", "200") == before + 1
+    assert requests_labelled(EXOTEL.replace("{token}", "{edge_token}"), "GET", "200") >= 1
     assert answered.headers["x-request-id"]
     malformed = await pair.hot.post(ROUTE, content=b"{", headers={**EDGE, **JSON_TYPE})
     assert malformed.status_code == 422
@@ -349,8 +403,18 @@ def test_each_hot_route_is_a_documented_route_of_its_endpoint() -> None:
 
 
 async def test_an_endpoint_the_hot_path_cannot_validate_is_refused() -> None:
-    async def by_header(request: Any, x_trace: str) -> Any:
-        return None
+    async def by_header(request: Request, x_trace: str) -> Response:
+        return Response()
+
+    async def returns_data(request: Request) -> dict[str, str]:
+        return {}
+
+    async def without_the_path_parameter(request: Request) -> Response:
+        return Response()
 
     with pytest.raises(TypeError, match="x_trace"):
         hot_route("GET", "/x", InkboxRoute, by_header)
+    with pytest.raises(TypeError, match="return a Response"):
+        hot_route("GET", "/x", InkboxRoute, returns_data)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="each parameter"):
+        hot_route("GET", "/x/{name}", InkboxRoute, without_the_path_parameter)
