@@ -6,13 +6,12 @@ the path against each included router (twice, as 0.16x includes routers lazily),
 exception and exit-stack middlewares, dependency solving and body reading. For each route of
 ``gateway/app.py``'s ``HOT_ROUTES``, :class:`HotRoutes` (an ASGI middleware inside the
 request-context and size-limit ones) answers a request itself when everything about it is
-plain: the route's method and path, no size refusal, a credential header (unless the
-route takes none), and arguments that validate (path parameters, a JSON body under
+plain: the route's method and path, no size refusal, a credential header (unless the route
+takes none), and arguments that validate (path parameters, a JSON body under
 ``Content-Type: application/json`` for a body model, single non-empty values for query
-parameters). It validates them with the
-endpoint's own annotations, calls the endpoint FastAPI calls, and turns a failure into a
-response through the route's dialect (:meth:`gateway.dialects.DialectRoute.answer`), as
-FastAPI's path does.
+parameters). It validates them with the endpoint's own annotations, calls the endpoint
+FastAPI calls, and turns a failure into a response through the route's dialect
+(:meth:`gateway.dialects.DialectRoute.answer`), as FastAPI's path does.
 
 Anything else — malformed, oversized, unauthenticated, another content type, repeated or
 unknown query parameters — is handed to FastAPI untouched (a body already read is replayed),
@@ -152,10 +151,10 @@ def hot_route(
     query: dict[str, QueryParameter] = {}
     path_parameters: dict[str, TypeAdapter[Any]] = {}
     for name, parameter in inspect.signature(endpoint).parameters.items():
-        annotation = hints[name]
-        query_field = _query_field(annotation)
         if name == "request":
             continue
+        annotation = hints[name]
+        query_field = _query_field(annotation)
         if name in in_path and get_origin(annotation) is not Annotated:
             path_parameters[name] = TypeAdapter(annotation)
         elif isinstance(annotation, type) and issubclass(annotation, BaseModel) and body is None:
