@@ -101,19 +101,25 @@ class DialectRoute(APIRoute):
             _log.exception("unhandled error in %s %s", request.method, request.url.path)
             return cls.render(500, "Internal server error")
 
+    @classmethod
+    def early_answer(cls, request: Request) -> Response | None:
+        """The answer given before the body is read or validated, if any: a size refusal, or
+        401 without a credential (unauthenticated callers learn nothing about the body)."""
+        refused = refusal(request.scope)
+        if refused is not None:
+            # Over a size limit (gateway/limits.py): answered in this route's dialect.
+            refused.rendered = True
+            return cls.render(refused.status_code, refused.message)
+        if cls.requires_credential and not has_credential(request):
+            return cls.render(401, MISSING_CREDENTIAL)
+        return None
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
 
         async def respond(request: Request) -> Response:
-            refused = refusal(request.scope)
-            if refused is not None:
-                # Over a size limit (gateway/limits.py): answered in this route's dialect.
-                refused.rendered = True
-                return self.render(refused.status_code, refused.message)
-            # Unauthenticated callers learn nothing about the body's validity.
-            if self.requires_credential and not has_credential(request):
-                return self.render(401, MISSING_CREDENTIAL)
-            return await handle(request)
+            early = self.early_answer(request)
+            return early if early is not None else await handle(request)
 
         async def guarded(request: Request) -> Response:
             return await self.answer(request, lambda: respond(request))

@@ -5,18 +5,18 @@ call-routing path most of it went to FastAPI's machinery rather than to the rout
 the path against each included router (twice, as 0.16x includes routers lazily), the
 exception and exit-stack middlewares, dependency solving and body reading. For each route of
 ``gateway/app.py``'s ``HOT_ROUTES``, :class:`HotRoutes` (an ASGI middleware inside the
-request-context and size-limit ones) answers a request itself when everything about it is
-plain: the route's method and path, no size refusal, a credential header (unless the route
-takes none), and arguments that validate (path parameters, a JSON body under
-``Content-Type: application/json`` for a body model, single non-empty values for query
-parameters). It validates them with the endpoint's own annotations, calls the endpoint
-FastAPI calls, and turns a failure into a response through the route's dialect
-(:meth:`gateway.dialects.DialectRoute.answer`), as FastAPI's path does.
+request-context and size-limit ones) serves the requests addressed to it by method and path.
+A size refusal or a missing credential gets the route's early answer
+(:meth:`gateway.dialects.DialectRoute.early_answer`, the one FastAPI's route gives). Then,
+when the arguments validate with the endpoint's own annotations (path parameters, a JSON
+body under ``Content-Type: application/json`` for a body model, single non-empty values for
+query parameters), it calls the endpoint FastAPI calls and turns a failure into a response
+through the route's dialect (:meth:`gateway.dialects.DialectRoute.answer`), as FastAPI's
+path does.
 
-Anything else — malformed, oversized, unauthenticated, another content type, repeated or
-unknown query parameters — is handed to FastAPI untouched (a body already read is replayed),
-so every error answer keeps coming from one place, the FastAPI route, which also stays the
-route's documentation.
+Anything else — malformed, another content type, repeated or unknown query parameters — is
+handed to FastAPI untouched (a body already read is replayed), so every validation error
+keeps coming from one place, the FastAPI route, which also stays the route's documentation.
 """
 
 from __future__ import annotations
@@ -37,9 +37,8 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.dialects import DialectRoute
-from gateway.limits import prepend, refusal, replay
+from gateway.limits import header, prepend, replay
 from gateway.observe import ROUTE_TEMPLATE_KEY
-from gateway.rpc import has_credential
 
 Arguments = dict[str, Any]
 _CONTENT_TYPE: Final = b"content-type"
@@ -74,15 +73,13 @@ class HotRoute:
     """By query key."""
     path_parameters: Mapping[str, TypeAdapter[Any]]
     """By name; the path template's ``{name}`` segments."""
-    pattern: re.Pattern[str] = field(init=False, compare=False)
+    pattern: re.Pattern[str] = field(compare=False)
+    """The path template compiled by Starlette: the same match FastAPI's router makes."""
 
-    def __post_init__(self) -> None:
-        # Starlette's own compilation: the same match as FastAPI's router makes.
-        object.__setattr__(self, "pattern", compile_path(self.path)[0])
-
-    def arguments(self, scope: Scope, body: bytes) -> Arguments | None:
-        """The endpoint's arguments (besides ``request``), or None: FastAPI should answer."""
-        found = self._path_arguments(scope)
+    def arguments(self, scope: Scope, in_path: Mapping[str, str], body: bytes) -> Arguments | None:
+        """The endpoint's arguments (besides ``request``) from the path's ``{name}`` values,
+        the query and the body; None: FastAPI should answer."""
+        found = self._path_arguments(in_path)
         if found is None or not self._add_query_arguments(scope, found):
             return None
         if self.body is not None:
@@ -95,15 +92,10 @@ class HotRoute:
                 return None
         return found
 
-    def _path_arguments(self, scope: Scope) -> Arguments | None:
-        if not self.path_parameters:
-            return {}
-        match = self.pattern.match(scope["path"])
-        if match is None:
-            return None
+    def _path_arguments(self, in_path: Mapping[str, str]) -> Arguments | None:
         try:
             return {
-                name: validator.validate_python(match[name])
+                name: validator.validate_python(in_path[name])
                 for name, validator in self.path_parameters.items()
             }
         except ValidationError:
@@ -146,7 +138,8 @@ def hot_route(
     returned = hints.get("return")
     if not (isinstance(returned, type) and issubclass(returned, Response)):
         raise TypeError(f"{endpoint.__name__}: must be annotated to return a Response")
-    in_path = set(compile_path(path)[2])
+    pattern, _, convertors = compile_path(path)
+    in_path = set(convertors)
     body: tuple[str, type[BaseModel]] | None = None
     query: dict[str, QueryParameter] = {}
     path_parameters: dict[str, TypeAdapter[Any]] = {}
@@ -166,7 +159,7 @@ def hot_route(
             raise TypeError(f"{endpoint.__name__}: parameter {name!r} cannot be served hot")
     if path_parameters.keys() != in_path:
         raise TypeError(f"{endpoint.__name__}: does not take each parameter of {path}")
-    return HotRoute(method, path, dialect, endpoint, body, query, path_parameters)
+    return HotRoute(method, path, dialect, endpoint, body, query, path_parameters, pattern)
 
 
 def _query_field(annotation: Any) -> params.Query | None:
@@ -177,11 +170,8 @@ def _query_field(annotation: Any) -> params.Query | None:
 
 
 def _is_json(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
-        if name == _CONTENT_TYPE:
-            media_type: bytes = value.split(b";", 1)[0].strip().lower()
-            return media_type == _JSON
-    return False
+    content_type = header(scope, _CONTENT_TYPE)
+    return content_type is not None and content_type.split(b";", 1)[0].strip().lower() == _JSON
 
 
 class HotRoutes:
@@ -195,24 +185,31 @@ class HotRoutes:
         }
         self._templated = tuple(route for route in routes if route.path_parameters)
 
-    def _route(self, scope: Scope) -> HotRoute | None:
+    def _route(self, scope: Scope) -> tuple[HotRoute, Mapping[str, str]] | None:
+        """The hot route the request addresses, with its path's ``{name}`` values."""
         if scope["type"] != "http":
             return None
         method, path = scope["method"], scope["path"]
         found = self._static.get((method, path))
         if found is not None:
-            return found
-        matching = (r for r in self._templated if r.method == method and r.pattern.match(path))
-        return next(matching, None)
+            return found, {}
+        for route in self._templated:
+            match = route.pattern.match(path) if route.method == method else None
+            if match is not None:
+                return route, match.groupdict()
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = self._route(scope)
-        if route is None or refusal(scope) is not None:
+        addressed = self._route(scope)
+        if addressed is None:
             await self._app(scope, receive, send)
             return
+        route, in_path = addressed
+        scope[ROUTE_TEMPLATE_KEY] = route.path
         request = Request(scope, receive)
-        if route.dialect.requires_credential and not has_credential(request):
-            await self._app(scope, receive, send)
+        early = route.dialect.early_answer(request)
+        if early is not None:
+            await early(scope, receive, send)
             return
         body = b""
         if route.body is not None:
@@ -227,11 +224,10 @@ class HotRoutes:
                 if not message.get("more_body", False):
                     break
             body = b"".join(chunks)
-        arguments = route.arguments(scope, body)
+        arguments = route.arguments(scope, in_path, body)
         if arguments is None:
             await self._app(scope, replay(body, receive), send)
             return
-        scope[ROUTE_TEMPLATE_KEY] = route.path
         response = await route.dialect.answer(
             request, lambda: route.endpoint(request=request, **arguments)
         )

@@ -157,7 +157,8 @@ async def _drain(receive: Receive, budget: int) -> None:
             return
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
+def header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of header ``name`` (lower-case), or None."""
     for key, value in scope["headers"]:
         if key == name:
             found: bytes = value
@@ -166,7 +167,7 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 
 def _content_length(scope: Scope) -> int | None:
-    value = _header(scope, b"content-length")
+    value = header(scope, b"content-length")
     if value is None:
         return None
     try:
@@ -176,4 +177,4 @@ def _content_length(scope: Scope) -> int | None:
 
 
 def _chunked(scope: Scope) -> bool:
-    return _header(scope, b"transfer-encoding") is not None
+    return header(scope, b"transfer-encoding") is not None
